@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Benchmarks: medians of wall times (and peak memory) for the project's commands and engine calls.
+
+    python3 bench_encoder_backprop_8_3_8.py                  # every section (about a minute and a half)
+    python3 bench_encoder_backprop_8_3_8.py --only single,sweep --repeat 3
+
+Whole-process times run the command exactly as a user would (a fresh Python each time, output discarded);
+in-process times call the engine after a warm-up run. Speed is reported here, never asserted by a test.
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import encoder_backprop_8_3_8 as E
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SECTIONS = ("single", "sweep", "figures", "gif")
+
+
+def run_process(args, cwd=HERE):
+    """Run a command; returns (wall seconds, peak resident memory in MB of that process)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(args)}\n{proc.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def median_process(args, repeat):
+    runs = [run_process(args) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def median_call(fn, repeat):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report(name, value, unit, runs, goal=""):
+    print(f"{name:<64} {value:>10.3f} {unit:<6} {runs:>4}  {goal}", flush=True)
+
+
+def bench_single(repeat):
+    py = sys.executable
+    wall, mem = median_process([py, "encoder_backprop_8_3_8.py", "--seed", "0"], repeat)
+    report("single: whole process `encoder_backprop_8_3_8.py --seed 0`", wall, "s", repeat, "goal <= 0.25 s")
+    seconds = median_call(lambda: E.train(seed=0, verbose=False), repeat)
+    report("single: in-process train(seed=0), 3631 epochs", seconds, "s", repeat)
+    report("single: per epoch", seconds / 3631 * 1e6, "us", repeat)
+
+
+def bench_sweep(repeat):
+    py = sys.executable
+    wall, _ = median_process([py, "encoder_backprop_8_3_8.py", "--seeds", "0-29", "--epochs", "20000"], repeat)
+    report("sweep: whole process `--seeds 0-29 --epochs 20000`", wall, "s", repeat, "goal <= 1.2 s")
+    batched = median_call(lambda: E.sweep_seeds(range(30), n_epochs=20000), repeat)
+    report("sweep: in-process sweep_seeds(range(30), 20000)", batched, "s", repeat)
+    serial = median_call(lambda: [E.train(n_epochs=20000, seed=s, verbose=False) for s in range(30)], 1)
+    report("sweep: in-process, 30 serial train(seed=s, n_epochs=20000) calls", serial, "s", 1)
+    report("sweep: serial / batched", serial / batched, "x", 1)
+    n_seeds, n_epochs = 1000, 500
+    per = median_call(lambda: E.sweep_seeds(range(n_seeds), n_epochs=n_epochs, early_stop=False), repeat)
+    report(f"sweep: cost per seed-epoch, {n_seeds} seeds x {n_epochs} epochs, no early stop",
+           per / (n_seeds * n_epochs) * 1e6, "us", repeat, "goal <= 1.5 us")
+    big = median_call(lambda: E.sweep_seeds(range(1000), n_epochs=20000), max(1, repeat // 2))
+    report("sweep: in-process sweep_seeds(range(1000), 20000)", big, "s", max(1, repeat // 2), "goal <= 20 s")
+
+
+def bench_figures(repeat):
+    with tempfile.TemporaryDirectory() as tmp:
+        wall, mem = median_process([sys.executable, "visualize_encoder_backprop_8_3_8.py", "--outdir", tmp], repeat)
+    report("figures: whole process `visualize_encoder_backprop_8_3_8.py`", wall, "s", repeat, "goal <= 1.5 s")
+    report("figures: peak memory", mem, "MB", repeat)
+
+
+def bench_gif(repeat):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "anim.gif")
+        wall, mem = median_process([sys.executable, "make_encoder_backprop_8_3_8_gif.py", "--out", out], repeat)
+        size = os.path.getsize(out) / 2 ** 20
+    report("gif: whole process `make_encoder_backprop_8_3_8_gif.py`", wall, "s", repeat, "goal <= 8 s")
+    report("gif: peak memory", mem, "MB", repeat, "goal <= 200 MB")
+    report("gif: file size", size, "MiB", repeat, "goal <= 1.5 MB")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is shown (default 5)")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run, from {', '.join(SECTIONS)} (default: all)")
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or args.repeat < 1:
+        parser.error(f"unknown section(s) {', '.join(unknown)}" if unknown else "--repeat must be >= 1")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores, "
+          f"{platform.machine()}")
+    print(f"{'benchmark':<64} {'median':>10} {'unit':<6} {'runs':>4}")
+    for section in sections:
+        globals()[f"bench_{section}"](args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The command line: JSON outputs, the sweep table, and one-line exit-2 errors that write nothing."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import encoder_backprop_8_3_8 as E
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "encoder_backprop_8_3_8.py")
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_single_run_prints_the_result_and_writes_json(tmp_path):
+    out = tmp_path / "seed0.json"
+    proc = run_cli("--seed", "0", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "SOLVED at epoch 3631" in proc.stdout
+    assert proc.stdout.count("epoch ") >= 7                      # progress every 500 epochs
+    data = json.loads(out.read_text())
+    assert data["seed"] == 0 and data["solved"] is True and data["epochs"] == 3631
+    assert data["accuracy"] == 1.0 and data["n_distinct_codes"] == 8
+    assert 0 <= data["code_margin"] < 0.5 and len(data["hidden_codes"]) == 8
+    assert all(len(row) == 3 for row in data["hidden_codes"])
+    assert data["config"] == {"seed": 0, "n_epochs": 5000, "lr": 0.5, "momentum": 0.9, "init_scale": 0.1,
+                              "early_stop": True, "loss": "ce", "margin": 0.0, "patience": None,
+                              "min_stop_epoch": 201}
+    assert [f for f in os.listdir(tmp_path)] == ["seed0.json"]  # no temporary file left behind
+
+
+def test_single_run_not_solved_and_no_early_stop(tmp_path):
+    out = tmp_path / "r.json"
+    proc = run_cli("--seed", "2", "--epochs", "400", "--no-early-stop", "--json", str(out))
+    assert proc.returncode == 0
+    assert "NOT SOLVED at epoch 400" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["solved"] is False and data["epochs"] == 400 and data["config"]["early_stop"] is False
+
+
+def test_sweep_prints_table_and_summary_and_writes_json(tmp_path):
+    out = tmp_path / "sweep.json"
+    proc = run_cli("--seeds", "0-29", "--epochs", "20000", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "solved 21/30 (70.0%; 95% Wilson interval 52.1%-83.3%)" in proc.stdout
+    assert proc.stderr == ""                               # progress stays quiet when stderr is not a terminal
+    data = json.loads(out.read_text())
+    assert set(data) == {"config", "summary", "runs"}
+    assert data["summary"]["n"] == 30 and data["summary"]["solved"] == 21
+    assert data["config"]["seeds"] == list(range(30)) and data["config"]["n_epochs"] == 20000
+    assert [r["seed"] for r in data["runs"]] == list(range(30))
+    for r in data["runs"]:
+        assert {"seed", "solved", "epochs", "n_distinct_codes", "code_margin", "accuracy", "hidden_codes"} <= set(r)
+    assert data["runs"][0]["epochs"] == 3631
+
+
+BAD_INPUTS = [
+    ["--seed", "-1"], ["--seed", "1.5"], ["--seed", "x"], ["--epochs", "0"], ["--epochs", "ten"],
+    ["--lr", "0"], ["--lr", "-1"], ["--lr", "nan"], ["--lr", "inf"], ["--momentum", "1"], ["--momentum", "-0.5"],
+    ["--init-scale", "0"], ["--init-scale", "inf"], ["--seeds", "3-1"], ["--seeds", "a-b"], ["--seeds", "-4"],
+    ["--seeds", "1,1"], ["--seed", "0", "--seeds", "0-3"], ["--loss", "mse"], ["--margin", "0.5"],
+    ["--patience", "0"], ["--unknown"], ["--epochs"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_INPUTS, ids=" ".join)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, tmp_path):
+    out = tmp_path / "out.json"
+    proc = run_cli(*args, "--json", str(out))
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "error:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists() and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("target", ["missing_dir/out.json", "."])
+def test_unwritable_json_path_exits_2_before_training(target, tmp_path):
+    proc = run_cli("--seed", "0", "--json", target, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_help_explains_every_flag():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for flag in ("--seed ", "--seeds", "--epochs", "--lr", "--momentum", "--init-scale", "--no-early-stop",
+                 "--json", "--loss", "--margin", "--patience"):
+        assert flag in proc.stdout
+
+
+def test_main_in_process_matches_the_api(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert E.main(["--seed", "3", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["epochs"] == 982
+    assert "SOLVED at epoch 982" in capsys.readouterr().out

@@ -1,0 +1,128 @@
+"""The batched sweep: identical to serial single runs, mixed hyper-parameters, seed specs, summaries."""
+import numpy as np
+import pytest
+
+import encoder_backprop_8_3_8 as E
+
+
+def literal_reference(seed, n_epochs):
+    """Independent oracle: the published procedure transcribed literally (../shared/FACTS.md section 1),
+    deliberately not using the engine. Returns (stop epoch, W1, W2)."""
+    def sig(z):
+        return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+    rng = np.random.default_rng(seed)
+    W1, W2 = rng.uniform(-0.1, 0.1, (8, 3)), rng.uniform(-0.1, 0.1, (3, 8))
+    b1, b2, X = np.zeros(3), np.zeros(8), np.eye(8)
+    params = [W1, b1, W2, b2]
+    velocities = [np.zeros_like(p) for p in params]
+    for epoch in range(1, n_epochs + 1):
+        h = sig(X @ W1 + b1)
+        y = sig(h @ W2 + b2)
+        d = (y - X) / 8
+        dh = (d @ W2.T) * h * (1 - h)
+        for p, v, g in zip(params, velocities, (X.T @ dh, dh.sum(0), h.T @ d, d.sum(0))):
+            v[...] = 0.9 * v + 0.5 * g
+            p -= v
+        h = sig(X @ W1 + b1)
+        y = sig(h @ W2 + b2)
+        solved = np.mean(np.argmax(y, 1) == np.arange(8)) == 1 and len(np.unique(h > 0.5, axis=0)) == 8
+        if solved and epoch >= 201:
+            break
+    return epoch, W1, W2
+
+
+def test_engine_matches_a_literal_transcription_of_the_published_procedure():
+    runs = E.sweep_seeds(range(10), n_epochs=5000, return_weights=True)
+    for run in runs:
+        epoch, W1, W2 = literal_reference(run["seed"], 5000)
+        assert run["epochs"] == epoch
+        assert np.allclose(run["W1"], W1, rtol=1e-9, atol=1e-12) and np.allclose(run["W2"], W2, rtol=1e-9, atol=1e-12)
+
+
+def test_thirty_seeds_solve_21_with_exactly_the_epochs_of_serial_runs():
+    runs = E.sweep_seeds(range(30), n_epochs=20000, return_weights=True)
+    assert sum(r["solved"] for r in runs) == 21
+    for run in runs:
+        model, history = E.train(n_epochs=20000, seed=run["seed"], verbose=False)
+        assert run["epochs"] == history["epoch"][-1]
+        assert run["n_distinct_codes"] == E.n_distinct_codes(model)
+        assert run["solved"] == (E.accuracy(model) == 1.0 and E.n_distinct_codes(model) == 8)
+        # bit for bit: the sweep and the single run execute the same arithmetic
+        assert np.array_equal(np.array(run["W1"]), model.W1) and np.array_equal(np.array(run["b2"]), model.b2)
+        assert run["code_margin"] == E.code_margin(model)
+    unsolved = [r for r in runs if not r["solved"]]
+    assert {(r["accuracy"], r["n_distinct_codes"]) for r in unsolved} == {(1.0, 7)}
+
+
+def test_mixed_hyperparameter_batch_equals_runs_done_one_by_one():
+    seeds = [0, 0, 1, 2, 3, 3]
+    lrs = [0.5, 1.0, 0.3, 2.0, 0.5, 0.5]
+    moms = [0.9, 0.5, 0.9, 0.0, 0.8, 0.9]
+    scales = [0.1, 0.3, 1.0, 0.1, 0.05, 2.0]
+    batch = E.sweep_seeds(seeds, n_epochs=3000, lr=lrs, momentum=moms, init_scale=scales, return_weights=True)
+    for run, s, lr, m, c in zip(batch, seeds, lrs, moms, scales):
+        alone = E.sweep_seeds([s], n_epochs=3000, lr=lr, momentum=m, init_scale=c, return_weights=True)[0]
+        assert run == alone
+        model, history = E.train(n_epochs=3000, lr=lr, momentum=m, init_scale=c, seed=s, verbose=False)
+        assert run["epochs"] == history["epoch"][-1]
+        assert np.array_equal(np.array(run["W2"]), model.W2)
+
+
+def test_chunking_does_not_change_any_number(monkeypatch):
+    whole = E.sweep_seeds(range(12), n_epochs=2500, return_weights=True)
+    monkeypatch.setattr(E, "CHUNK", 5)
+    chunked = E.sweep_seeds(range(12), n_epochs=2500, return_weights=True)
+    assert whole == chunked
+
+
+def test_no_early_stop_runs_every_network_to_the_cap_and_records_the_first_solve():
+    runs = E.sweep_seeds([0, 3], n_epochs=4000, early_stop=False)
+    assert [r["epochs"] for r in runs] == [4000, 4000]
+    assert runs[0]["solve_epoch"] == 3631 and runs[1]["solve_epoch"] == 982
+    assert runs[0]["margin_at_solve"] < runs[0]["code_margin"] or not runs[0]["solved"]
+
+
+def test_result_schema():
+    run = E.sweep_seeds([2], n_epochs=300)[0]
+    for key in ("seed", "lr", "momentum", "init_scale", "solved", "epochs", "accuracy", "n_distinct_codes",
+                "code_margin", "hidden_codes", "solve_epoch", "restarts"):
+        assert key in run
+    assert np.shape(run["hidden_codes"]) == (8, 3)
+    assert "W1" not in run
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seeds": []}, "seeds must not be empty"),
+    ({"seeds": [0, -1]}, "seed must be a non-negative integer"),
+    ({"seeds": 5}, "seeds must be a sequence"),
+    ({"seeds": [0, 1], "lr": [0.5]}, "lr must be a scalar or have one value per seed"),
+    ({"seeds": [0, 1], "momentum": [0.5, 1.5]}, r"momentum must be a number in \[0, 1\)"),
+    ({"seeds": [0], "init_scale": -1}, "init scale must be a finite number > 0"),
+])
+def test_sweep_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        E.sweep_seeds(n_epochs=10, **kwargs)
+
+
+@pytest.mark.parametrize("spec, seeds", [
+    ("0-29", list(range(30))), ("0,3,7", [0, 3, 7]), ("0-9,20", list(range(10)) + [20]), (" 4 ", [4]),
+    ("5-5", [5]), ("10-12,1", [10, 11, 12, 1]),
+])
+def test_parse_seeds(spec, seeds):
+    assert E.parse_seeds(spec) == seeds
+
+
+@pytest.mark.parametrize("spec", ["", "-3", "a", "1-", "-", "3-1", "1,,2", "1.5", "0-3,2", "1-2-3", "0x10"])
+def test_parse_seeds_rejects_malformed_specs(spec):
+    with pytest.raises(ValueError, match="bad seed spec"):
+        E.parse_seeds(spec)
+
+
+def test_wilson_interval_and_summary():
+    low, high = E.wilson_interval(21, 30)
+    assert (round(low, 4), round(high, 4)) == (0.5212, 0.8334)
+    assert E.wilson_interval(0, 10)[0] == 0.0 and E.wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    runs = E.sweep_seeds(range(10), n_epochs=5000)
+    summary = E.summarize(runs)
+    assert (summary["n"], summary["solved"], summary["median_epochs"]) == (10, 7, 982)
+    assert summary["min_epochs"] == 488 and summary["max_epochs"] == 4651
