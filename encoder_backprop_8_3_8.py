@@ -493,7 +493,7 @@ def _per_network(value, n, check, name):
 
 
 def sweep_seeds(seeds, n_epochs=5000, lr=0.5, momentum=0.9, init_scale=0.1, *, early_stop=True, loss="ce",
-                margin=0.0, patience=None, return_weights=False, progress=None):
+                margin=0.0, patience=None, return_weights=False, progress=None, observer=None):
     """Train one network per seed, all together as one stack; returns one dict per network, in input order.
 
     lr, momentum and init_scale are scalars or one value per network, so a hyper-parameter grid x seeds is
@@ -502,7 +502,8 @@ def sweep_seeds(seeds, n_epochs=5000, lr=0.5, momentum=0.9, init_scale=0.1, *, e
     n_distinct_codes, code_margin, margin_at_solve, hidden_codes (8 x 3), restarts, restart_epochs, and
     with return_weights the final W1, b1, W2, b2. For every seed the numbers equal those of
     train(seed=...) with the same settings, final weights included, bit for bit.
-    progress(epoch, n_training) is called every epoch.
+    progress(epoch, n_training) is called every epoch; observer(epoch, rows, P, h, z, y) too, with the
+    networks still training (rows index `seeds`; P (k, 59), h (k, 8, 3), z and y (k, 8, 8), read-only).
     """
     try:
         seeds = [check_seed(s) for s in seeds]
@@ -520,7 +521,7 @@ def sweep_seeds(seeds, n_epochs=5000, lr=0.5, momentum=0.9, init_scale=0.1, *, e
     params = np.stack([init_params(s, c) for s, c in zip(seeds, init_scale)])
     fit = _fit(params, lr, momentum, n_epochs, loss=loss, early_stop=early_stop, margin=margin,
                patience=patience, reinit=lambda row, attempt: init_params(seeds[row], init_scale[row], attempt),
-               progress=progress)
+               progress=progress, observer=observer)
     h, _, y = forward(*unpack(fit["params"]))
     acc, n_codes, m = accuracy_of(y), distinct_codes_of(h), code_margin_of(h)
     solved = (acc == 1.0) & (n_codes == N_PATTERNS) & (m >= margin)

@@ -1,0 +1,624 @@
+#!/usr/bin/env python3
+"""Research studies of the 8-3-8 encoder, each one batched sweep (or a few) on the engine.
+
+    python3 study_encoder_backprop_8_3_8.py failures     # where the 7-of-8 local minimum lives
+    python3 study_encoder_backprop_8_3_8.py margin       # how robust a "solve" is
+    python3 study_encoder_backprop_8_3_8.py restarts     # restart-on-plateau: solve rate and cost per patience
+    python3 study_encoder_backprop_8_3_8.py recipe1986   # squared error (1986) beside cross-entropy
+    python3 study_encoder_backprop_8_3_8.py grid         # solve rate over learning rate x init scale
+    python3 study_encoder_backprop_8_3_8.py compare      # the numbers of the backprop vs Boltzmann table
+    python3 study_encoder_backprop_8_3_8.py all          # every study with its defaults, timed
+
+Each study prints a summary, writes viz/study_<name>.png and results/<name>.json ({"config", "summary"
+with n = networks trained, and the study's own keys}). --seeds and --epochs shrink any study to seconds.
+The script orchestrates, analyses and plots; all training is encoder_backprop_8_3_8.sweep_seeds.
+"""
+import os
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import encoder_backprop_8_3_8 as E  # noqa: E402
+import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
+
+PAIRS = [(i, j) for i in range(8) for j in range(i + 1, 8)]            # the 28 unordered pattern pairs
+HAMMING = np.array([[bin(a ^ b).count("1") for b in range(8)] for a in range(8)])
+CORNER_NAMES = [format(c, "03b") for c in range(8)]                     # corner c = 4*h1 + 2*h2 + h3
+MC_DRAWS = 100_000
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+def rate(k, n):
+    low, high = E.wilson_interval(k, n)
+    return {"k": int(k), "n": int(n), "rate": k / n if n else None, "wilson_95": [low, high]}
+
+
+def fmt_rate(r):
+    return f"{r['k']}/{r['n']} ({r['rate']:.1%}, 95% CI {r['wilson_95'][0]:.1%}-{r['wilson_95'][1]:.1%})"
+
+
+def quantiles(values, qs=(0.1, 0.25, 0.5, 0.75, 0.9)):
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return None
+    return {f"q{int(q * 100):02d}": float(np.quantile(values, q)) for q in qs} | {
+        "min": float(values.min()), "max": float(values.max()), "mean": float(values.mean())}
+
+
+def monte_carlo_uniform_p(counts, probs=None, draws=MC_DRAWS, seed=12345):
+    """p-value of the chi-square statistic of `counts` against a multinomial null (uniform by default),
+    estimated from `draws` simulated multinomial samples (fixed seed: the p-value is reproducible)."""
+    counts = np.asarray(counts)
+    n, k = counts.sum(), len(counts)
+    probs = np.full(k, 1 / k) if probs is None else np.asarray(probs)
+    expected = n * probs
+    observed_stat = ((counts - expected) ** 2 / expected).sum()
+    sims = np.random.default_rng(seed).multinomial(n, probs, size=draws)
+    sim_stats = ((sims - expected) ** 2 / expected).sum(1)
+    return float(observed_stat), float((1 + (sim_stats >= observed_stat - 1e-9).sum()) / (1 + draws))
+
+
+def saturation(h):
+    """Largest distance of any activation from its nearest corner value (0 or 1), (...,)."""
+    h = np.asarray(h)
+    return np.minimum(h, 1 - h).max(axis=(-2, -1))
+
+
+def first_epoch_tracker(n, thresholds=(7, 8)):
+    """An observer recording, per network, the first epoch its distinct-code count reached each threshold."""
+    first = {t: np.zeros(n, dtype=int) for t in thresholds}
+
+    def observe(epoch, rows, P, h, z, y):
+        codes = E.distinct_codes_of(h)
+        for t, arr in first.items():
+            new = (codes >= t) & (arr[rows] == 0)
+            arr[rows[new]] = epoch
+    return first, observe
+
+
+def sweep(seeds, **kwargs):
+    """sweep_seeds with its wall time."""
+    start = time.perf_counter()
+    runs = E.sweep_seeds(seeds, **kwargs)
+    return runs, time.perf_counter() - start
+
+
+def solved_epochs(runs):
+    return [r["epochs"] for r in runs if r["solved"]]
+
+
+# ------------------------------------------------------------------------------------------- 1. failures
+def collision_anatomy(h):
+    """Where an unsolved network's codes collide. h (8, 3) -> dict, or None unless exactly one corner is
+    shared by exactly two patterns and exactly one corner is empty (the 7-of-8 state)."""
+    h = np.asarray(h)
+    codes = (h > 0.5) @ np.array([4, 2, 1])
+    counts = np.bincount(codes, minlength=8)
+    shared, empty = np.flatnonzero(counts == 2), np.flatnonzero(counts == 0)
+    if len(shared) != 1 or len(empty) != 1 or counts.max() > 2:
+        return None
+    shared, empty = int(shared[0]), int(empty[0])
+    pair = [int(p) for p in np.flatnonzero(codes == shared)]
+    distance = np.abs(h[pair] - 0.5)                                   # (2, 3)
+    which, unit = np.unravel_index(distance.argmin(), distance.shape)
+    flip = shared ^ empty
+    return {"pair": pair, "shared_corner": shared, "empty_corner": empty, "hamming": int(HAMMING[shared, empty]),
+            "nearest_pattern": pair[which], "nearest_unit": int(unit), "nearest_distance": float(distance.min()),
+            # with Hamming distance 1 only one unit separates the shared corner from the empty one:
+            "nearest_unit_is_the_missing_bit": bool(HAMMING[shared, empty] == 1 and flip == 4 >> unit)}
+
+
+def study_failures(args):
+    runs, seconds = sweep(args.seeds, n_epochs=args.epochs)
+    unsolved = [r for r in runs if not r["solved"]]
+    anatomy = [dict(seed=r["seed"], **a) for r in unsolved if (a := collision_anatomy(r["hidden_codes"]))]
+    other = [{"seed": r["seed"], "n_distinct_codes": r["n_distinct_codes"], "accuracy": r["accuracy"]}
+             for r in unsolved if not collision_anatomy(r["hidden_codes"])]
+    pair_counts = np.zeros((8, 8), dtype=int)
+    for a in anatomy:
+        pair_counts[a["pair"][0], a["pair"][1]] += 1
+    pair_vector = np.array([pair_counts[i, j] for i, j in PAIRS])
+    shared = np.bincount([a["shared_corner"] for a in anatomy], minlength=8)
+    empty = np.bincount([a["empty_corner"] for a in anatomy], minlength=8)
+    hamming = np.bincount([a["hamming"] for a in anatomy], minlength=4)[1:]
+    n7 = len(anatomy)
+    tests = {}
+    if n7:
+        tests["pairs_vs_uniform_28"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(pair_vector)))
+        tests["shared_corner_vs_uniform_8"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(shared)))
+        tests["empty_corner_vs_uniform_8"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(empty)))
+        # if the empty corner were any of the 7 others at random: 3 at distance 1, 3 at 2, 1 at 3
+        tests["hamming_vs_random_empty_corner"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(
+            hamming, probs=[3 / 7, 3 / 7, 1 / 7])))
+    nearest = np.array([a["nearest_distance"] for a in anatomy])
+    ham1 = [a for a in anatomy if a["hamming"] == 1]
+    summary = {"n": len(runs), "solved": rate(len(runs) - len(unsolved), len(runs)), "n_unsolved": len(unsolved),
+               "n_one_collision": n7, "n_other_unsolved": len(other),
+               "unsolved_accuracy_1": sum(r["accuracy"] == 1.0 for r in unsolved),
+               "shared_corner_counts": dict(zip(CORNER_NAMES, shared.tolist())),
+               "empty_corner_counts": dict(zip(CORNER_NAMES, empty.tolist())),
+               "hamming_counts": {"1": int(hamming[0]), "2": int(hamming[1]), "3": int(hamming[2])},
+               "hamming_expected_if_random": [n7 * 3 / 7, n7 * 3 / 7, n7 / 7],
+               "nearest_unit_counts": np.bincount([a["nearest_unit"] for a in anatomy], minlength=3).tolist(),
+               "nearest_distance_quantiles": quantiles(nearest),
+               "pair_member_within_0.1_of_0.5": int((nearest < 0.1).sum()),
+               "hamming1_nearest_unit_is_missing_bit": sum(a["nearest_unit_is_the_missing_bit"] for a in ham1),
+               "n_hamming1": len(ham1), "tests": tests, "sweep_seconds": seconds}
+    lines = [f"failures: {len(runs)} seeds, cap {args.epochs} epochs ({seconds:.1f} s)",
+             f"  solved {fmt_rate(summary['solved'])}; unsolved {len(unsolved)}, all at 100% accuracy: "
+             f"{summary['unsolved_accuracy_1'] == len(unsolved)}; one collision (7 codes): {n7}, other: {len(other)}"]
+    if n7:
+        lines += [f"  colliding pairs over the 28: min {pair_vector.min()}, max {pair_vector.max()}, "
+                  f"chi2 {tests['pairs_vs_uniform_28']['chi2']:.1f}, Monte-Carlo p = {tests['pairs_vs_uniform_28']['p']:.3f}",
+                  "  shared corner: " + ", ".join(f"{c} {k}" for c, k in zip(CORNER_NAMES, shared))
+                  + f"  (p = {tests['shared_corner_vs_uniform_8']['p']:.2g})",
+                  "  empty corner:  " + ", ".join(f"{c} {k}" for c, k in zip(CORNER_NAMES, empty))
+                  + f"  (p = {tests['empty_corner_vs_uniform_8']['p']:.2g})",
+                  f"  Hamming distance shared -> empty: 1: {hamming[0]}, 2: {hamming[1]}, 3: {hamming[2]} "
+                  f"(random empty corner: {n7 * 3 / 7:.0f}, {n7 * 3 / 7:.0f}, {n7 / 7:.0f}; "
+                  f"p = {tests['hamming_vs_random_empty_corner']['p']:.2g})",
+                  f"  the pair's activation nearest 0.5: median |h - 0.5| = {np.median(nearest):.3f}; "
+                  f"{int((nearest < 0.1).sum())}/{n7} within 0.1 of 0.5; at Hamming distance 1 it is the unit "
+                  f"that separates the shared corner from the empty one in {summary['hamming1_nearest_unit_is_missing_bit']}/{len(ham1)}"]
+
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2), dpi=V.DPI, gridspec_kw={"width_ratios": [1.1, 1.3, 0.8, 1]})
+    ax = axes[0]
+    full = pair_counts + pair_counts.T
+    image = ax.imshow(np.where(np.eye(8, dtype=bool), np.nan, full), cmap="viridis")
+    ax.set_xticks(range(8))
+    ax.set_yticks(range(8))
+    V.color_pattern_ticks(ax, "x")
+    V.color_pattern_ticks(ax, "y")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    p_pairs = tests.get("pairs_vs_uniform_28", {}).get("p", float("nan"))
+    ax.set_title(f"colliding pattern pairs (n={n7})\nuniform over 28 pairs: p = {p_pairs:.2f}", fontsize=10)
+    ax = axes[1]
+    x = np.arange(8)
+    ax.bar(x - 0.2, shared, 0.4, label="shared corner", color="#d62728")
+    ax.bar(x + 0.2, empty, 0.4, label="empty corner", color="#1f77b4")
+    ax.axhline(n7 / 8, color="0.4", ls=":", lw=1, label="uniform")
+    ax.set_xticks(x, CORNER_NAMES)
+    ax.set_xlabel("corner (h1 h2 h3)")
+    ax.legend(fontsize=8)
+    ax.set_title("which corner is shared / left empty", fontsize=10)
+    ax = axes[2]
+    ax.bar([1, 2, 3], hamming, 0.6, color="#9467bd", label="observed")
+    ax.plot([1, 2, 3], [n7 * 3 / 7, n7 * 3 / 7, n7 / 7], "k_", markersize=28, mew=2, label="random empty corner")
+    ax.set_xticks([1, 2, 3])
+    ax.set_xlabel("Hamming distance shared -> empty")
+    ax.legend(fontsize=8)
+    ax.set_title("distance to the free corner", fontsize=10)
+    ax = axes[3]
+    ax.hist(nearest, bins=np.linspace(0, 0.5, 26), color="#2ca02c")
+    ax.set_xlabel("min |h - 0.5| over the colliding pair")
+    ax.set_title("the pair keeps one activation near 0.5", fontsize=10)
+    fig.suptitle(f"Anatomy of the unsolved networks: {len(unsolved)} of {len(runs)} seeds, cap {args.epochs} epochs")
+    fig.tight_layout()
+    result = {"summary": summary, "unsolved": anatomy, "unsolved_other": other,
+              "pair_counts": {f"{i}-{j}": int(c) for (i, j), c in zip(PAIRS, pair_vector)}}
+    return result, fig, lines
+
+
+# --------------------------------------------------------------------------------------------- 2. margin
+def study_margin(args):
+    """Margin at the solve epoch, what further training does, and solve rates under margin criteria."""
+    stop_runs, _ = sweep(args.seeds, n_epochs=args.epochs)
+    long_runs, long_seconds = sweep(args.seeds, n_epochs=args.epochs, early_stop=False)
+    n = len(args.seeds)
+    solved_at_stop = [r for r in stop_runs if r["solved"]]
+    margins_at_solve = np.array([r["code_margin"] for r in solved_at_stop])
+    sat_at_solve = np.array([saturation(r["hidden_codes"]) for r in solved_at_stop])
+    ever = [r for r in long_runs if r["solve_epoch"] is not None]
+    still = [r for r in ever if r["solved"]]
+    fell_back = [r for r in ever if not r["solved"]]
+    sat_end = np.array([saturation(r["hidden_codes"]) for r in still])
+    margin_end = np.array([r["code_margin"] for r in still])
+    criteria = []
+    for m in args.margins:
+        runs, seconds = sweep(args.seeds, n_epochs=args.epochs, margin=m)
+        epochs = solved_epochs(runs)
+        criteria.append({"margin": m, "solved": rate(len(epochs), n), "median_epochs": float(np.median(epochs))
+                         if epochs else None, "seconds": seconds})
+    summary = {"n": n * (2 + len(args.margins)), "seeds": n,
+               "margin_at_solve": quantiles(margins_at_solve),
+               "margin_at_solve_below_0.01": int((margins_at_solve < 0.01).sum()),
+               "n_solved": len(solved_at_stop),
+               "saturation_at_solve": quantiles(sat_at_solve),
+               "all_within_0.05_of_a_corner_at_solve": int((sat_at_solve <= 0.05).sum()),
+               "continued_to": args.epochs, "ever_solved": len(ever), "still_solved_at_end": len(still),
+               "fell_back": len(fell_back),
+               "fell_back_codes": sorted({r["n_distinct_codes"] for r in fell_back}),
+               "margin_at_end": quantiles(margin_end), "saturation_at_end": quantiles(sat_end),
+               "all_within_0.05_of_a_corner_at_end": int((sat_end <= 0.05).sum()),
+               "criteria": criteria, "long_run_seconds": long_seconds}
+    lines = [f"margin: {n} seeds, cap {args.epochs} epochs",
+             f"  at the solve epoch ({len(solved_at_stop)} solved): code margin median "
+             f"{np.median(margins_at_solve) if len(margins_at_solve) else float('nan'):.4f}; "
+             f"{summary['margin_at_solve_below_0.01']} below 0.01; all 24 activations within 0.05 of 0/1 in "
+             f"{summary['all_within_0.05_of_a_corner_at_solve']}",
+             f"  trained on to epoch {args.epochs}: {len(ever)} solved at some epoch >= 201, {len(still)} still solved "
+             f"at the end, {len(fell_back)} fell back"
+             + (f" (to {summary['fell_back_codes']} codes)" if fell_back else ""),
+             f"  at the end: code margin median {np.median(margin_end) if len(margin_end) else float('nan'):.4f}, "
+             f"all activations within 0.05 of 0/1 in {summary['all_within_0.05_of_a_corner_at_end']}/{len(still)}"]
+    lines += [f"  margin >= {c['margin']:g}: solved {fmt_rate(c['solved'])}, median epochs {c['median_epochs']}"
+              for c in criteria]
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
+    bins = np.linspace(0, 0.5, 51)
+    axes[0].hist(margins_at_solve, bins=bins, color="#d62728", alpha=0.8, label="at the solve epoch")
+    axes[0].hist(margin_end, bins=bins, color="#1f77b4", alpha=0.6, label=f"at epoch {args.epochs}")
+    axes[0].set_xlabel("code margin  min |h - 0.5|")
+    axes[0].set_ylabel("networks")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title("how close the code is to losing a bit", fontsize=10)
+    axes[1].hist(sat_at_solve, bins=bins, color="#d62728", alpha=0.8, label="at the solve epoch")
+    axes[1].hist(sat_end, bins=bins, color="#1f77b4", alpha=0.6, label=f"at epoch {args.epochs}")
+    axes[1].axvline(0.05, color="0.3", ls=":", lw=1)
+    axes[1].set_xlabel("max distance of an activation from 0 or 1")
+    axes[1].legend(fontsize=8)
+    axes[1].set_title("saturation of the codes", fontsize=10)
+    ms = [c["margin"] for c in criteria]
+    rates = [c["solved"]["rate"] for c in criteria]
+    err = np.array([[r - c["solved"]["wilson_95"][0], c["solved"]["wilson_95"][1] - r] for r, c in zip(rates, criteria)]).T
+    axes[2].errorbar(ms, rates, yerr=err, marker="o", capsize=3, color="#2ca02c")
+    for m, c in zip(ms, criteria):
+        if c["median_epochs"]:
+            axes[2].annotate(f"median {c['median_epochs']:.0f} ep", (m, c["solved"]["rate"]), textcoords="offset points",
+                             xytext=(4, 6), fontsize=8)
+    axes[2].set_ylim(0, 1)
+    axes[2].set_xlabel("margin m in the solve criterion")
+    axes[2].set_ylabel("solve rate (95% CI)")
+    axes[2].set_title(f"solve rate when every |h - 0.5| >= m (cap {args.epochs})", fontsize=10)
+    fig.suptitle(f"How robust is a solve? {n} seeds")
+    fig.tight_layout()
+    runs_out = [{"seed": s["seed"], "solve_epoch": s["epochs"] if s["solved"] else None,
+                 "margin_at_solve": s["code_margin"] if s["solved"] else None,
+                 "solved_at_end": l["solved"], "codes_at_end": l["n_distinct_codes"], "margin_at_end": l["code_margin"]}
+                for s, l in zip(stop_runs, long_runs)]
+    return {"summary": summary, "runs": runs_out}, fig, lines
+
+
+# ------------------------------------------------------------------------------------------- 3. restarts
+def study_restarts(args):
+    n = len(args.seeds)
+    rows = []
+    for patience in [None] + list(args.patiences):
+        runs, seconds = sweep(args.seeds, n_epochs=args.epochs, patience=patience)
+        epochs = np.array([r["epochs"] for r in runs])
+        solved = np.array([r["solved"] for r in runs])
+        restarts = np.array([r["restarts"] for r in runs])
+        rows.append({"patience": patience, "solved": rate(solved.sum(), n),
+                     "epochs_to_solve": quantiles(epochs[solved]),
+                     # unsolved runs count as the whole budget: the expected cost of one run of the wrapper
+                     "mean_epochs_censored": float(epochs.mean()),
+                     "restarts_histogram": np.bincount(restarts).tolist(), "mean_restarts": float(restarts.mean()),
+                     "seconds": seconds, "epochs": epochs.tolist(), "solved_flags": solved.tolist()})
+    with_restarts = [r for r in rows if r["patience"] is not None]
+    best = min(with_restarts, key=lambda r: (r["mean_epochs_censored"], r["patience"]))
+    summary = {"n": n * len(rows), "seeds": n, "budget": args.epochs, "best_patience": best["patience"],
+               "by_patience": [{k: v for k, v in r.items() if k not in ("epochs", "solved_flags")} for r in rows]}
+    lines = [f"restarts: {n} seeds, {args.epochs}-epoch total budget"]
+    for r in rows:
+        q = r["epochs_to_solve"]
+        lines.append(f"  patience {str(r['patience'] or 'none'):>5}: solved {fmt_rate(r['solved'])}; epochs to solve "
+                     f"median {q['q50'] if q else float('nan'):.0f}, 90% {q['q90'] if q else float('nan'):.0f}; "
+                     f"mean epochs (unsolved = budget) {r['mean_epochs_censored']:.0f}; mean restarts "
+                     f"{r['mean_restarts']:.2f} ({r['seconds']:.1f} s)")
+    lines.append(f"  lowest expected total epochs: patience {best['patience']}")
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(rows)))
+    for r, color in zip(rows, colors):
+        label = f"patience {r['patience']}" if r["patience"] else "no restarts"
+        epochs = np.sort(np.array(r["epochs"])[np.array(r["solved_flags"], dtype=bool)])
+        axes[0].step(np.concatenate([[0], epochs]), np.arange(len(epochs) + 1) / n, where="post", color=color,
+                     label=label, ls="--" if r["patience"] is None else "-")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("total epochs (all attempts)")
+    axes[0].set_ylabel("fraction of seeds solved")
+    axes[0].legend(fontsize=7)
+    axes[0].set_title("solved by epoch", fontsize=10)
+    ps = [r["patience"] for r in with_restarts]
+    axes[1].plot(ps, [r["mean_epochs_censored"] for r in with_restarts], "o-", color="#1f77b4")
+    axes[1].axhline(rows[0]["mean_epochs_censored"], color="0.4", ls="--", lw=1, label="no restarts")
+    axes[1].set_xscale("log")
+    axes[1].set_xticks(ps, [str(p) for p in ps])
+    axes[1].minorticks_off()
+    axes[1].set_xlabel("patience (epochs without a new code)")
+    axes[1].set_ylabel("mean total epochs (unsolved = budget)")
+    axes[1].legend(fontsize=8)
+    axes[1].set_title(f"expected cost; best patience {best['patience']}", fontsize=10)
+    width = 0.8 / len(with_restarts)
+    for k, (r, color) in enumerate(zip(with_restarts, colors[1:])):
+        hist = np.array(r["restarts_histogram"][:11], dtype=float)
+        axes[2].bar(np.arange(len(hist)) + k * width, hist / n, width, color=color, label=f"patience {r['patience']}")
+    axes[2].set_xlabel("restarts used")
+    axes[2].set_ylabel("fraction of seeds")
+    axes[2].legend(fontsize=7)
+    axes[2].set_title("restarts per run (0-10 shown)", fontsize=10)
+    fig.suptitle(f"Restart on plateau: {n} seeds, {args.epochs}-epoch budget")
+    fig.tight_layout()
+    return {"summary": summary, "runs_by_patience": [{"patience": r["patience"], "epochs": r["epochs"],
+                                                      "solved": r["solved_flags"]} for r in rows]}, fig, lines
+
+
+# ----------------------------------------------------------------------------------------- 4. recipe1986
+def plateau_tracker(n, tolerance=0.1):
+    """Observer counting, per network, the epochs at which every output is within `tolerance` of 1/8."""
+    counts = np.zeros(n, dtype=int)
+
+    def observe(epoch, rows, P, h, z, y):
+        near = np.abs(y - 1 / 8).max(axis=(-2, -1)) < tolerance
+        counts[rows[near]] += 1
+    return counts, observe
+
+
+def study_recipe1986(args):
+    """Both losses over learning rates, every network trained to the cap (no early stop), so the solve rate and
+    epochs come from the first solved epoch and the codes are compared after the same training time."""
+    n = len(args.seeds)
+    rows = []
+    for loss in ("sse", "ce"):
+        for lr in args.lrs:
+            plateau, observe = plateau_tracker(n)
+            runs, seconds = sweep(args.seeds, n_epochs=args.epochs, lr=lr, loss=loss, early_stop=False,
+                                  observer=observe)
+            epochs = [r["solve_epoch"] for r in runs if r["solve_epoch"] is not None]
+            h = np.array([r["hidden_codes"] for r in runs])
+            intermediate = (np.abs(h - 0.5) < 0.25).sum(axis=(1, 2))          # activations in (0.25, 0.75)
+            end_codes = np.array([r["n_distinct_codes"] for r in runs])
+            end_acc = np.array([r["accuracy"] for r in runs])
+            rows.append({"loss": loss, "lr": lr, "solved": rate(len(epochs), n),
+                         "median_epochs": float(np.median(epochs)) if epochs else None,
+                         "plateau_epochs": quantiles(plateau),
+                         "plateau_over_1000": int((plateau > 1000).sum()),
+                         "at_end_full_accuracy": int((end_acc == 1).sum()),
+                         "at_end_full_accuracy_7_codes": int(((end_acc == 1) & (end_codes == 7)).sum()),
+                         "at_end_codes_histogram": np.bincount(end_codes, minlength=9)[1:].tolist(),
+                         "at_end_nets_with_a_value_in_0.25_0.75": int((intermediate > 0).sum()),
+                         "at_end_mean_values_in_0.25_0.75": float(intermediate.mean()),
+                         "at_end_median_saturation": float(np.median(saturation(h))), "seconds": seconds,
+                         "final_hidden_values": h.ravel().round(4).tolist()})
+    summary = {"n": n * len(rows), "seeds": n, "by_setting": [{k: v for k, v in r.items() if k != "final_hidden_values"}
+                                                              for r in rows]}
+    lines = [f"recipe1986: {n} seeds per setting, every network trained for {args.epochs} epochs (momentum 0.9, "
+             f"init scale 0.1); solved = strict criterion met at some epoch >= 201"]
+    for r in rows:
+        p = r["plateau_epochs"]
+        lines.append(f"  {r['loss']:>3} lr {r['lr']:<5g}: solved {fmt_rate(r['solved'])}, median epochs "
+                     f"{r['median_epochs']}; all outputs within 0.1 of 1/8 for a median {p['q50']:.0f} epochs "
+                     f"(>1000 in {r['plateau_over_1000']}); at epoch {args.epochs}: 100% accuracy in "
+                     f"{r['at_end_full_accuracy']} ({r['at_end_full_accuracy_7_codes']} of them with 7 codes), "
+                     f"a code value in (0.25, 0.75) in {r['at_end_nets_with_a_value_in_0.25_0.75']} nets")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
+    for loss, color in (("sse", "#d62728"), ("ce", "#1f77b4")):
+        sel = [r for r in rows if r["loss"] == loss]
+        lrs = [r["lr"] for r in sel]
+        axes[0].plot(lrs, [r["solved"]["rate"] for r in sel], "o-", color=color, label=loss)
+        axes[1].plot(lrs, [r["plateau_epochs"]["q50"] for r in sel], "o-", color=color, label=loss)
+    for ax in axes[:2]:
+        ax.set_xscale("log")
+        ax.set_xticks(args.lrs, [f"{v:g}" for v in args.lrs])
+        ax.minorticks_off()
+        ax.set_xlabel("learning rate")
+        ax.legend(fontsize=8)
+    axes[1].set_yscale("symlog", linthresh=10)
+    axes[1].set_ylim(0, args.epochs * 2)
+    axes[0].set_ylim(0, 1)
+    axes[0].set_ylabel("solve rate")
+    axes[0].set_title("strict solve rate", fontsize=10)
+    axes[1].set_ylabel("median epochs with all outputs within 0.1 of 1/8")
+    axes[1].set_title("the base-rate plateau", fontsize=10)
+    default = [r for r in rows if r["lr"] == 0.5] or rows[:1]
+    bins = np.linspace(0, 1, 41)
+    for r in default:
+        axes[2].hist(r["final_hidden_values"], bins=bins, alpha=0.6, density=True,
+                     color="#d62728" if r["loss"] == "sse" else "#1f77b4", label=f"{r['loss']} lr {r['lr']:g}")
+    axes[2].set_yscale("log")
+    axes[2].set_xlabel(f"hidden activation at epoch {args.epochs}")
+    axes[2].legend(fontsize=8)
+    axes[2].set_title("how binary the learned codes are", fontsize=10)
+    fig.suptitle(f"Squared error (1986) vs cross-entropy: {n} seeds per setting, {args.epochs} epochs each")
+    fig.tight_layout()
+    return {"summary": summary}, fig, lines
+
+
+# ------------------------------------------------------------------------------------------------ 5. grid
+def study_grid(args):
+    seeds, lrs, scales = list(args.seeds), list(args.lrs), list(args.init_scales)
+    cells = [(lr, s) for lr in lrs for s in scales]
+    all_seeds = [seed for _ in cells for seed in seeds]
+    runs, seconds = sweep(all_seeds, n_epochs=args.epochs, lr=[lr for lr, _ in cells for _ in seeds],
+                          init_scale=[s for _, s in cells for _ in seeds])
+    k = len(seeds)
+    solved = np.array([r["solved"] for r in runs]).reshape(len(lrs), len(scales), k)
+    epochs = np.array([r["epochs"] for r in runs], dtype=float).reshape(len(lrs), len(scales), k)
+    median = np.array([[np.median(e[s]) if s.any() else np.nan for e, s in zip(e_row, s_row)]
+                       for e_row, s_row in zip(epochs, solved)])
+    checks = []
+    for lr, scale in ((0.5, 0.1), (0.5, 0.5)):
+        check_runs, _ = sweep(range(30), n_epochs=20000, lr=lr, init_scale=scale)
+        checks.append({"lr": lr, "init_scale": scale, "seeds": "0-29", "epochs": 20000,
+                       "solved": rate(sum(r["solved"] for r in check_runs), 30)})
+    summary = {"n": len(runs) + 60, "grid_networks": len(runs), "seeds_per_cell": k, "seconds": seconds,
+               "lrs": lrs, "init_scales": scales, "solve_rate": (solved.mean(-1)).round(4).tolist(),
+               "median_epochs": [[None if np.isnan(v) else float(v) for v in row] for row in median],
+               "published_claim_checks": checks}
+    best = np.unravel_index(np.argmax(solved.mean(-1)), solved.shape[:2])
+    lines = [f"grid: {len(lrs)} learning rates x {len(scales)} init scales x {k} seeds = {len(runs)} networks, "
+             f"cap {args.epochs} ({seconds:.1f} s, one batched run)",
+             f"  best cell: lr {lrs[best[0]]:g}, init scale {scales[best[1]]:g}: {solved.mean(-1)[best]:.0%}"]
+    lines += [f"  seeds 0-29, lr {c['lr']:g}, init scale {c['init_scale']:g}, cap 20000: solved {fmt_rate(c['solved'])}"
+              for c in checks]
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.6), dpi=V.DPI)
+    for ax, values, title, cmap, fmt in ((axes[0], solved.mean(-1), "solve rate", "viridis", "{:.0%}"),
+                                        (axes[1], median, "median epochs among solved", "magma_r", "{:.0f}")):
+        image = ax.imshow(values, cmap=cmap, origin="lower", aspect="auto",
+                          norm=matplotlib.colors.LogNorm() if title.startswith("median") else None)
+        for (i, j), v in np.ndenumerate(values):
+            if not np.isnan(v):
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7,
+                        color="white" if (v < 0.5 if title == "solve rate" else False) else "black")
+        ax.set_xticks(range(len(scales)), [f"{s:g}" for s in scales], fontsize=8)
+        ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs], fontsize=8)
+        ax.set_xlabel("init scale")
+        ax.set_ylabel("learning rate")
+        ax.set_title(title, fontsize=10)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.suptitle(f"Hyper-parameter map: {k} seeds per cell, momentum 0.9, cap {args.epochs} epochs")
+    fig.tight_layout()
+    return {"summary": summary}, fig, lines
+
+
+# --------------------------------------------------------------------------------------------- 6. compare
+def study_compare(args):
+    """The numbers of the README's backprop vs Boltzmann table, on the strict criterion."""
+    rows = []
+    few, cap_1985 = args.seeds[:20], min(4000, args.epochs)
+    for seeds, cap, patience in ((few, cap_1985, None), (few, cap_1985, args.patience),
+                                 (args.seeds, args.epochs, None), (args.seeds, args.epochs, args.patience)):
+        label = f"{len(seeds)} seeds, cap {cap}" + (f", restarts (patience {patience})" if patience else "")
+        first, observe = first_epoch_tracker(len(seeds))
+        runs, seconds = sweep(seeds, n_epochs=cap, patience=patience, observer=observe)
+        epochs = solved_epochs(runs)
+        reached7 = first[7][first[7] > 0]
+        reached8 = first[8][first[8] > 0]
+        rows.append({"setting": label, "seeds": [int(s) for s in (seeds[0], seeds[-1])], "n": len(seeds), "cap": cap,
+                     "patience": patience, "solved": rate(len(epochs), len(seeds)),
+                     "median_epochs_to_solve": float(np.median(epochs)) if epochs else None,
+                     "median_epochs_to_7_codes": float(np.median(reached7)) if len(reached7) else None,
+                     "median_epochs_to_8_codes": float(np.median(reached8)) if len(reached8) else None,
+                     "wall_seconds": seconds})
+    summary = {"n": sum(r["n"] for r in rows), "rows": rows}
+    lines = ["compare: backprop on the strict criterion (100% reconstruction and 8 distinct codes)"]
+    for r in rows:
+        lines.append(f"  {r['setting']}: solved {fmt_rate(r['solved'])}; median epochs to solve "
+                     f"{r['median_epochs_to_solve']}, first reach 7 codes {r['median_epochs_to_7_codes']}, "
+                     f"8 codes {r['median_epochs_to_8_codes']}; {r['wall_seconds']:.2f} s")
+
+    fig, ax = plt.subplots(figsize=(9, 4), dpi=V.DPI)
+    labels = [f"backprop, {r['setting']}" for r in rows] + \
+        ["Boltzmann, AHS 1985 (20 runs)", "Boltzmann sibling, CD-5 + restarts"]
+    rates = [r["solved"]["rate"] for r in rows] + [16 / 20, 16 / 20]
+    colors = ["#1f77b4"] * len(rows) + ["#ff7f0e"] * 2
+    ax.barh(range(len(labels)), rates, color=colors)
+    for i, v in enumerate(rates):
+        ax.text(v + 0.01, i, f"{v:.0%}", va="center", fontsize=9)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlim(0, 1.1)
+    ax.invert_yaxis()
+    ax.set_xlabel("fraction of runs reaching 8 distinct codes (strict criterion for backprop)")
+    ax.set_title("Backprop (blue, measured here) vs Boltzmann learning (orange, published)", fontsize=10)
+    fig.tight_layout()
+    return {"summary": summary}, fig, lines
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+def list_of(kind, check):
+    """An argparse type for comma-separated values, each converted by `kind` and validated by `check`."""
+    def parse(text):
+        try:
+            values = [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"expected a comma-separated list of {kind.__name__}s, got {text!r}") from None
+        if not values:
+            raise ValueError(f"expected a comma-separated list of {kind.__name__}s, got {text!r}")
+        return [check(v) for v in values]
+    return E.arg_type(parse)
+
+
+STUDIES = {
+    # name: (function, default seeds, default epochs, description, {option: (default, parser, help)})
+    "failures": (study_failures, "0-999", 20000, "anatomy of the networks stuck at 7 of 8 codes", {}),
+    "margin": (study_margin, "0-999", 20000, "code margin at the solve, training on, margin criteria",
+               {"margins": ([0.0, 0.05, 0.1, 0.2], list_of(float, E.check_margin), "margins m of the solve criterion")}),
+    "restarts": (study_restarts, "0-999", 20000, "restart-on-plateau over several patiences",
+                 {"patiences": ([250, 500, 750, 1000, 1500, 2000, 3000], list_of(int, E.check_patience), "patiences to compare")}),
+    "recipe1986": (study_recipe1986, "0-499", 5000, "squared error (1986) vs cross-entropy over learning rates",
+                   {"lrs": ([0.25, 0.5, 1.0, 2.0, 4.0], list_of(float, E.check_lr), "learning rates, both losses")}),
+    "grid": (study_grid, "0-99", 20000, "solve rate over learning rate x init scale, one batched run",
+             {"lrs": ([0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0], list_of(float, E.check_lr), "learning rates"),
+              "init_scales": ([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0], list_of(float, E.check_init_scale),
+                              "init scales")}),
+    "compare": (study_compare, "0-999", 20000, "numbers for the backprop vs Boltzmann table",
+                {"patience": (1000, E.arg_type(E.check_patience, int), "patience of the restart rows")}),
+}
+
+
+def build_parser():
+    parser = E.OneLineParser(prog="study_encoder_backprop_8_3_8.py", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="study", required=True, metavar="STUDY", parser_class=E.OneLineParser)
+    every = dict(STUDIES, all=(None, None, None, "every study above with its own defaults, timed", {}))
+    for name, (_, seeds, epochs, description, options) in every.items():
+        p = sub.add_parser(name, help=description, description=description)
+        p.add_argument("--seeds", type=E.arg_type(E.parse_seeds), default=None,
+                       help=f"seed spec such as 0-99 or 0,3,7 (default {seeds or 'each study’s own'})")
+        p.add_argument("--epochs", type=E.arg_type(E.check_epochs, int), default=None,
+                       help=f"epoch cap, or total budget with restarts (default {epochs or 'each study’s own'})")
+        p.add_argument("--results", default="results", help="folder for <study>.json (default results)")
+        p.add_argument("--figures", default="viz", help="folder for study_<study>.png (default viz)")
+        for option, (default, parse, text) in options.items():
+            shown = ",".join(f"{v:g}" for v in default) if isinstance(default, list) else default
+            p.add_argument("--" + option.replace("_", "-"), dest=option, type=parse, default=default,
+                           help=f"{text} (default {shown})")
+    return parser
+
+
+def check_folder(parser, path):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        parser.error(f"cannot create folder {path}: {err.strerror}")
+    if not os.access(path, os.W_OK):
+        parser.error(f"folder {path} is not writable")
+
+
+def run_study(name, args):
+    function, seeds, epochs, _, options = STUDIES[name]
+    study_args = type(args)(**vars(args))
+    study_args.seeds = args.seeds if args.seeds is not None else E.parse_seeds(seeds)
+    study_args.epochs = args.epochs if args.epochs is not None else epochs
+    for option, (default, _, _) in options.items():          # `all` runs each study with its own defaults
+        setattr(study_args, option, getattr(args, option) if args.study == name else default)
+    start = time.perf_counter()
+    result, fig, lines = function(study_args)
+    seconds = time.perf_counter() - start
+    config = {"study": name, "seeds": study_args.seeds, "epochs": study_args.epochs, "lr": 0.5, "momentum": 0.9,
+              "init_scale": 0.1, "loss": "ce", "min_stop_epoch": E.MIN_STOP_EPOCH}
+    config.update({option: getattr(study_args, option) for option in options})
+    result = {"config": config, **result}
+    result["summary"]["seconds"] = seconds
+    json_path = os.path.join(args.results, f"{name}.json")
+    png_path = os.path.join(args.figures, f"study_{name}.png")
+    V.save_figure(fig, png_path)
+    E.write_json(json_path, result)
+    print("\n".join(lines))
+    print(f"  wrote {json_path} and {png_path} ({seconds:.1f} s)", flush=True)
+    return result
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_folder(parser, args.results)
+    check_folder(parser, args.figures)
+    start = time.perf_counter()
+    try:
+        for name in (STUDIES if args.study == "all" else [args.study]):
+            run_study(name, args)
+    except OSError as err:
+        parser.error(f"cannot write results: {err}")
+    if args.study == "all":
+        print(f"all studies: {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

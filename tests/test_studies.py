@@ -1,0 +1,150 @@
+"""The research additions: restarts, the margin criterion, squared error, the observer, and each study."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import encoder_backprop_8_3_8 as E
+import study_encoder_backprop_8_3_8 as S
+
+
+# ------------------------------------------------------------------------------------------- the engine
+def test_restarts_are_deterministic_and_recorded():
+    m1, h1 = E.train(n_epochs=6000, seed=2, patience=600, verbose=False)
+    m2, h2 = E.train(n_epochs=6000, seed=2, patience=600, verbose=False)
+    assert h1 == h2 and np.array_equal(m1.params, m2.params)
+    assert len(h1["restart_epochs"]) >= 1                       # seed 2 is stuck at 7 codes without restarts
+    assert E.run_summary(m1, h1)["solved"]
+    run = E.sweep_seeds([2], n_epochs=6000, patience=600, return_weights=True)[0]
+    assert run["restart_epochs"] == h1["restart_epochs"] and run["restarts"] == len(h1["restart_epochs"])
+    assert run["epochs"] == h1["epoch"][-1] and np.array_equal(np.array(run["W1"]), m1.W1)
+
+
+def test_a_restart_redraws_from_the_spawned_seed_sequence():
+    params = E.init_params(5, 0.1, attempt=2)
+    child = np.random.SeedSequence(5).spawn(2)[1]
+    rng = np.random.default_rng(child)
+    assert np.array_equal(E.unpack(params)[0], rng.uniform(-0.1, 0.1, (8, 3)))
+    assert np.array_equal(E.init_params(5, 0.1), E.EncoderMLP(seed=5).params)
+
+
+def test_without_restarts_results_are_identical_to_plain_training():
+    plain = E.sweep_seeds(range(8), n_epochs=3000, return_weights=True)
+    patient = E.sweep_seeds(range(8), n_epochs=3000, patience=3000, return_weights=True)
+    assert plain == patient
+    _, h_plain = E.train(n_epochs=2000, seed=1, verbose=False)
+    _, h_patient = E.train(n_epochs=2000, seed=1, patience=5000, verbose=False)
+    assert h_plain == h_patient
+
+
+def test_a_restart_zeroes_biases_and_velocities():
+    seen = []
+
+    def observe(epoch, rows, P, h, z, y):
+        seen.append(P[0].copy())
+    runs = E.sweep_seeds([2], n_epochs=700, patience=300, observer=observe)
+    first = runs[0]["restart_epochs"][0]
+    # after the restart epoch, the first update starts from fresh weights with zero velocity
+    fresh = E.init_params(2, 0.1, attempt=1)
+    W1, b1, W2, b2 = E.unpack(fresh[None])
+    h, _, y = E.forward(W1, b1, W2, b2)
+    g = np.concatenate([a.reshape(1, -1) for a in E.backward(W2, h, y)], axis=1)[0]
+    assert np.array_equal(seen[first], fresh - 0.5 * g)
+
+
+def test_margin_criterion_keeps_the_published_numbers_at_zero_and_delays_solves_above():
+    assert E.sweep_seeds([0], n_epochs=5000, margin=0.0)[0]["epochs"] == 3631
+    strict = E.sweep_seeds(range(6), n_epochs=6000, margin=0.1)
+    for r in strict:
+        if r["solved"]:
+            assert r["code_margin"] >= 0.1
+    _, history = E.train(seed=0, margin=0.05, n_epochs=8000, verbose=False)
+    assert history["epoch"][-1] > 3631 or history["code_margin"][-1] < 0.05
+
+
+def test_sse_trains_and_differs_from_ce():
+    ce = E.sweep_seeds([0, 1], n_epochs=2000)
+    sse = E.sweep_seeds([0, 1], n_epochs=2000, loss="sse")
+    assert [r["epochs"] for r in ce] != [r["epochs"] for r in sse]
+    assert all(r["loss"] == "sse" for r in sse)
+
+
+# ------------------------------------------------------------------------------------------ the analyses
+def test_collision_anatomy_on_a_hand_made_state():
+    h = 0.05 + 0.9 * S.V.CORNERS                     # pattern i at corner i
+    h[7] = [0.05, 0.95, 0.45]                          # pattern 7 joins corner 010 (= pattern 2), 111 left empty
+    a = S.collision_anatomy(h)
+    assert a["pair"] == [2, 7] and a["shared_corner"] == 2 and a["empty_corner"] == 7
+    assert a["hamming"] == 2 and a["nearest_pattern"] == 7 and a["nearest_unit"] == 2
+    assert a["nearest_distance"] == pytest.approx(0.05)
+    assert S.collision_anatomy(0.05 + 0.9 * S.V.CORNERS) is None
+
+
+def test_monte_carlo_p_value_separates_uniform_from_skewed_counts():
+    assert S.monte_carlo_uniform_p([10, 10, 10, 10], draws=2000)[1] > 0.5
+    assert S.monte_carlo_uniform_p([40, 0, 0, 0], draws=2000)[1] < 0.01
+
+
+# --------------------------------------------------------------------------------- each study, tiny sizes
+STUDY_KEYS = {
+    "failures": ["unsolved", "pair_counts"],
+    "margin": ["runs"],
+    "restarts": ["runs_by_patience"],
+    "recipe1986": [],
+    "grid": [],
+    "compare": [],
+}
+TINY = {
+    "failures": ["--seeds", "0-29", "--epochs", "2500"],
+    "margin": ["--seeds", "0-9", "--epochs", "1500", "--margins", "0,0.1"],
+    "restarts": ["--seeds", "0-9", "--epochs", "1500", "--patiences", "300,800"],
+    "recipe1986": ["--seeds", "0-5", "--epochs", "800", "--lrs", "0.5,2"],
+    "grid": ["--seeds", "0-2", "--epochs", "400", "--lrs", "0.5,1", "--init-scales", "0.1,0.5"],
+    "compare": ["--seeds", "0-24", "--epochs", "1000", "--patience", "500"],
+}
+
+
+@pytest.mark.parametrize("study", list(STUDY_KEYS))
+def test_each_study_writes_its_json_and_figure(study, tmp_path, capsys):
+    args = [study, *TINY[study], "--results", str(tmp_path / "results"), "--figures", str(tmp_path / "viz")]
+    assert S.main(args) == 0
+    data = json.loads((tmp_path / "results" / f"{study}.json").read_text())
+    assert data["config"]["study"] == study and data["summary"]["n"] > 0
+    for key in STUDY_KEYS[study]:
+        assert key in data
+    png = tmp_path / "viz" / f"study_{study}.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert f"wrote {tmp_path / 'results' / (study + '.json')}" in capsys.readouterr().out
+
+
+def test_failures_numbers_are_consistent(tmp_path):
+    S.main(["failures", "--seeds", "0-59", "--epochs", "3000", "--results", str(tmp_path), "--figures", str(tmp_path)])
+    data = json.loads((tmp_path / "failures.json").read_text())
+    summary = data["summary"]
+    assert summary["n"] == 60
+    assert summary["n_unsolved"] == summary["n_one_collision"] + summary["n_other_unsolved"] == 60 - summary["solved"]["k"]
+    assert sum(data["pair_counts"].values()) == summary["n_one_collision"] == len(data["unsolved"])
+    assert sum(summary["hamming_counts"].values()) == summary["n_one_collision"]
+    assert 0 < summary["tests"]["pairs_vs_uniform_28"]["p"] <= 1
+
+
+def test_grid_is_one_batched_run_matching_single_cells(tmp_path):
+    S.main(["grid", "--seeds", "0-3", "--epochs", "1500", "--lrs", "0.3,0.5", "--init-scales", "0.1,0.5",
+            "--results", str(tmp_path), "--figures", str(tmp_path)])
+    rates = json.loads((tmp_path / "grid.json").read_text())["summary"]["solve_rate"]
+    for i, lr in enumerate((0.3, 0.5)):
+        for j, scale in enumerate((0.1, 0.5)):
+            runs = E.sweep_seeds(range(4), n_epochs=1500, lr=lr, init_scale=scale)
+            assert rates[i][j] == sum(r["solved"] for r in runs) / 4
+
+
+@pytest.mark.parametrize("args", [["nonsense"], ["grid", "--lrs", "a"], ["restarts", "--patiences", "0"],
+                                  ["margin", "--margins", "0.6"], ["failures", "--seeds", "3-1"],
+                                  ["failures", "--epochs", "0"]])
+def test_bad_study_arguments_exit_2(args, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        S.main([*args, "--results", str(tmp_path / "r"), "--figures", str(tmp_path / "f")])
+    assert info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "r")
