@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks: medians of wall times (and peak memory) for the project's commands and engine calls.
 
-    python3 bench_encoder_backprop_8_3_8.py                  # every section (about a minute and a half)
+    python3 bench_encoder_backprop_8_3_8.py                  # every section (about two minutes)
     python3 bench_encoder_backprop_8_3_8.py --only single,sweep --repeat 3
 
 Whole-process times run the command exactly as a user would (a fresh Python each time, output discarded);
@@ -21,7 +21,7 @@ import numpy as np
 import encoder_backprop_8_3_8 as E
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("single", "sweep", "figures", "gif")
+SECTIONS = ("single", "sweep", "figures", "gif", "data_movement")
 
 
 def run_process(args, cwd=HERE):
@@ -96,6 +96,12 @@ def bench_gif(repeat):
     report("gif: whole process `make_encoder_backprop_8_3_8_gif.py`", wall, "s", repeat, "goal <= 8 s")
     report("gif: peak memory", mem, "MB", repeat, "goal <= 200 MB")
     report("gif: file size", size, "MiB", repeat, "goal <= 1.5 MB")
+
+
+def bench_data_movement(repeat):
+    wall, _ = median_process([sys.executable, "data_movement_encoder_backprop_8_3_8.py"], repeat)
+    report("data movement: whole process `data_movement_encoder_backprop_8_3_8.py`", wall, "s", repeat,
+           "goal <= 60 s")
 
 
 def main(argv=None):

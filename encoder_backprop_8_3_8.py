@@ -21,7 +21,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -130,6 +129,15 @@ def loss_value(z, y, t=None, loss="ce"):
     else:
         per_pattern = 0.5 * ((y - t) ** 2).sum(-1)
     return per_pattern.mean(-1)
+
+
+def momentum_step(P, V, G, lr, momentum):
+    """One update, in place: V = momentum * V + lr * G, then P -= V. G is scaled by lr in place.
+    P, V, G (..., 59) or any matching shapes; lr, momentum scalars or broadcastable, e.g. (S, 1)."""
+    V *= momentum
+    G *= lr
+    V += G
+    P -= V
 
 
 # -------------------------------------------------------------------------------------------------- metrics
@@ -282,10 +290,7 @@ def _fit(params, lr, momentum, n_epochs, *, loss="ce", early_stop=True, margin=0
     for epoch in range(1, n_epochs + 1):
         for p, g, a in chunks:
             backward(p[2], a[0], a[2], loss=loss, out=g)
-        V *= momentum
-        G *= lr
-        V += G
-        P -= V
+        momentum_step(P, V, G, lr, momentum)
         for p, _, a in chunks:
             forward(*p, out=a)
 
@@ -361,9 +366,9 @@ class EncoderMLP:
         return h, y
 
     def grads(self, x=None, t=None, loss="ce"):
-        """Gradients of the mean-over-patterns loss: (dW1, db1, dW2, db2)."""
+        """Gradients of the mean-over-patterns loss: (dW1, db1, dW2, db2). t defaults to x."""
         h, _, y = forward(*unpack(self.params), x=x)
-        return backward(self.W2, h, y, t=t, x=x, loss=check_loss(loss))
+        return backward(self.W2, h, y, t=x if t is None else t, x=x, loss=check_loss(loss))
 
     def loss(self, x=None, t=None, loss="ce"):
         """Loss averaged over patterns (cross-entropy by default), a float. t defaults to x."""
@@ -413,14 +418,15 @@ class _HistoryRecorder:
         self.pending = []
 
     def __call__(self, epoch, rows, P, h, z, y):
-        self.pending.append((epoch, P[0].copy(), h[0].copy(), z[0].copy(), y[0].copy()))
+        self.pending.append((epoch, P.copy(), h.copy(), z.copy(), y.copy()))   # a stack of one network
         if len(self.pending) >= 1024:
             self.flush()
 
     def flush(self):
         if not self.pending:
             return self.history
-        epoch, P, h, z, y = (np.array(col) for col in zip(*self.pending))
+        epochs, *arrays = zip(*self.pending)
+        epoch, (P, h, z, y) = np.array(epochs), (np.concatenate(a) for a in arrays)
         self.pending = []
         W1, _, W2, _ = unpack(P)
         for key, values in (("epoch", epoch), ("loss", loss_value(z, y, loss=self.loss)),
@@ -458,7 +464,7 @@ def train(n_epochs=5000, lr=0.5, momentum=0.9, init_scale=0.1, seed=0, early_sto
         if verbose and epoch % 500 == 0:
             hist = recorder.flush()
             print(f"epoch {epoch:6d}  loss {hist['loss'][-1]:.5f}  acc {hist['acc'][-1]:6.1%}  "
-                  f"codes {hist['n_distinct_codes'][-1]}/8  margin {hist['code_margin'][-1]:.4f}", flush=True)
+                  f"codes {hist['n_distinct_codes'][-1]}/8  margin {hist['code_margin'][-1]:.3g}", flush=True)
 
     model = EncoderMLP(init_scale=init_scale, seed=seed)
     fit = _fit(model.params[None], np.array([lr]), np.array([momentum]), n_epochs, loss=loss,
@@ -589,6 +595,7 @@ def summarize(runs):
 # ------------------------------------------------------------------------------------------------- outputs
 def write_atomic(path, write, mode="w"):
     """Write a file through a temporary file in the same folder, then os.replace it into place."""
+    import tempfile  # only needed when writing; keeps the import of this module light
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
     try:
@@ -717,7 +724,7 @@ def _run_single(args):
     status = "SOLVED" if result["solved"] else "NOT SOLVED"
     restarts = f", {result['restarts']} restarts" if args.patience else ""
     print(f"{status} at epoch {result['epochs']}: accuracy {result['accuracy']:.1%}, "
-          f"{result['n_distinct_codes']}/8 distinct codes, code margin {result['code_margin']:.4f}{restarts}")
+          f"{result['n_distinct_codes']}/8 distinct codes, code margin {result['code_margin']:.3g}{restarts}")
     print_code_table(result["hidden_codes"])
     if args.json:
         write_json(args.json, {**result, "config": config})
@@ -756,11 +763,11 @@ def _run_sweep(args):
                        patience=args.patience, progress=progress)
     progress.close()
     extra = "  restarts" if args.patience else ""
-    print(f" seed  solved  epochs  codes  accuracy  margin{extra}")
+    print(f" seed  solved  epochs  codes  accuracy    margin{extra}")
     for r in runs:
         more = f"  {r['restarts']:8d}" if args.patience else ""
         print(f"{r['seed']:5d}  {'yes' if r['solved'] else 'no':>6}  {r['epochs']:6d}  {r['n_distinct_codes']:3d}/8"
-              f"  {r['accuracy']:8.1%}  {r['code_margin']:.4f}{more}")
+              f"  {r['accuracy']:8.1%}  {r['code_margin']:8.3g}{more}")
     summary = summarize(runs)
     low, high = summary["wilson_95"]
     print(f"solved {summary['solved']}/{summary['n']} ({summary['solve_rate']:.1%}; 95% Wilson interval "

@@ -113,8 +113,22 @@ def collision_anatomy(h):
             "nearest_unit_is_the_missing_bit": bool(HAMMING[shared, empty] == 1 and flip == 4 >> unit)}
 
 
+def early_corner_tracker(checkpoints=(20, 100, 200, 300, 400)):
+    """Observer: at each checkpoint epoch, the fraction of networks still training whose 8 codes all sit at
+    corner 000, and the mean number of patterns there."""
+    seen = {}
+
+    def observe(epoch, rows, P, h, z, y):
+        if epoch in checkpoints:
+            at_origin = ((h > 0.5) @ np.array([4, 2, 1])) == 0
+            seen[epoch] = {"networks": len(rows), "all_codes_at_000": float(at_origin.all(-1).mean()),
+                           "mean_patterns_at_000": float(at_origin.sum(-1).mean())}
+    return seen, observe
+
+
 def study_failures(args):
-    runs, seconds = sweep(args.seeds, n_epochs=args.epochs)
+    early, observe = early_corner_tracker()
+    runs, seconds = sweep(args.seeds, n_epochs=args.epochs, observer=observe)
     unsolved = [r for r in runs if not r["solved"]]
     anatomy = [dict(seed=r["seed"], **a) for r in unsolved if (a := collision_anatomy(r["hidden_codes"]))]
     other = [{"seed": r["seed"], "n_distinct_codes": r["n_distinct_codes"], "accuracy": r["accuracy"]}
@@ -148,10 +162,13 @@ def study_failures(args):
                "nearest_distance_quantiles": quantiles(nearest),
                "pair_member_within_0.1_of_0.5": int((nearest < 0.1).sum()),
                "hamming1_nearest_unit_is_missing_bit": sum(a["nearest_unit_is_the_missing_bit"] for a in ham1),
-               "n_hamming1": len(ham1), "tests": tests, "sweep_seconds": seconds}
+               "n_hamming1": len(ham1), "tests": tests, "early_codes": {str(e): v for e, v in early.items()},
+               "sweep_seconds": seconds}
     lines = [f"failures: {len(runs)} seeds, cap {args.epochs} epochs ({seconds:.1f} s)",
              f"  solved {fmt_rate(summary['solved'])}; unsolved {len(unsolved)}, all at 100% accuracy: "
-             f"{summary['unsolved_accuracy_1'] == len(unsolved)}; one collision (7 codes): {n7}, other: {len(other)}"]
+             f"{summary['unsolved_accuracy_1'] == len(unsolved)}; one collision (7 codes): {n7}, other: {len(other)}",
+             "  early on, networks whose 8 codes all sit at corner 000: " + ", ".join(
+                 f"epoch {e}: {v['all_codes_at_000']:.1%} of {v['networks']}" for e, v in early.items())]
     if n7:
         lines += [f"  colliding pairs over the 28: min {pair_vector.min()}, max {pair_vector.max()}, "
                   f"chi2 {tests['pairs_vs_uniform_28']['chi2']:.1f}, Monte-Carlo p = {tests['pairs_vs_uniform_28']['p']:.3f}",
@@ -464,8 +481,8 @@ def study_grid(args):
                           norm=matplotlib.colors.LogNorm() if title.startswith("median") else None)
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7,
-                        color="white" if (v < 0.5 if title == "solve rate" else False) else "black")
+                dark = image.norm(v) < 0.5 if cmap == "viridis" else image.norm(v) > 0.6
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="white" if dark else "black")
         ax.set_xticks(range(len(scales)), [f"{s:g}" for s in scales], fontsize=8)
         ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs], fontsize=8)
         ax.set_xlabel("init scale")

@@ -249,7 +249,7 @@ def main(argv=None):
             save_figure(fig, os.path.join(args.outdir, name))
     except OSError as err:
         parser.error(f"cannot write figures: {err}")
-    print(f"{title}; code margin {summary['code_margin']:.4f}")
+    print(f"{title}; code margin {summary['code_margin']:.3g}")
     print("wrote " + ", ".join(os.path.join(args.outdir, n) for n in figures))
     return 0
 

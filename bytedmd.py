@@ -1,0 +1,256 @@
+"""ByteDMD: the data-movement cost of a computation, measured by tracing it.
+
+Memory is one LRU stack of live values; every read of a value at depth d (1 = top) costs ceil(sqrt(d)).
+Arithmetic and writes are free. A value leaves the stack right after its last read (liveness compaction);
+returned values stay live to the end. See ../shared/BYTEDMD.md for the definition this module implements.
+
+    cost = bytedmd(fn, args)                 # total cost of fn(*args), every scalar in args traced
+    depths, result = trace(fn, args)         # the depth of every read, in order, and fn's plain result
+    costs = cost_by_phase(fn, args)          # {phase: cost} for code that calls phase("...")
+
+Two passes: running fn on traced scalars logs the instructions (which values each one read, what it made);
+pricing then replays the log knowing each value's last read, on a Fenwick tree over "last touched" times.
+"""
+import math
+import operator
+
+_active = []      # the tracer of the trace in progress (a stack, so traces can nest)
+
+
+# --------------------------------------------------------------------------------------------- pass 1: log
+class _Log:
+    def __init__(self):
+        self.instructions = []        # (tuple of input ids in read order, result id or None, phase)
+        self.n_values = 0
+        self.phase = None
+
+    def new_id(self):
+        self.n_values += 1
+        return self.n_values - 1
+
+    def record(self, inputs, value, produce=True):
+        result = Traced(value, self) if produce else None
+        self.instructions.append((tuple(t.id for t in inputs), None if result is None else result.id, self.phase))
+        return result
+
+
+class Traced:
+    """A scalar whose reads are logged. Arithmetic and comparisons with traced operands log one instruction
+    and return a new traced value; bool(), float() and int() log one read and return a plain value."""
+    __slots__ = ("value", "id", "log")
+    __hash__ = None
+
+    def __init__(self, value, log):
+        self.value, self.log, self.id = value, log, log.new_id()
+
+    def __repr__(self):
+        return f"Traced({self.value!r})"
+
+    def _escape(self, convert):
+        self.log.record([self], None, produce=False)
+        return convert(self.value)
+
+    def __bool__(self):
+        return self._escape(bool)
+
+    def __float__(self):
+        return self._escape(float)
+
+    def __int__(self):
+        return self._escape(int)
+
+    def __index__(self):
+        return self._escape(operator.index)
+
+
+def _binary(fn, reflected=False):
+    def method(self, other):
+        if reflected:
+            left, right = other, self
+        else:
+            left, right = self, other
+        traced = [v for v in (left, right) if isinstance(v, Traced)]
+        return self.log.record(traced, fn(_plain(left), _plain(right)))
+    return method
+
+
+def _unary(fn):
+    def method(self):
+        return self.log.record([self], fn(self.value))
+    return method
+
+
+for _name, _fn in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("truediv", operator.truediv), ("floordiv", operator.floordiv), ("mod", operator.mod),
+                   ("pow", operator.pow)):
+    setattr(Traced, f"__{_name}__", _binary(_fn))
+    setattr(Traced, f"__r{_name}__", _binary(_fn, reflected=True))
+for _name, _fn in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge),
+                   ("eq", operator.eq), ("ne", operator.ne)):
+    setattr(Traced, f"__{_name}__", _binary(_fn))
+for _name, _fn in (("neg", operator.neg), ("pos", operator.pos), ("abs", abs)):
+    setattr(Traced, f"__{_name}__", _unary(_fn))
+
+
+def _plain(v):
+    return v.value if isinstance(v, Traced) else v
+
+
+def op(fn):
+    """Make fn one traced instruction: it reads each traced argument once and yields one traced value
+    (e.g. a sigmoid priced as a single operation). On plain numbers it is just fn."""
+    def traced_fn(*args):
+        traced = [a for a in args if isinstance(a, Traced)]
+        value = fn(*(_plain(a) for a in args))
+        return traced[0].log.record(traced, value) if traced else value
+    traced_fn.__name__ = getattr(fn, "__name__", "op")
+    return traced_fn
+
+
+def phase(name):
+    """Attribute the reads that follow to `name` (for cost_by_phase); a no-op outside a trace."""
+    if _active:
+        _active[-1].phase = name
+
+
+def _wrap(obj, log, order):
+    """Traced copy of a nested list/tuple of numbers; `order` collects the ids in row-major order."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_wrap(v, log, order) for v in obj)
+    t = Traced(obj, log)
+    order.append(t.id)
+    return t
+
+
+def _collect(obj, ids):
+    """Ids of the traced values inside a (nested) result."""
+    if isinstance(obj, Traced):
+        ids.add(obj.id)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _collect(v, ids)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _collect(v, ids)
+    return ids
+
+
+def _unwrap(obj):
+    if isinstance(obj, Traced):
+        return obj.value
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_unwrap(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _unwrap(v) for k, v in obj.items()}
+    return obj
+
+
+def _run(fn, args):
+    log = _Log()
+    blocks = []
+    traced_args = []
+    for arg in args:
+        order = []
+        traced_args.append(_wrap(arg, log, order))
+        blocks.append(order)
+    _active.append(log)
+    try:
+        result = fn(*traced_args)
+    finally:
+        _active.pop()
+    # Initial stack, bottom to top: the last argument's elements first, so the first argument ends nearest
+    # the top; within an argument, row-major, so its last element is on top.
+    initial = [i for order in reversed(blocks) for i in order]
+    return log, initial, result
+
+
+# ------------------------------------------------------------------------------------------- pass 2: price
+class _Fenwick:
+    def __init__(self, size):
+        self.tree = [0] * (size + 1)
+
+    def add(self, i, delta):
+        i += 1
+        while i < len(self.tree):
+            self.tree[i] += delta
+            i += i & -i
+
+    def prefix(self, i):
+        """Sum over slots [0, i)."""
+        total = 0
+        while i > 0:
+            total += self.tree[i]
+            i -= i & -i
+        return total
+
+
+def _price(log, initial, returned):
+    """Depth of every read, in order, with the phase of its instruction: [(depth, phase)]."""
+    last_read = {}
+    for index, (inputs, _, _) in enumerate(log.instructions):
+        for v in inputs:
+            last_read[v] = index
+    live_forever = set(returned)
+
+    def stays(v, index):
+        return v in live_forever or last_read.get(v, -1) > index
+
+    n_slots = len(initial) + sum(len(i) + 1 for i, _, _ in log.instructions) + 1
+    tree, slot, clock, n_live = _Fenwick(n_slots), {}, 0, 0
+
+    def push(v):
+        nonlocal clock, n_live
+        slot[v] = clock
+        tree.add(clock, 1)
+        clock += 1
+        n_live += 1
+
+    def pop(v):
+        nonlocal n_live
+        tree.add(slot.pop(v), -1)
+        n_live -= 1
+
+    for v in initial:
+        if stays(v, -1):            # an argument that is never read takes no space
+            push(v)
+    reads = []
+    for index, (inputs, result, name) in enumerate(log.instructions):
+        reads.extend((n_live - tree.prefix(slot[v]), name) for v in inputs)   # priced before anything moves
+        for v in dict.fromkeys(inputs):                                         # distinct, in read order
+            pop(v)
+            if stays(v, index):
+                push(v)                                                         # moved to the top
+        if result is not None and stays(result, index):
+            push(result)
+    return reads
+
+
+# ------------------------------------------------------------------------------------------------ the API
+def read_cost(depth, bytes_per_element=1):
+    """Cost of reading an element at `depth`: the sum of ceil(sqrt(i)) over its bytes' positions."""
+    first = (depth - 1) * bytes_per_element + 1
+    return sum(math.isqrt(i - 1) + 1 for i in range(first, first + bytes_per_element))
+
+
+def trace(fn, args):
+    """Run fn(*args) with every scalar in args traced. Returns (depths of the reads in order, fn's result
+    with traced values turned back into plain numbers)."""
+    log, initial, result = _run(fn, args)
+    reads = _price(log, initial, _collect(result, set()))
+    return [d for d, _ in reads], _unwrap(result)
+
+
+def bytedmd(fn, args, bytes_per_element=1):
+    """Total ByteDMD cost of fn(*args)."""
+    depths, _ = trace(fn, args)
+    return sum(read_cost(d, bytes_per_element) for d in depths)
+
+
+def cost_by_phase(fn, args, bytes_per_element=1):
+    """Cost of fn(*args) split by the phase() markers it calls, in one trace. Returns ({phase: cost}, result);
+    reads before the first marker count under None."""
+    log, initial, result = _run(fn, args)
+    costs = {}
+    for depth, name in _price(log, initial, _collect(result, set())):
+        costs[name] = costs.get(name, 0) + read_cost(depth, bytes_per_element)
+    return costs, _unwrap(result)

@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Data-movement (ByteDMD) cost of one backprop training update of the 8-3-8 encoder, and of reaching the
+criterion, for several schedules of the same arithmetic.
+
+    python3 data_movement_encoder_backprop_8_3_8.py            # the table, totals and published figures
+
+A kernel here is one complete update of the engine, in pure Python on scalars: forward, backward, the 1/8
+mean, momentum and the weight step. Arguments (W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X): parameters, their
+velocities and the 8 one-hot patterns, as nested lists; it returns the new parameters and velocities.
+Learning rate, momentum and other constants are untraced (free). The sigmoid is one traced operation that
+reads its input once. Every schedule returns the numbers the numpy engine computes (tested to 1e-12).
+
+Schedules:
+  (a) layerwise  forward for all 8 patterns, then backward for all 8, then the update (the published shape)
+  (b) fused      per pattern: forward then backward, gradients accumulated; then the update
+  (c) one-hot    (b), but pattern p reads only row p of W1 and writes only row p of dW1 (no multiplications
+                 by the zeros of the one-hot input)
+  (d) row-step   (c), and row p of W1 and its velocity are updated as soon as pattern p is done (no later
+                 pattern reads them), with the 1/8 folded into the learning rate (exact: a power of two)
+  (e) column-wise  one output unit at a time over all patterns: each W2 column is stepped as soon as its
+                 gradient is complete, so only one column's accumulators are live (see update_columns)
+"""
+import math
+import sys
+import time
+
+import numpy as np
+
+import bytedmd
+import encoder_backprop_8_3_8 as E
+from bytedmd import phase
+
+R3, R8 = range(3), range(8)
+PUBLISHED = {"backprop_per_update": 18327, "backprop_forward_only": 6489, "backprop_median_updates": 982,
+             "backprop_total": 17997114, "boltzmann_cd1_total": 885498976, "boltzmann_cd5_total": 2428590816,
+             "boltzmann_cd1_per_update": 24641, "boltzmann_cd5_per_update": 67581, "boltzmann_median_updates": 35936}
+
+
+@bytedmd.op
+def sigmoid(z):
+    """The engine's sigmoid, 1 / (1 + exp(-clip(z, -50, 50))), priced as one operation."""
+    return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
+
+
+def zeros(rows, cols=None):
+    return [0.0] * rows if cols is None else [[0.0] * cols for _ in range(rows)]
+
+
+def step(param, velocity, grad, lr, momentum):
+    """V' = momentum * V + lr * g; P' = P - V', elementwise over nested lists -> (P', V')."""
+    if isinstance(param, list):
+        pairs = [step(p, v, g, lr, momentum) for p, v, g in zip(param, velocity, grad)]
+        return [p for p, _ in pairs], [v for _, v in pairs]
+    new_v = momentum * velocity + lr * grad
+    return param - new_v, new_v
+
+
+def apply_update(params, velocities, grads, lr, momentum):
+    phase("update")
+    stepped = [step(p, v, g, lr, momentum) for p, v, g in zip(params, velocities, grads)]
+    return tuple(p for p, _ in stepped) + tuple(v for _, v in stepped)
+
+
+# -------------------------------------------------------------------------------------------- the schedules
+def update_layerwise(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):
+    """(a) All patterns through each layer in turn; every activation stays live until the backward pass."""
+    phase("forward")
+    H = [[sigmoid(sum(X[p][i] * W1[i][j] for i in R8) + b1[j]) for j in R3] for p in R8]
+    Y = [[sigmoid(sum(H[p][j] * W2[j][k] for j in R3) + b2[k]) for k in R8] for p in R8]
+    phase("backward")
+    D = [[(Y[p][k] - X[p][k]) / 8 for k in R8] for p in R8]
+    DH = [[sum(D[p][k] * W2[j][k] for k in R8) * H[p][j] * (1.0 - H[p][j]) for j in R3] for p in R8]
+    dW1 = [[sum(X[p][i] * DH[p][j] for p in R8) for j in R3] for i in R8]
+    db1 = [sum(DH[p][j] for p in R8) for j in R3]
+    dW2 = [[sum(H[p][j] * D[p][k] for p in R8) for k in R8] for j in R3]
+    db2 = [sum(D[p][k] for p in R8) for k in R8]
+    return apply_update((W1, b1, W2, b2), (VW1, Vb1, VW2, Vb2), (dW1, db1, dW2, db2), lr, momentum)
+
+
+def update_fused(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):
+    """(b) One pattern at a time, forward then backward; only its activations are live."""
+    dW1, db1, dW2, db2 = zeros(8, 3), zeros(3), zeros(3, 8), zeros(8)
+    for x in X:
+        phase("forward")
+        h = [sigmoid(sum(x[i] * W1[i][j] for i in R8) + b1[j]) for j in R3]
+        y = [sigmoid(sum(h[j] * W2[j][k] for j in R3) + b2[k]) for k in R8]
+        phase("backward")
+        d = [(y[k] - x[k]) / 8 for k in R8]
+        dh = [sum(d[k] * W2[j][k] for k in R8) * h[j] * (1.0 - h[j]) for j in R3]
+        for i in R8:
+            for j in R3:
+                dW1[i][j] += x[i] * dh[j]
+        for j in R3:
+            for k in R8:
+                dW2[j][k] += h[j] * d[k]
+        for j in R3:
+            db1[j] += dh[j]
+        for k in R8:
+            db2[k] += d[k]
+    return apply_update((W1, b1, W2, b2), (VW1, Vb1, VW2, Vb2), (dW1, db1, dW2, db2), lr, momentum)
+
+
+def _pattern(p, W1, b1, W2, b2, scale):
+    """Forward and backward of one-hot pattern p without its zeros: returns (h, d, dh), d = (y - t) * scale."""
+    phase("forward")
+    h = [sigmoid(W1[p][j] + b1[j]) for j in R3]                                   # x @ W1 is row p of W1
+    y = [sigmoid(h[0] * W2[0][k] + h[1] * W2[1][k] + h[2] * W2[2][k] + b2[k]) for k in R8]
+    phase("backward")
+    d = [(y[k] - 1.0) * scale if k == p else y[k] * scale for k in R8]            # the target is one-hot too
+    dh = [sum(d[k] * W2[j][k] for k in R8) * h[j] * (1.0 - h[j]) for j in R3]
+    return h, d, dh
+
+
+def _accumulate(dW2, db1, db2, h, d, dh):
+    for j in R3:
+        for k in R8:
+            dW2[j][k] += h[j] * d[k]
+    for j in R3:
+        db1[j] += dh[j]
+    for k in R8:
+        db2[k] += d[k]
+
+
+def update_onehot(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):
+    """(c) Fused, reading only the W1 row of each pattern; dW1 row p is pattern p's dh itself."""
+    dW1, db1, dW2, db2 = [None] * 8, zeros(3), zeros(3, 8), zeros(8)
+    for p in R8:
+        h, d, dh = _pattern(p, W1, b1, W2, b2, 1 / 8)
+        dW1[p] = dh
+        _accumulate(dW2, db1, db2, h, d, dh)
+    return apply_update((W1, b1, W2, b2), (VW1, Vb1, VW2, Vb2), (dW1, db1, dW2, db2), lr, momentum)
+
+
+def update_rowstep(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):
+    """(d) One-hot and fused; each W1 row is stepped while its gradient is on top of the stack."""
+    new_W1, new_VW1 = [None] * 8, [None] * 8
+    db1, dW2, db2 = zeros(3), zeros(3, 8), zeros(8)
+    for p in R8:
+        h, d, dh = _pattern(p, W1, b1, W2, b2, 1.0)          # unscaled: lr / 8 is applied in the step
+        phase("update")
+        new_W1[p], new_VW1[p] = step(W1[p], VW1[p], dh, lr / 8, momentum)
+        _accumulate(dW2, db1, db2, h, d, dh)
+    phase("update")
+    (b1, W2, b2), (Vb1, VW2, Vb2) = zip(*(step(p, v, g, lr / 8, momentum)
+                                         for p, v, g in ((b1, Vb1, db1), (W2, VW2, dW2), (b2, Vb2, db2))))
+    return new_W1, b1, W2, b2, new_VW1, Vb1, VW2, Vb2
+
+
+def update_columns(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):
+    """(e) Output unit by output unit. The hidden codes of all patterns are computed first; then for each
+    output unit k the 8 patterns are run through it (in snake order, so the codes used last are reused
+    first), its 3 weights and bias get their whole gradient and are stepped at once, and each pattern's
+    hidden error accumulates. Only one column's accumulators are ever live; W1 and b1 are stepped last."""
+    phase("forward")
+    H = [[sigmoid(W1[p][j] + b1[j]) for j in R3] for p in R8]
+    dh = [zeros(3) for _ in R8]
+    new_W2, new_VW2, new_b2, new_Vb2 = zeros(3, 8), zeros(3, 8), zeros(8), zeros(8)
+    for k in R8:
+        gw, gb = zeros(3), 0.0
+        for p in (R8 if k % 2 == 0 else reversed(R8)):
+            phase("forward")
+            h = H[p]
+            y = sigmoid(h[0] * W2[0][k] + h[1] * W2[1][k] + h[2] * W2[2][k] + b2[k])
+            phase("backward")
+            d = y - 1.0 if k == p else y                    # unscaled: lr / 8 is applied in the step
+            for j in R3:
+                gw[j] += h[j] * d
+                dh[p][j] += d * W2[j][k]
+            gb += d
+        phase("update")
+        for j in R3:
+            new_W2[j][k], new_VW2[j][k] = step(W2[j][k], VW2[j][k], gw[j], lr / 8, momentum)
+        new_b2[k], new_Vb2[k] = step(b2[k], Vb2[k], gb, lr / 8, momentum)
+    new_W1, new_VW1, gb1 = [None] * 8, [None] * 8, zeros(3)
+    for p in R8:
+        phase("backward")
+        g = [dh[p][j] * H[p][j] * (1.0 - H[p][j]) for j in R3]
+        for j in R3:
+            gb1[j] += g[j]
+        phase("update")
+        new_W1[p], new_VW1[p] = step(W1[p], VW1[p], g, lr / 8, momentum)
+    new_b1, new_Vb1 = step(b1, Vb1, gb1, lr / 8, momentum)
+    return new_W1, new_b1, new_W2, new_b2, new_VW1, new_Vb1, new_VW2, new_Vb2
+
+
+SCHEDULES = {"a": ("layerwise", update_layerwise), "b": ("fused", update_fused),
+             "c": ("one-hot", update_onehot), "d": ("row-step", update_rowstep), "e": ("column-wise", update_columns)}
+
+
+# --------------------------------------------------------------------------- the published kernel, replicated
+def _published_sigmoid(v):
+    return 1 / (1 + math.exp(-max(-50.0, min(50.0, v))))     # math.exp escapes: the result is untraced
+
+
+def _published_forward_loop(W1, b1, W2, b2, patterns):
+    acts = []
+    for x in patterns:
+        h = [_published_sigmoid(sum(x[i] * W1[i][j] for i in range(8)) + b1[j]) for j in range(3)]
+        y = [_published_sigmoid(sum(h[j] * W2[j][k] for j in range(3)) + b2[k]) for k in range(8)]
+        acts.append((h, y))
+    return acts
+
+
+def published_kernel(W1, b1, W2, b2, patterns):
+    """The published backprop kernel's instruction stream: forward for all patterns, then backward; returns
+    the gradient sums (dW1, db1, dW2, db2). No mean, momentum or weight step."""
+    acts = _published_forward_loop(W1, b1, W2, b2, patterns)
+    dW1, dW2, db1, db2 = zeros(8, 3), zeros(3, 8), zeros(3), zeros(8)
+    for x, (h, y) in zip(patterns, acts):
+        delta_out = [y[k] - x[k] for k in range(8)]
+        delta_h = [sum(delta_out[k] * W2[j][k] for k in range(8)) * h[j] * (1.0 - h[j]) for j in range(3)]
+        for i in range(8):
+            for j in range(3):
+                dW1[i][j] += x[i] * delta_h[j]
+        for j in range(3):
+            for k in range(8):
+                dW2[j][k] += h[j] * delta_out[k]
+        for j in range(3):
+            db1[j] += delta_h[j]
+        for k in range(8):
+            db2[k] += delta_out[k]
+    return dW1, db1, dW2, db2
+
+
+def published_forward(W1, b1, W2, b2, patterns):
+    """The published kernel's forward loop alone, returning the lists of h and y."""
+    acts = _published_forward_loop(W1, b1, W2, b2, patterns)
+    return [h for h, _ in acts], [y for _, y in acts]
+
+
+# ------------------------------------------------------------------------------------------------ measuring
+def kernel_args(params, velocities):
+    """Nested-list arguments (W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X) from flat (59,) arrays."""
+    return tuple(a.tolist() for a in E.unpack(params)) + tuple(a.tolist() for a in E.unpack(velocities)) + (
+        E.make_encoder_data().tolist(),)
+
+
+def engine_update(params, velocities, lr=0.5, momentum=0.9):
+    """The numpy engine's update of one network: (new params, new velocities), flat (59,)."""
+    P, V = params.copy(), velocities.copy()
+    W1, b1, W2, b2 = E.unpack(P)
+    h, _, y = E.forward(W1, b1, W2, b2)
+    G = np.concatenate([g.ravel() for g in E.backward(W2, h, y)])
+    E.momentum_step(P, V, G, lr, momentum)
+    return P, V
+
+
+def flatten_update(result):
+    """A kernel's (W1, b1, W2, b2, VW1, Vb1, VW2, Vb2) -> flat (params, velocities) arrays."""
+    flat = [np.ravel(np.array(part, dtype=float)) for part in result]
+    return np.concatenate(flat[:4]), np.concatenate(flat[4:])
+
+
+def reference_state(seed=0):
+    """Seed `seed`'s initial parameters and zero velocities. No cost here depends on the values (no kernel
+    branches on data unless the sigmoid's clip is reached, at |z| > 50), which the tests check."""
+    return E.init_params(seed), np.zeros(E.N_PARAMS)
+
+
+def measure_schedules(params, velocities, bytes_per_element=1):
+    """{key: {"name", "forward", "backward", "update", "total"}} for every schedule, one trace each."""
+    table = {}
+    for key, (name, kernel) in SCHEDULES.items():
+        costs, _ = bytedmd.cost_by_phase(kernel, kernel_args(params, velocities), bytes_per_element)
+        row = {"name": name, **{p: costs.get(p, 0) for p in ("forward", "backward", "update")}}
+        row["total"] = sum(costs.values())
+        table[key] = row
+    return table
+
+
+def measure_published(params, bytes_per_element=1):
+    W1, b1, W2, b2 = (a.tolist() for a in E.unpack(params))
+    args = (W1, b1, W2, b2, E.make_encoder_data().tolist())
+    return {"kernel": bytedmd.bytedmd(published_kernel, args, bytes_per_element),
+            "forward_only": bytedmd.bytedmd(published_forward, args, bytes_per_element)}
+
+
+def median_updates(seeds, n_epochs=20000):
+    runs = E.sweep_seeds(seeds, n_epochs=n_epochs)
+    epochs = [r["epochs"] for r in runs if r["solved"]]
+    return {"seeds": f"{seeds[0]}-{seeds[-1]}", "solved": len(epochs), "n": len(runs),
+            "median_updates": float(np.median(epochs)), "cap": n_epochs}
+
+
+def main(argv=None):
+    parser = E.OneLineParser(prog="data_movement_encoder_backprop_8_3_8.py",
+                             description="ByteDMD cost of one training update per schedule, and to the criterion.")
+    parser.add_argument("--bytes-per-element", type=E.arg_type(lambda v: E.check_epochs(v, "bytes-per-element"), int),
+                        default=1, help="bytes per traced value, >= 1 (default 1, as published)")
+    parser.add_argument("--json", metavar="PATH", type=E.arg_type(E.check_output_path), default=None,
+                        help="also write every number as JSON to PATH")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    b = args.bytes_per_element
+    params, velocities = reference_state(0)
+    published = measure_published(params, b)
+    table = measure_schedules(params, velocities, b)
+    base = table["a"]["total"]
+    sweeps = [median_updates(list(range(10))), median_updates(list(range(30)))]
+
+    print(f"ByteDMD of one update of the 8-3-8 encoder (element size {b}; arguments: seed 0's initial weights)")
+    print(f"published kernel replicated: {published['kernel']:,} per gradient (published {PUBLISHED['backprop_per_update']:,}),"
+          f" forward loop alone {published['forward_only']:,} (published {PUBLISHED['backprop_forward_only']:,})")
+    print("modelling: activations traced (the sigmoid is one operation reading its input once); optimizer step "
+          "(1/8 mean, momentum, weight step) in; forward/backward/update split inside one trace")
+    print(f"{'schedule':<15}{'forward':>10}{'backward':>10}{'update':>10}{'total':>10}{'vs (a)':>9}")
+    for key, row in table.items():
+        print(f"({key}) {row['name']:<11}{row['forward']:>10,}{row['backward']:>10,}{row['update']:>10,}"
+              f"{row['total']:>10,}{base / row['total']:>8.2f}x")
+    best_key = min(table, key=lambda k: table[k]["total"])
+    totals = []
+    print("total cost to the criterion = median updates to solve (solved seeds, cap 20000) x cost per update")
+    for s in sweeps:
+        row = {**s, "per_update": {k: r["total"] for k, r in table.items()},
+               "total": {k: int(round(s["median_updates"] * r["total"])) for k, r in table.items()},
+               "published_kernel_total": int(round(s["median_updates"] * published["kernel"]))}
+        totals.append(row)
+        print(f"  seeds {s['seeds']}: {s['solved']}/{s['n']} solve, median {s['median_updates']:g} updates -> "
+              + ", ".join(f"({k}) {v:,}" for k, v in row["total"].items())
+              + f"; published kernel x median: {row['published_kernel_total']:,}")
+    print(f"published (seeds 0-9): backprop {PUBLISHED['backprop_total']:,} (982 x 18,327: no activations traced, no "
+          f"optimizer step); Boltzmann CD-1 {PUBLISHED['boltzmann_cd1_total']:,}, CD-5 {PUBLISHED['boltzmann_cd5_total']:,}")
+    ours = totals[0]["total"][best_key]
+    print(f"ours (seeds 0-9, schedule ({best_key})): {ours:,}: Boltzmann CD-1 costs "
+          f"{PUBLISHED['boltzmann_cd1_total'] / ours:.1f}x, CD-5 {PUBLISHED['boltzmann_cd5_total'] / ours:.1f}x as much")
+    seconds = time.perf_counter() - start
+    print(f"({seconds:.1f} s)")
+    if args.json:
+        E.write_json(args.json, {"config": {"bytes_per_element": b, "weights": "seed 0 initial",
+                                            "traced_activations": True, "optimizer_step": True},
+                                 "published_replicated": published, "published": PUBLISHED, "schedules": table,
+                                 "best_schedule": best_key, "totals": totals, "seconds": seconds})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
