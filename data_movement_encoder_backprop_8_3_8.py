@@ -77,6 +77,16 @@ def update_layerwise(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9
     return apply_update((W1, b1, W2, b2), (VW1, Vb1, VW2, Vb2), (dW1, db1, dW2, db2), lr, momentum)
 
 
+def _accumulate(dW2, db1, db2, h, d, dh):
+    for j in R3:
+        for k in R8:
+            dW2[j][k] += h[j] * d[k]
+    for j in R3:
+        db1[j] += dh[j]
+    for k in R8:
+        db2[k] += d[k]
+
+
 def update_fused(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):
     """(b) One pattern at a time, forward then backward; only its activations are live."""
     dW1, db1, dW2, db2 = zeros(8, 3), zeros(3), zeros(3, 8), zeros(8)
@@ -90,13 +100,7 @@ def update_fused(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):
         for i in R8:
             for j in R3:
                 dW1[i][j] += x[i] * dh[j]
-        for j in R3:
-            for k in R8:
-                dW2[j][k] += h[j] * d[k]
-        for j in R3:
-            db1[j] += dh[j]
-        for k in R8:
-            db2[k] += d[k]
+        _accumulate(dW2, db1, db2, h, d, dh)
     return apply_update((W1, b1, W2, b2), (VW1, Vb1, VW2, Vb2), (dW1, db1, dW2, db2), lr, momentum)
 
 
@@ -109,16 +113,6 @@ def _pattern(p, W1, b1, W2, b2, scale):
     d = [(y[k] - 1.0) * scale if k == p else y[k] * scale for k in R8]            # the target is one-hot too
     dh = [sum(d[k] * W2[j][k] for k in R8) * h[j] * (1.0 - h[j]) for j in R3]
     return h, d, dh
-
-
-def _accumulate(dW2, db1, db2, h, d, dh):
-    for j in R3:
-        for k in R8:
-            dW2[j][k] += h[j] * d[k]
-    for j in R3:
-        db1[j] += dh[j]
-    for k in R8:
-        db2[k] += d[k]
 
 
 def update_onehot(W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X, lr=0.5, momentum=0.9):

@@ -14,8 +14,6 @@ networks, any mix of hyper-parameters) both drive the same loop, `_fit`.
     python3 encoder_backprop_8_3_8.py --seed 0                   # one run: seed 0 solves at epoch 3631
     python3 encoder_backprop_8_3_8.py --seeds 0-29 --epochs 20000  # a sweep: 21 of 30 solve
 """
-from __future__ import annotations
-
 import argparse
 import json
 import math
