@@ -303,7 +303,8 @@ def main(argv=None):
               f"{row['total']:>10,}{base / row['total']:>8.2f}x")
     best_key = min(table, key=lambda k: table[k]["total"])
     totals = []
-    print("total cost to the criterion = median updates to solve (solved seeds, cap 20000) x cost per update")
+    print(f"total cost to the criterion = median updates to solve (solved seeds, cap 20000) x cost per update "
+          f"(traced activations: yes; optimizer step: in; element size: {b})")
     for s in sweeps:
         row = {**s, "per_update": {k: r["total"] for k, r in table.items()},
                "total": {k: int(round(s["median_updates"] * r["total"])) for k, r in table.items()},
