@@ -145,11 +145,16 @@ def accuracy_of(y, targets=None):
     return (np.argmax(y, -1) == want).mean(-1)
 
 
+def corner_of(h, threshold=0.5):
+    """Corner index 0..7 of each pattern's binarised code (h > threshold), (..., n) from h (..., n, 3);
+    corner c = 4*b1 + 2*b2 + b3, so hidden unit 1 is the high bit."""
+    return (np.asarray(h) > threshold) @ _CODE_BITS
+
+
 def corners_present(h, threshold=0.5):
-    """Bit mask of the cube corners occupied by the binarised codes (h > threshold), (...,) from h (..., n, 3).
-    Bit c is set when some pattern's code is corner c (c = 4*b1 + 2*b2 + b3)."""
-    codes = (h > threshold) @ _CODE_BITS                     # (..., n) corner index 0..7
-    return np.bitwise_or.reduce(np.left_shift(1, codes), axis=-1)
+    """Bit mask of the cube corners occupied by the binarised codes, (...,) from h (..., n, 3): bit c is set
+    when some pattern's code is corner c."""
+    return np.bitwise_or.reduce(np.left_shift(1, corner_of(h, threshold)), axis=-1)
 
 
 def distinct_codes_of(h, threshold=0.5):

@@ -177,7 +177,7 @@ def write_gif(path, animation, hold, fps):
     E.write_atomic(path, write, mode="wb")
 
 
-def main(argv=None):
+def build_parser():
     parser = E.OneLineParser(prog="make_encoder_backprop_8_3_8_gif.py",
                              description="Train one network and animate it as a GIF that ends on the final epoch.")
     parser.add_argument("--seed", type=E.arg_type(E.check_seed, int), default=0, help="seed (default 0)")
@@ -190,8 +190,12 @@ def main(argv=None):
                         help="extra frames that hold the final state while the cube turns, >= 0 (default 20)")
     parser.add_argument("--out", type=E.arg_type(check_gif_path), default="encoder_backprop_8_3_8.gif",
                         help="output .gif path; its folder must exist (default encoder_backprop_8_3_8.gif)")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
     snapshots, history = collect_snapshots(args)
     animation = Animation(snapshots, history, args.seed)
     try:

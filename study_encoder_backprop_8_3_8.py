@@ -97,7 +97,7 @@ def collision_anatomy(h):
     """Where an unsolved network's codes collide. h (8, 3) -> dict, or None unless exactly one corner is
     shared by exactly two patterns and exactly one corner is empty (the 7-of-8 state)."""
     h = np.asarray(h)
-    codes = (h > 0.5) @ np.array([4, 2, 1])
+    codes = E.corner_of(h)
     counts = np.bincount(codes, minlength=8)
     shared, empty = np.flatnonzero(counts == 2), np.flatnonzero(counts == 0)
     if len(shared) != 1 or len(empty) != 1 or counts.max() > 2:
@@ -120,7 +120,7 @@ def early_corner_tracker(checkpoints=(20, 100, 200, 300, 400)):
 
     def observe(epoch, rows, P, h, z, y):
         if epoch in checkpoints:
-            at_origin = ((h > 0.5) @ np.array([4, 2, 1])) == 0
+            at_origin = E.corner_of(h) == 0
             seen[epoch] = {"networks": len(rows), "all_codes_at_000": float(at_origin.all(-1).mean()),
                            "mean_patterns_at_000": float(at_origin.sum(-1).mean())}
     return seen, observe

@@ -99,13 +99,8 @@ def color_pattern_ticks(ax, axis):
 
 def shared_rows(h):
     """Boolean (8,): patterns whose binarised code is also some other pattern's code."""
-    codes = (np.asarray(h) > 0.5) @ np.array([4, 2, 1])
+    codes = E.corner_of(h)
     return (codes[:, None] == codes[None, :]).sum(1) > 1
-
-
-def weight_limit(model):
-    """Symmetric colour limit covering every weight and bias."""
-    return float(np.abs(model.params).max()) or 1.0
 
 
 # --------------------------------------------------------------------------------------------- the figures

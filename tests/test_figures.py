@@ -58,20 +58,10 @@ def test_gif_has_a_frame_per_snapshot_plus_the_final_epoch_plus_the_hold(args, s
     hold = int(args[args.index("--hold-final") + 1])
     frames = iio.imread(out, index=None)
     assert frames.shape == (len(snapshot_epochs) + hold, 375, 720, 3)
-    snapshots, history = G.collect_snapshots(_namespace(args))
+    snapshots, history = G.collect_snapshots(G.build_parser().parse_args(args))
     assert [epoch for epoch, _ in snapshots] == snapshot_epochs
     assert snapshots[-1][0] == history["epoch"][-1]          # the last snapshot is the final epoch
     assert os.listdir(tmp_path) == ["anim.gif"]
-
-
-def _namespace(args):
-    import argparse
-    values = {"seed": 0, "epochs": 4000, "lr": 0.5, "momentum": 0.9, "init_scale": 0.1, "snapshot_every": 40}
-    for flag, value in zip(args[::2], args[1::2]):
-        key = flag[2:].replace("-", "_")
-        if key in values:
-            values[key] = type(values[key])(value)
-    return argparse.Namespace(**values)
 
 
 def test_gif_is_deterministic_and_held_frames_show_the_final_state(tmp_path):
