@@ -2,7 +2,7 @@
 
 Memory is one LRU stack of live values; every read of a value at depth d (1 = top) costs ceil(sqrt(d)).
 Arithmetic and writes are free. A value leaves the stack right after its last read (liveness compaction);
-returned values stay live to the end. See ../shared/BYTEDMD.md for the definition this module implements.
+returned values stay live to the end. docs/data_movement.md states the definition this module implements.
 
     cost = bytedmd(fn, args)                 # total cost of fn(*args), every scalar in args traced
     depths, result = trace(fn, args)         # the depth of every read, in order, and fn's plain result

@@ -26,14 +26,16 @@ import time
 
 import numpy as np
 
+import atomic_files
 import bytedmd
+import cli_support as cli
 import encoder_backprop_8_3_8 as E
+import validation as check
 from bytedmd import phase
+from published_figures import BYTEDMD_PUBLISHED as PUBLISHED
 
 R3, R8 = range(3), range(8)
-PUBLISHED = {"backprop_per_update": 18327, "backprop_forward_only": 6489, "backprop_median_updates": 982,
-             "backprop_total": 17997114, "boltzmann_cd1_total": 885498976, "boltzmann_cd5_total": 2428590816,
-             "boltzmann_cd1_per_update": 24641, "boltzmann_cd5_per_update": 67581, "boltzmann_median_updates": 35936}
+MAX_BYTES_PER_ELEMENT = 1 << 20      # the price grows as its square root; beyond this no figure is meaningful
 
 
 @bytedmd.op
@@ -276,14 +278,24 @@ def median_updates(seeds, n_epochs=20000):
             "median_updates": float(np.median(epochs)), "cap": n_epochs}
 
 
+def check_bytes_per_element(value):
+    value = check.check_positive_int(value, "bytes-per-element")
+    if value > MAX_BYTES_PER_ELEMENT:
+        raise ValueError(f"bytes-per-element must be at most {MAX_BYTES_PER_ELEMENT}, got {value}")
+    return value
+
+
 def main(argv=None):
-    parser = E.OneLineParser(prog="data_movement_encoder_backprop_8_3_8.py",
-                             description="ByteDMD cost of one training update per schedule, and to the criterion.")
-    parser.add_argument("--bytes-per-element", type=E.arg_type(lambda v: E.check_epochs(v, "bytes-per-element"), int),
-                        default=1, help="bytes per traced value, >= 1 (default 1, as published)")
-    parser.add_argument("--json", metavar="PATH", type=E.arg_type(E.check_output_path), default=None,
+    parser = cli.OneLineParser(prog="data_movement_encoder_backprop_8_3_8.py",
+                               description="ByteDMD cost of one training update of the 8-3-8 encoder per schedule, "
+                                           "and to the criterion (the kernels are written for 8-3-8).")
+    parser.add_argument("--bytes-per-element", type=cli.arg_type(check_bytes_per_element, int),
+                        default=1, help=f"bytes per traced value, 1 to {MAX_BYTES_PER_ELEMENT} (default 1, as published)")
+    parser.add_argument("--json", metavar="PATH", type=cli.arg_type(cli.check_output_path), default=None,
                         help="also write every number as JSON to PATH")
+    cli.add_force_arg(parser)
     args = parser.parse_args(argv)
+    cli.refuse_foreign_outputs(parser, [args.json], args.force)
     start = time.perf_counter()
     b = args.bytes_per_element
     params, velocities = reference_state(0)
@@ -321,12 +333,16 @@ def main(argv=None):
     seconds = time.perf_counter() - start
     print(f"({seconds:.1f} s)")
     if args.json:
-        E.write_json(args.json, {"config": {"bytes_per_element": b, "weights": "seed 0 initial",
-                                            "traced_activations": True, "optimizer_step": True},
-                                 "published_replicated": published, "published": PUBLISHED, "schedules": table,
-                                 "best_schedule": best_key, "totals": totals, "seconds": seconds})
+        try:
+            atomic_files.write_json(args.json, {
+                "config": {"bytes_per_element": b, "weights": "seed 0 initial", "traced_activations": True,
+                           "optimizer_step": True},
+                "published_replicated": published, "published": PUBLISHED, "schedules": table,
+                "best_schedule": best_key, "totals": totals, "seconds": seconds})
+        except OSError as err:
+            parser.error(f"cannot write {args.json}: {err}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main(main))

@@ -22,21 +22,24 @@ import numpy as np  # noqa: E402
 import imageio.v3 as iio  # noqa: E402
 from PIL import Image  # noqa: E402  (Pillow comes with matplotlib and is imageio's GIF writer)
 
+import atomic_files  # noqa: E402
+import cli_support as cli  # noqa: E402
 import encoder_backprop_8_3_8 as E  # noqa: E402
+import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
+from training_loop import corner_of, is_solved  # noqa: E402
 
 FIGSIZE, DPI = (9.6, 5.0), 75          # 720 x 375 pixels
 MAX_FPS = 50                            # GIF delays are in 1/100 s; viewers slow down anything faster
+MIN_FPS = 0.1                           # a GIF frame delay is a 16-bit count of 1/100 s: at most 655 s
 
 
 def check_fps(fps):
-    if not E._is_real(fps) or not 0 < fps <= MAX_FPS:
-        raise ValueError(f"fps must be a number in (0, {MAX_FPS}], got {fps!r}")
-    return float(fps)
+    return check.check_real_in(fps, "fps", MIN_FPS, MAX_FPS, low_open=False)
 
 
 def check_hold(hold):
-    if not E._is_int(hold) or hold < 0:
+    if not check.is_int(hold) or hold < 0:
         raise ValueError(f"hold-final must be an integer >= 0, got {hold!r}")
     return int(hold)
 
@@ -44,15 +47,15 @@ def check_hold(hold):
 def check_gif_path(path):
     if not str(path).lower().endswith(".gif"):
         raise ValueError(f"--out must name a .gif file, got {path!r}")
-    return E.check_output_path(path)
+    return cli.check_output_path(path)
 
 
 def collect_snapshots(args):
-    """Train once; returns [(epoch, params (59,))] at every snapshot and at the last epoch, and the history."""
+    """Train once; returns [(epoch, params (P,))] at every snapshot and at the last epoch, and the history."""
     snapshots = []
     _, history = E.train(args.epochs, args.lr, args.momentum, args.init_scale, args.seed,
                          snapshot_callback=lambda epoch, model, hist: snapshots.append((epoch, model.params.copy())),
-                         snapshot_every=args.snapshot_every, verbose=False)
+                         snapshot_every=args.snapshot_every, verbose=False, size=args.size)
     return snapshots, history
 
 
@@ -62,12 +65,14 @@ class Animation:
     CURVES = [("loss", "loss", True), ("n_distinct_codes", "distinct codes", False),
               ("code_margin", "code margin", True)]
 
-    def __init__(self, snapshots, history, seed):
-        self.snapshots, self.history, self.seed = snapshots, history, seed
+    def __init__(self, snapshots, history, seed, shape):
+        self.snapshots, self.history, self.seed, self.shape = snapshots, history, seed, shape
         stack = np.array([p for _, p in snapshots])
-        self.W1s, self.b1s, self.W2s, self.b2s = E.unpack(stack)
+        self.W1s, self.b1s, self.W2s, self.b2s = E.unpack(stack, shape)
         self.hs, _, self.ys = E.forward(self.W1s, self.b1s, self.W2s, self.b2s)
         self.acc, self.codes = E.accuracy_of(self.ys), E.distinct_codes_of(self.hs)
+        self.solved = is_solved(corner_of(self.hs), self.ys, self.hs)
+        n, names = shape.n_patterns, V.hidden_names(shape.n_hidden)
         epochs = np.array(history["epoch"])
 
         self.fig = fig = plt.figure(figsize=FIGSIZE, dpi=DPI)
@@ -77,12 +82,14 @@ class Animation:
         lim2 = float(np.abs(self.W2s).max()) or 1.0
         ax_w1 = fig.add_subplot(grid[0:2, 0])
         self.image_w1 = V.heatmap(ax_w1, self.W1s[0], "RdBu_r", -lim1, lim1, animated=True)
-        ax_w1.set_xticks(range(3), ["h1", "h2", "h3"])
+        V.thin_ticks(ax_w1, "x", shape.n_hidden, names)
+        V.thin_ticks(ax_w1, "y", n)
         ax_w1.set_title("W1", fontsize=9)
         V.color_pattern_ticks(ax_w1, "y")
         ax_w2 = fig.add_subplot(grid[2, 0:2])
         self.image_w2 = V.heatmap(ax_w2, self.W2s[0], "RdBu_r", -lim2, lim2, animated=True)
-        ax_w2.set_yticks(range(3), ["h1", "h2", "h3"])
+        V.thin_ticks(ax_w2, "y", shape.n_hidden, names)
+        V.thin_ticks(ax_w2, "x", n)
         ax_w2.set_title("W2", fontsize=9)
         V.color_pattern_ticks(ax_w2, "x")
         self.cube = V.CubeView(fig.add_subplot(grid[0:2, 1]), self.hs[0], animated=True, fontsize=8)
@@ -97,8 +104,8 @@ class Animation:
                 positive = values[values > 0]
                 ax.set_ylim(positive.min() * 0.7, positive.max() * 1.4)
             else:
-                ax.set_ylim(0.5, 8.5)
-                ax.set_yticks([2, 4, 6, 8])
+                ax.set_ylim(0.5, n + 0.5)
+                ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=4))
             ax.set_title(label, fontsize=9)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
@@ -125,10 +132,10 @@ class Animation:
         for (line, values), marker in zip(self.lines, self.markers):
             line.set_data(self.epochs[:upto], values[:upto])
             marker.set_xdata([epoch, epoch])
-        state = "solved" if self.acc[i] == 1 and self.codes[i] == 8 else "not solved"
+        state = "solved" if self.solved[i] else "not solved"
         held = "  (final state)" if turn else ""
-        self.title.set_text(f"seed {self.seed}   epoch {epoch}   accuracy {self.acc[i]:.0%}   "
-                            f"{self.codes[i]}/8 distinct codes   {state}{held}")
+        self.title.set_text(f"{self.shape} seed {self.seed}   epoch {epoch}   accuracy {self.acc[i]:.0%}   "
+                            f"{self.codes[i]}/{self.shape.n_patterns} distinct codes   {state}{held}")
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
         for artist in [self.image_w1, self.image_w2, *self.cube.artists(), *(l for l, _ in self.lines),
@@ -137,12 +144,12 @@ class Animation:
         return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def palette_for(frames):
+def palette_for(frames, n_patterns=8):
     """One 256-colour palette (a P-mode PIL image) for every frame, so colours do not flicker and unchanged
     pixels stay identical between frames (small GIF deltas). It reserves the pattern colours, the weight
     colormap and a grey ramp (all of which a fitted palette would merge, being few pixels), and fits the rest
     to sample frames by median cut."""
-    reserved = [matplotlib.colors.to_rgb(c) for c in V.PATTERN_COLORS + ["#d62728"]]
+    reserved = [matplotlib.colors.to_rgb(c) for c in V.pattern_colors(min(n_patterns, 64)) + ["#d62728"]]
     reserved += [plt.get_cmap("RdBu_r")(x)[:3] for x in np.linspace(0, 1, 48)]
     reserved += [(g, g, g) for g in np.linspace(0, 1, 40)]
     reserved = np.round(np.array(reserved) * 255).astype(np.uint8)
@@ -163,7 +170,7 @@ def to_indices(rgb, palette):
 def write_gif(path, animation, hold, fps):
     """Render every frame and write the GIF through a temporary file in the target folder."""
     last = animation.n_frames(0) - 1
-    palette = palette_for([animation.render(0, hold), animation.render(last, hold)])
+    palette = palette_for([animation.render(0, hold), animation.render(last, hold)], animation.shape.n_patterns)
     rgb_palette = bytes(palette.getpalette("RGB")[:768])
 
     def write(f):
@@ -174,30 +181,33 @@ def write_gif(path, animation, hold, fps):
                 gif.write(to_indices(animation.render(frame, hold), palette), mode="L", is_batch=False,
                           duration=round(1000 / fps), loop=0, palette=rgb_palette)
 
-    E.write_atomic(path, write, mode="wb")
+    atomic_files.write_atomic(path, write, mode="wb")
 
 
 def build_parser():
-    parser = E.OneLineParser(prog="make_encoder_backprop_8_3_8_gif.py",
-                             description="Train one network and animate it as a GIF that ends on the final epoch.")
-    parser.add_argument("--seed", type=E.arg_type(E.check_seed, int), default=0, help="seed (default 0)")
-    E.add_hyperparameter_args(parser, epochs_default=4000)
-    parser.add_argument("--snapshot-every", type=E.arg_type(lambda v: E.check_epochs(v, "snapshot-every"), int),
+    parser = cli.OneLineParser(prog="make_encoder_backprop_8_3_8_gif.py",
+                               description="Train one network and animate it as a GIF that ends on the final epoch.")
+    parser.add_argument("--seed", type=cli.arg_type(check.check_seed, int), default=0, help="seed (default 0)")
+    cli.add_size_arg(parser)
+    cli.add_hyperparameter_args(parser, epochs_default=4000)
+    parser.add_argument("--snapshot-every", type=cli.arg_type(lambda v: check.check_epochs(v, "snapshot-every"), int),
                         default=40, help="epochs between frames, >= 1 (default 40); the final epoch is always a frame")
-    parser.add_argument("--fps", type=E.arg_type(check_fps, float), default=15,
-                        help=f"frames per second, in (0, {MAX_FPS}] (default 15)")
-    parser.add_argument("--hold-final", type=E.arg_type(check_hold, int), default=20,
+    parser.add_argument("--fps", type=cli.arg_type(check_fps, float), default=15,
+                        help=f"frames per second, in [{MIN_FPS:g}, {MAX_FPS}] (default 15)")
+    parser.add_argument("--hold-final", type=cli.arg_type(check_hold, int), default=20,
                         help="extra frames that hold the final state while the cube turns, >= 0 (default 20)")
-    parser.add_argument("--out", type=E.arg_type(check_gif_path), default="encoder_backprop_8_3_8.gif",
+    parser.add_argument("--out", type=cli.arg_type(check_gif_path), default="encoder_backprop_8_3_8.gif",
                         help="output .gif path; its folder must exist (default encoder_backprop_8_3_8.gif)")
+    cli.add_force_arg(parser)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    cli.refuse_foreign_outputs(parser, [args.out], args.force)
     snapshots, history = collect_snapshots(args)
-    animation = Animation(snapshots, history, args.seed)
+    animation = Animation(snapshots, history, args.seed, args.size)
     try:
         write_gif(args.out, animation, args.hold_final, args.fps)
     except OSError as err:
@@ -209,4 +219,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main(main))

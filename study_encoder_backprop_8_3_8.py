@@ -23,46 +23,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+import atomic_files  # noqa: E402
+import cli_support as cli  # noqa: E402
 import encoder_backprop_8_3_8 as E  # noqa: E402
+import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
+from interval_stats import fmt_rate, monte_carlo_uniform_p, quantiles, rate  # noqa: E402
+from training_loop import DEFAULT_SHAPE, count_distinct  # noqa: E402
 
 PAIRS = [(i, j) for i in range(8) for j in range(i + 1, 8)]            # the 28 unordered pattern pairs
 HAMMING = np.array([[bin(a ^ b).count("1") for b in range(8)] for a in range(8)])
 CORNER_NAMES = [format(c, "03b") for c in range(8)]                     # corner c = 4*h1 + 2*h2 + h3
-MC_DRAWS = 100_000
+SWEEP_DEFAULTS = {"lr": 0.5, "momentum": 0.9, "init_scale": 0.1, "loss": "ce", "early_stop": True,
+                  "margin": 0.0, "patience": None}
 
 
 # ------------------------------------------------------------------------------------------------- helpers
-def rate(k, n):
-    low, high = E.wilson_interval(k, n)
-    return {"k": int(k), "n": int(n), "rate": k / n if n else None, "wilson_95": [low, high]}
-
-
-def fmt_rate(r):
-    return f"{r['k']}/{r['n']} ({r['rate']:.1%}, 95% CI {r['wilson_95'][0]:.1%}-{r['wilson_95'][1]:.1%})"
-
-
-def quantiles(values, qs=(0.1, 0.25, 0.5, 0.75, 0.9)):
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return None
-    return {f"q{int(q * 100):02d}": float(np.quantile(values, q)) for q in qs} | {
-        "min": float(values.min()), "max": float(values.max()), "mean": float(values.mean())}
-
-
-def monte_carlo_uniform_p(counts, probs=None, draws=MC_DRAWS, seed=12345):
-    """p-value of the chi-square statistic of `counts` against a multinomial null (uniform by default),
-    estimated from `draws` simulated multinomial samples (fixed seed: the p-value is reproducible)."""
-    counts = np.asarray(counts)
-    n, k = counts.sum(), len(counts)
-    probs = np.full(k, 1 / k) if probs is None else np.asarray(probs)
-    expected = n * probs
-    observed_stat = ((counts - expected) ** 2 / expected).sum()
-    sims = np.random.default_rng(seed).multinomial(n, probs, size=draws)
-    sim_stats = ((sims - expected) ** 2 / expected).sum(1)
-    return float(observed_stat), float((1 + (sim_stats >= observed_stat - 1e-9).sum()) / (1 + draws))
-
-
 def saturation(h):
     """Largest distance of any activation from its nearest corner value (0 or 1), (...,)."""
     h = np.asarray(h)
@@ -73,18 +49,30 @@ def first_epoch_tracker(n, thresholds=(7, 8)):
     """An observer recording, per network, the first epoch its distinct-code count reached each threshold."""
     first = {t: np.zeros(n, dtype=int) for t in thresholds}
 
-    def observe(epoch, rows, P, h, z, y):
-        codes = E.distinct_codes_of(h)
+    def observe(epoch, rows, batch):
+        codes = count_distinct(batch.codes(), batch.shape.n_hidden)
         for t, arr in first.items():
             new = (codes >= t) & (arr[rows] == 0)
             arr[rows[new]] = epoch
     return first, observe
 
 
-def sweep(seeds, **kwargs):
-    """sweep_seeds with its wall time."""
+def _setting(value):
+    """A sweep setting as recorded in the config: per-network lists become their sorted distinct values."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return sorted({float(v) for v in value})
+    return value
+
+
+def sweep(args, seeds, **kwargs):
+    """sweep_seeds at the study's size, with its wall time; every call's settings are recorded in
+    args.sweeps_used, which becomes the study's config, so the JSON says what was actually run."""
+    settings = {**SWEEP_DEFAULTS, **{k: v for k, v in kwargs.items() if k not in ("observer", "progress")}}
+    record = {"n_networks": len(seeds), **{k: _setting(v) for k, v in settings.items()}}
+    if record not in args.sweeps_used:
+        args.sweeps_used.append(record)
     start = time.perf_counter()
-    runs = E.sweep_seeds(seeds, **kwargs)
+    runs = E.sweep_seeds(seeds, size=args.size, **kwargs)
     return runs, time.perf_counter() - start
 
 
@@ -118,9 +106,9 @@ def early_corner_tracker(checkpoints=(20, 100, 200, 300, 400)):
     corner 000, and the mean number of patterns there."""
     seen = {}
 
-    def observe(epoch, rows, P, h, z, y):
+    def observe(epoch, rows, batch):
         if epoch in checkpoints:
-            at_origin = E.corner_of(h) == 0
+            at_origin = batch.codes() == 0
             seen[epoch] = {"networks": len(rows), "all_codes_at_000": float(at_origin.all(-1).mean()),
                            "mean_patterns_at_000": float(at_origin.sum(-1).mean())}
     return seen, observe
@@ -128,7 +116,7 @@ def early_corner_tracker(checkpoints=(20, 100, 200, 300, 400)):
 
 def study_failures(args):
     early, observe = early_corner_tracker()
-    runs, seconds = sweep(args.seeds, n_epochs=args.epochs, observer=observe)
+    runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, observer=observe)
     unsolved = [r for r in runs if not r["solved"]]
     anatomy = [dict(seed=r["seed"], **a) for r in unsolved if (a := collision_anatomy(r["hidden_codes"]))]
     other = [{"seed": r["seed"], "n_distinct_codes": r["n_distinct_codes"], "accuracy": r["accuracy"]}
@@ -224,8 +212,8 @@ def study_failures(args):
 # --------------------------------------------------------------------------------------------- 2. margin
 def study_margin(args):
     """Margin at the solve epoch, what further training does, and solve rates under margin criteria."""
-    stop_runs, _ = sweep(args.seeds, n_epochs=args.epochs)
-    long_runs, long_seconds = sweep(args.seeds, n_epochs=args.epochs, early_stop=False)
+    stop_runs, _ = sweep(args, args.seeds, n_epochs=args.epochs)
+    long_runs, long_seconds = sweep(args, args.seeds, n_epochs=args.epochs, early_stop=False)
     n = len(args.seeds)
     solved_at_stop = [r for r in stop_runs if r["solved"]]
     margins_at_solve = np.array([r["code_margin"] for r in solved_at_stop])
@@ -237,7 +225,7 @@ def study_margin(args):
     margin_end = np.array([r["code_margin"] for r in still])
     criteria = []
     for m in args.margins:
-        runs, seconds = sweep(args.seeds, n_epochs=args.epochs, margin=m)
+        runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, margin=m)
         epochs = solved_epochs(runs)
         criteria.append({"margin": m, "solved": rate(len(epochs), n), "median_epochs": float(np.median(epochs))
                          if epochs else None, "seconds": seconds})
@@ -306,7 +294,7 @@ def study_restarts(args):
     n = len(args.seeds)
     rows = []
     for patience in [None] + list(args.patiences):
-        runs, seconds = sweep(args.seeds, n_epochs=args.epochs, patience=patience)
+        runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, patience=patience)
         epochs = np.array([r["epochs"] for r in runs])
         solved = np.array([r["solved"] for r in runs])
         restarts = np.array([r["restarts"] for r in runs])
@@ -367,11 +355,12 @@ def study_restarts(args):
 
 # ----------------------------------------------------------------------------------------- 4. recipe1986
 def plateau_tracker(n, tolerance=0.1):
-    """Observer counting, per network, the epochs at which every output is within `tolerance` of 1/8."""
+    """Observer counting, per network, the epochs at which every output is within `tolerance` of 1/N."""
     counts = np.zeros(n, dtype=int)
 
-    def observe(epoch, rows, P, h, z, y):
-        near = np.abs(y - 1 / 8).max(axis=(-2, -1)) < tolerance
+    def observe(epoch, rows, batch):
+        y = batch.outputs
+        near = np.abs(y - 1 / y.shape[-1]).max(axis=(-2, -1)) < tolerance
         counts[rows[near]] += 1
     return counts, observe
 
@@ -384,7 +373,7 @@ def study_recipe1986(args):
     for loss in ("sse", "ce"):
         for lr in args.lrs:
             plateau, observe = plateau_tracker(n)
-            runs, seconds = sweep(args.seeds, n_epochs=args.epochs, lr=lr, loss=loss, early_stop=False,
+            runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, lr=lr, loss=loss, early_stop=False,
                                   observer=observe)
             epochs = [r["solve_epoch"] for r in runs if r["solve_epoch"] is not None]
             h = np.array([r["hidden_codes"] for r in runs])
@@ -451,7 +440,7 @@ def study_grid(args):
     seeds, lrs, scales = list(args.seeds), list(args.lrs), list(args.init_scales)
     cells = [(lr, s) for lr in lrs for s in scales]
     all_seeds = [seed for _ in cells for seed in seeds]
-    runs, seconds = sweep(all_seeds, n_epochs=args.epochs, lr=[lr for lr, _ in cells for _ in seeds],
+    runs, seconds = sweep(args, all_seeds, n_epochs=args.epochs, lr=[lr for lr, _ in cells for _ in seeds],
                           init_scale=[s for _, s in cells for _ in seeds])
     k = len(seeds)
     solved = np.array([r["solved"] for r in runs]).reshape(len(lrs), len(scales), k)
@@ -459,11 +448,14 @@ def study_grid(args):
     median = np.array([[np.median(e[s]) if s.any() else np.nan for e, s in zip(e_row, s_row)]
                        for e_row, s_row in zip(epochs, solved)])
     checks = []
-    for lr, scale in ((0.5, 0.1), (0.5, 0.5)):
-        check_runs, _ = sweep(range(30), n_epochs=20000, lr=lr, init_scale=scale)
-        checks.append({"lr": lr, "init_scale": scale, "seeds": "0-29", "epochs": 20000,
-                       "solved": rate(sum(r["solved"] for r in check_runs), 30)})
-    summary = {"n": len(runs) + 60, "grid_networks": len(runs), "seeds_per_cell": k, "seconds": seconds,
+    if args.size == DEFAULT_SHAPE:      # the reference README's claim: 15+/30 at init 0.1, 9/30 at init 0.5
+        check_seeds = seeds[:30]
+        for lr, scale in ((0.5, 0.1), (0.5, 0.5)):
+            check_runs, _ = sweep(args, check_seeds, n_epochs=args.epochs, lr=lr, init_scale=scale)
+            checks.append({"lr": lr, "init_scale": scale, "seeds": f"{check_seeds[0]}-{check_seeds[-1]}",
+                           "epochs": args.epochs,
+                           "solved": rate(sum(r["solved"] for r in check_runs), len(check_runs))})
+    summary = {"n": len(runs) + sum(c["solved"]["n"] for c in checks), "grid_networks": len(runs), "seeds_per_cell": k, "seconds": seconds,
                "lrs": lrs, "init_scales": scales, "solve_rate": (solved.mean(-1)).round(4).tolist(),
                "median_epochs": [[None if np.isnan(v) else float(v) for v in row] for row in median],
                "published_claim_checks": checks}
@@ -471,14 +463,17 @@ def study_grid(args):
     lines = [f"grid: {len(lrs)} learning rates x {len(scales)} init scales x {k} seeds = {len(runs)} networks, "
              f"cap {args.epochs} ({seconds:.1f} s, one batched run)",
              f"  best cell: lr {lrs[best[0]]:g}, init scale {scales[best[1]]:g}: {solved.mean(-1)[best]:.0%}"]
-    lines += [f"  seeds 0-29, lr {c['lr']:g}, init scale {c['init_scale']:g}, cap 20000: solved {fmt_rate(c['solved'])}"
-              for c in checks]
+    lines += [f"  seeds {c['seeds']}, lr {c['lr']:g}, init scale {c['init_scale']:g}, cap {c['epochs']}: solved "
+              f"{fmt_rate(c['solved'])}" for c in checks]
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.6), dpi=V.DPI)
     for ax, values, title, cmap, fmt in ((axes[0], solved.mean(-1), "solve rate", "viridis", "{:.0%}"),
                                         (axes[1], median, "median epochs among solved", "magma_r", "{:.0f}")):
+        finite = values[np.isfinite(values)]
+        log = title.startswith("median") and finite.size and finite.min() > 0
         image = ax.imshow(values, cmap=cmap, origin="lower", aspect="auto",
-                          norm=matplotlib.colors.LogNorm() if title.startswith("median") else None)
+                          norm=matplotlib.colors.LogNorm(finite.min(), max(finite.max(), finite.min() * 1.01))
+                          if log else None)
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
                 dark = image.norm(v) < 0.5 if cmap == "viridis" else image.norm(v) > 0.6
@@ -503,7 +498,7 @@ def study_compare(args):
                                  (args.seeds, args.epochs, None), (args.seeds, args.epochs, args.patience)):
         label = f"{len(seeds)} seeds, cap {cap}" + (f", restarts (patience {patience})" if patience else "")
         first, observe = first_epoch_tracker(len(seeds))
-        runs, seconds = sweep(seeds, n_epochs=cap, patience=patience, observer=observe)
+        runs, seconds = sweep(args, seeds, n_epochs=cap, patience=patience, observer=observe)
         epochs = solved_epochs(runs)
         reached7 = first[7][first[7] > 0]
         reached8 = first[8][first[8] > 0]
@@ -538,49 +533,47 @@ def study_compare(args):
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
-def list_of(kind, check):
-    """An argparse type for comma-separated values, each converted by `kind` and validated by `check`."""
-    def parse(text):
-        try:
-            values = [kind(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise ValueError(f"expected a comma-separated list of {kind.__name__}s, got {text!r}") from None
-        if not values:
-            raise ValueError(f"expected a comma-separated list of {kind.__name__}s, got {text!r}")
-        return [check(v) for v in values]
-    return E.arg_type(parse)
-
-
 STUDIES = {
     # name: (function, default seeds, default epochs, description, {option: (default, parser, help)})
     "failures": (study_failures, "0-999", 20000, "anatomy of the networks stuck at 7 of 8 codes", {}),
     "margin": (study_margin, "0-999", 20000, "code margin at the solve, training on, margin criteria",
-               {"margins": ([0.0, 0.05, 0.1, 0.2], list_of(float, E.check_margin), "margins m of the solve criterion")}),
+               {"margins": ([0.0, 0.05, 0.1, 0.2], cli.list_of(float, check.check_margin), "margins m of the solve criterion")}),
     "restarts": (study_restarts, "0-999", 20000, "restart-on-plateau over several patiences",
-                 {"patiences": ([250, 500, 750, 1000, 1500, 2000, 3000], list_of(int, E.check_patience), "patiences to compare")}),
+                 {"patiences": ([250, 500, 750, 1000, 1500, 2000, 3000], cli.list_of(int, check.check_patience), "patiences to compare")}),
     "recipe1986": (study_recipe1986, "0-499", 5000, "squared error (1986) vs cross-entropy over learning rates",
-                   {"lrs": ([0.25, 0.5, 1.0, 2.0, 4.0], list_of(float, E.check_lr), "learning rates, both losses")}),
+                   {"lrs": ([0.25, 0.5, 1.0, 2.0, 4.0], cli.list_of(float, check.check_lr), "learning rates, both losses")}),
     "grid": (study_grid, "0-99", 20000, "solve rate over learning rate x init scale, one batched run",
-             {"lrs": ([0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0], list_of(float, E.check_lr), "learning rates"),
-              "init_scales": ([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0], list_of(float, E.check_init_scale),
+             {"lrs": ([0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0], cli.list_of(float, check.check_lr), "learning rates"),
+              "init_scales": ([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0], cli.list_of(float, check.check_init_scale),
                               "init scales")}),
     "compare": (study_compare, "0-999", 20000, "numbers for the backprop vs Boltzmann table",
-                {"patience": (1000, E.arg_type(E.check_patience, int), "patience of the restart rows")}),
+                {"patience": (1000, cli.arg_type(check.check_patience, int), "patience of the restart rows")}),
 }
 
 
+# Studies whose analysis is written for the 3-bit code of the 8-3-8 encoder (its 8 corners, 28 pattern pairs,
+# or the published 8-3-8 Boltzmann figures); they refuse other sizes.
+EIGHT_THREE_EIGHT_ONLY = {"failures": "its anatomy is of the 8 corners and 28 pattern pairs of the 3-cube",
+                          "compare": "it compares with the published 8-3-8 Boltzmann figures"}
+
+
 def build_parser():
-    parser = E.OneLineParser(prog="study_encoder_backprop_8_3_8.py", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="study", required=True, metavar="STUDY", parser_class=E.OneLineParser)
+    parser = cli.OneLineParser(prog="study_encoder_backprop_8_3_8.py", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="study", required=True, metavar="STUDY", parser_class=cli.OneLineParser)
     every = dict(STUDIES, all=(None, None, None, "every study above with its own defaults, timed", {}))
     for name, (_, seeds, epochs, description, options) in every.items():
         p = sub.add_parser(name, help=description, description=description)
-        p.add_argument("--seeds", type=E.arg_type(E.parse_seeds), default=None,
+        p.add_argument("--seeds", type=cli.arg_type(cli.parse_seeds), default=None,
                        help=f"seed spec such as 0-99 or 0,3,7 (default {seeds or 'each study’s own'})")
-        p.add_argument("--epochs", type=E.arg_type(E.check_epochs, int), default=None,
+        p.add_argument("--epochs", type=cli.arg_type(check.check_epochs, int), default=None,
                        help=f"epoch cap, or total budget with restarts (default {epochs or 'each study’s own'})")
+        only = f"; {name} is for 8-3-8 only: {EIGHT_THREE_EIGHT_ONLY[name]}" if name in EIGHT_THREE_EIGHT_ONLY else \
+            ("; all skips the 8-3-8-only studies at other sizes" if name == "all" else "")
+        p.add_argument("--size", type=cli.arg_type(cli.parse_size), default=DEFAULT_SHAPE,
+                       help=f"encoder size N-H-N (default 8-3-8){only}")
         p.add_argument("--results", default="results", help="folder for <study>.json (default results)")
         p.add_argument("--figures", default="viz", help="folder for study_<study>.png (default viz)")
+        cli.add_force_arg(p)
         for option, (default, parse, text) in options.items():
             shown = ",".join(f"{v:g}" for v in default) if isinstance(default, list) else default
             p.add_argument("--" + option.replace("_", "-"), dest=option, type=parse, default=default,
@@ -589,6 +582,8 @@ def build_parser():
 
 
 def check_folder(parser, path):
+    if not str(path).strip():
+        parser.error("an output folder is empty")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as err:
@@ -597,25 +592,29 @@ def check_folder(parser, path):
         parser.error(f"folder {path} is not writable")
 
 
+def output_paths(name, args):
+    return os.path.join(args.results, f"{name}.json"), os.path.join(args.figures, f"study_{name}.png")
+
+
 def run_study(name, args):
     function, seeds, epochs, _, options = STUDIES[name]
     study_args = type(args)(**vars(args))
-    study_args.seeds = args.seeds if args.seeds is not None else E.parse_seeds(seeds)
+    study_args.seeds = args.seeds if args.seeds is not None else cli.parse_seeds(seeds)
     study_args.epochs = args.epochs if args.epochs is not None else epochs
+    study_args.sweeps_used = []
     for option, (default, _, _) in options.items():          # `all` runs each study with its own defaults
         setattr(study_args, option, getattr(args, option) if args.study == name else default)
     start = time.perf_counter()
     result, fig, lines = function(study_args)
     seconds = time.perf_counter() - start
-    config = {"study": name, "seeds": study_args.seeds, "epochs": study_args.epochs, "lr": 0.5, "momentum": 0.9,
-              "init_scale": 0.1, "loss": "ce", "min_stop_epoch": E.MIN_STOP_EPOCH}
+    config = {"study": name, "size": str(args.size), "seeds": study_args.seeds, "epochs": study_args.epochs,
+              "min_stop_epoch": E.MIN_STOP_EPOCH, "sweeps": study_args.sweeps_used}
     config.update({option: getattr(study_args, option) for option in options})
     result = {"config": config, **result}
     result["summary"]["seconds"] = seconds
-    json_path = os.path.join(args.results, f"{name}.json")
-    png_path = os.path.join(args.figures, f"study_{name}.png")
+    json_path, png_path = output_paths(name, args)
     V.save_figure(fig, png_path)
-    E.write_json(json_path, result)
+    atomic_files.write_json(json_path, result)
     print("\n".join(lines))
     print(f"  wrote {json_path} and {png_path} ({seconds:.1f} s)", flush=True)
     return result
@@ -624,11 +623,21 @@ def run_study(name, args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    names = list(STUDIES) if args.study == "all" else [args.study]
+    if args.size != DEFAULT_SHAPE:
+        if args.study in EIGHT_THREE_EIGHT_ONLY:
+            parser.error(f"study {args.study} is for the 8-3-8 encoder only ({EIGHT_THREE_EIGHT_ONLY[args.study]}), "
+                         f"not {args.size}")
+        skipped = [n for n in names if n in EIGHT_THREE_EIGHT_ONLY]
+        names = [n for n in names if n not in skipped]
+        if skipped:
+            print(f"skipping {', '.join(skipped)}: for the 8-3-8 encoder only")
+    cli.refuse_foreign_outputs(parser, [p for n in names for p in output_paths(n, args)], args.force)
     check_folder(parser, args.results)
     check_folder(parser, args.figures)
     start = time.perf_counter()
     try:
-        for name in (STUDIES if args.study == "all" else [args.study]):
+        for name in names:
             run_study(name, args)
     except OSError as err:
         parser.error(f"cannot write results: {err}")
@@ -638,4 +647,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main(main))

@@ -3,7 +3,8 @@
 
     python3 visualize_encoder_backprop_8_3_8.py              # seed 0, the published settings, into viz/
 
-Writes training_curves.png, weights.png, hidden_codes_3cube.png and code_table.png. Training is the engine's
+Writes training_curves.png, weights.png, hidden_codes_3cube.png (for H = 3; hidden_codes_<H>cube_projection.png,
+the 2-D projection of the H-cube, otherwise) and code_table.png. Training is the engine's
 `train`; this script only plots. The drawing helpers here (palette, cube projection, heatmaps) are shared
 with make_encoder_backprop_8_3_8_gif.py.
 """
@@ -16,14 +17,40 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 
+import atomic_files  # noqa: E402
+import cli_support as cli  # noqa: E402
 import encoder_backprop_8_3_8 as E  # noqa: E402
+import validation as check  # noqa: E402
 
-# One colour per pattern, used in every figure and in the GIF (tab10 without its grey and olive).
+# One colour per pattern, used in every figure and in the GIF (tab10 without its grey and olive); encoders
+# with more than 8 patterns take evenly spaced colours of a cyclic map instead.
 PATTERN_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-CORNERS = np.array([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=float)  # index = 4a+2b+c
-EDGES = [(i, j) for i in range(8) for j in range(i + 1, 8) if np.abs(CORNERS[i] - CORNERS[j]).sum() == 1]
 DPI = 100
+MAX_EDGES_H = 6          # above this many hidden units the hypercube's edges would hide the codes
+
+
+def pattern_colors(n):
+    """n colours, one per pattern: the fixed palette for n <= 8."""
+    if n <= len(PATTERN_COLORS):
+        return PATTERN_COLORS[:n]
+    return [matplotlib.colors.to_hex(c) for c in plt.get_cmap("hsv")(np.arange(n) / n * 0.92)]
+
+
+def hidden_names(n_hidden):
+    return [f"h{j + 1}" for j in range(n_hidden)]
+
+
+def corners_of(n_hidden):
+    """All 2^H corners of {0,1}^H as rows, row c being corner index c (unit 1 = high bit)."""
+    c = np.arange(2 ** n_hidden)
+    return ((c[:, None] >> np.arange(n_hidden - 1, -1, -1)) & 1).astype(float)
+
+
+def edges_of(corners):
+    """Index pairs of corners at Hamming distance 1."""
+    return [(i, i ^ (1 << b)) for i in range(len(corners)) for b in range(corners.shape[1]) if i < i ^ (1 << b)]
 
 
 # ------------------------------------------------------------------------------------------ shared drawing
@@ -37,43 +64,73 @@ def project(points, azim=35.0, elev=22.0):
     return np.stack([u, v], axis=-1)
 
 
+def project_hypercube(points, turn=0.0):
+    """2-D view of points in [0,1]^H, (..., H) -> (..., 2): unit j is drawn along the direction at angle
+    180*j/H degrees (the hypercube's Petrie projection), the whole picture turned by `turn` degrees."""
+    p = np.asarray(points) - 0.5
+    angles = np.radians(turn) + np.pi * np.arange(p.shape[-1]) / p.shape[-1]
+    return np.stack([p @ np.cos(angles), p @ np.sin(angles)], axis=-1)
+
+
 class CubeView:
-    """The unit cube {0,1}^3 with the 8 hidden codes as labelled points, drawn on a 2-D axes by projection,
-    so a frame can be updated (codes, view angle) without rebuilding anything."""
+    """The code space {0,1}^H with the N hidden codes as labelled points, drawn on a 2-D axes by projection,
+    so a frame can be updated (codes, view angle) without rebuilding anything. H = 3 is the 3-cube seen in
+    perspective-free 3-D; any other H is the hypercube's 2-D Petrie projection."""
 
     def __init__(self, ax, h, azim=35.0, elev=22.0, animated=False, fontsize=9):
+        h = np.asarray(h)
         self.ax, self.azim, self.elev = ax, azim, elev
+        self.n_hidden = h.shape[-1]
+        self.corners = corners_of(self.n_hidden)
         ax.set_aspect("equal")
-        ax.set_xlim(-0.95, 0.95)
-        ax.set_ylim(-0.85, 0.92)
+        if self.n_hidden == 3:
+            ax.set_xlim(-0.95, 0.95)
+            ax.set_ylim(-0.85, 0.92)
+        else:
+            reach = np.abs(project_hypercube(self.corners)).max() * 1.25 + 0.1
+            ax.set_xlim(-reach, reach)
+            ax.set_ylim(-reach, reach)
         ax.axis("off")
         kw = {"animated": animated}
-        self.edges = [ax.plot([], [], color="0.6", lw=1, zorder=1, **kw)[0] for _ in EDGES]
+        edges = edges_of(self.corners) if self.n_hidden <= MAX_EDGES_H else []
+        self.edge_pairs = np.array(edges, dtype=int).reshape(-1, 2)
+        self.edges = LineCollection([], colors="0.6", linewidths=1, zorder=1, **kw)
+        ax.add_collection(self.edges)
+        labelled = self.n_hidden <= 4
         self.corner_labels = [ax.text(0, 0, "".join(str(int(b)) for b in c), color="0.45", fontsize=fontsize - 1,
-                                      ha="center", va="center", zorder=2, **kw) for c in CORNERS]
+                                      ha="center", va="center", zorder=2, **kw)
+                              for c in (self.corners if labelled else [])]
+        self.corner_dots = ax.scatter(*np.zeros((2, len(self.corners))), s=4, c="0.6", zorder=1, **kw)
         self.axis_labels = [ax.text(0, 0, name, color="0.3", fontsize=fontsize, style="italic", ha="center",
-                                    va="center", **kw) for name in ("h1", "h2", "h3")]
-        self.points = ax.scatter(np.zeros(8), np.zeros(8), s=70, c=PATTERN_COLORS, edgecolors="black",
-                                 linewidths=0.6, zorder=3, **kw)
-        self.point_labels = [ax.text(0, 0, str(i), color=PATTERN_COLORS[i], fontsize=fontsize, weight="bold",
-                                     ha="left", va="bottom", zorder=4, **kw) for i in range(8)]
+                                    va="center", **kw) for name in (hidden_names(3) if self.n_hidden == 3 else [])]
+        colors = pattern_colors(len(h))
+        self.points = ax.scatter(np.zeros(len(h)), np.zeros(len(h)), s=70 if len(h) <= 16 else 30, c=colors,
+                                 edgecolors="black", linewidths=0.6, zorder=3, **kw)
+        self.point_labels = [ax.text(0, 0, str(i), color=colors[i], fontsize=fontsize, weight="bold",
+                                     ha="left", va="bottom", zorder=4, **kw) for i in range(len(h))]
         self.update(h)
 
     def artists(self):
-        return [*self.edges, *self.corner_labels, *self.axis_labels, self.points, *self.point_labels]
+        return [self.edges, self.corner_dots, *self.corner_labels, *self.axis_labels, self.points,
+                *self.point_labels]
+
+    def _project(self, points):
+        if self.n_hidden == 3:
+            return project(points, self.azim, self.elev)
+        return project_hypercube(points, self.azim - 35.0)
 
     def update(self, h, azim=None):
-        """Move the codes to h (8, 3) and, optionally, turn the view to a new azimuth."""
+        """Move the codes to h (N, H) and, optionally, turn the view to a new azimuth."""
         self.azim = self.azim if azim is None else azim
-        corners = project(CORNERS, self.azim, self.elev)
-        for line, (i, j) in zip(self.edges, EDGES):
-            line.set_data(corners[[i, j], 0], corners[[i, j], 1])
-        outward = project(0.5 + 1.28 * (CORNERS - 0.5), self.azim, self.elev)
+        corners = self._project(self.corners)
+        self.edges.set_segments(corners[self.edge_pairs])
+        self.corner_dots.set_offsets(corners)
+        outward = self._project(0.5 + 1.28 * (self.corners - 0.5))
         for text, xy in zip(self.corner_labels, outward):
             text.set_position(xy)
         for text, end in zip(self.axis_labels, np.eye(3)):
-            text.set_position(project(0.5 * end - 0.12 * (1 - end), self.azim, self.elev))
-        xy = project(h, self.azim, self.elev)
+            text.set_position(self._project(0.5 * end - 0.12 * (1 - end)))
+        xy = self._project(h)
         self.points.set_offsets(xy)
         for text, p in zip(self.point_labels, xy):
             text.set_position(p + 0.03)
@@ -92,24 +149,32 @@ def heatmap(ax, values, cmap, vmin, vmax, animated=False):
 def color_pattern_ticks(ax, axis):
     """Colour the pattern-index tick labels of a heatmap with the pattern palette."""
     labels = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
-    for label, color in zip(labels, PATTERN_COLORS):
+    for label, color in zip(labels, pattern_colors(len(labels))):
         label.set_color(color)
         label.set_fontweight("bold")
 
 
+def thin_ticks(ax, axis, n, names=None, most=16):
+    """Ticks for n rows or columns, every k-th labelled when n is large."""
+    every = max(1, -(-n // most))
+    where = range(0, n, every)
+    labels = [names[i] if names else str(i) for i in where]
+    (ax.set_yticks if axis == "y" else ax.set_xticks)(list(where), labels)
+
+
 def shared_rows(h):
-    """Boolean (8,): patterns whose binarised code is also some other pattern's code."""
+    """Boolean (N,): patterns whose binarised code is also some other pattern's code."""
     codes = E.corner_of(h)
     return (codes[:, None] == codes[None, :]).sum(1) > 1
 
 
 # --------------------------------------------------------------------------------------------- the figures
-CURVES = [("loss", "cross-entropy loss", True), ("acc", "reconstruction accuracy", False),
+CURVES = [("loss", "loss", True), ("acc", "reconstruction accuracy", False),
           ("n_distinct_codes", "distinct binarised codes", False), ("weight_norm", "||W1||_F + ||W2||_F", False),
           ("code_margin", "code margin  min |h - 0.5|", True), ("code_separation", "mean code separation", False)]
 
 
-def figure_training_curves(history, solve_epoch, title):
+def figure_training_curves(history, solve_epoch, title, n_patterns=8):
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.2), dpi=DPI, sharex=True)
     epochs = history["epoch"]
     for ax, (key, label, log) in zip(axes.flat, CURVES):
@@ -121,8 +186,8 @@ def figure_training_curves(history, solve_epoch, title):
         if solve_epoch:
             ax.axvline(solve_epoch, color="#d62728", ls="--", lw=1)
     axes[0, 1].set_ylim(-0.02, 1.05)
-    axes[0, 2].set_ylim(0.5, 8.5)
-    axes[0, 2].set_yticks(range(1, 9))
+    axes[0, 2].set_ylim(0.5, n_patterns + 0.5)
+    axes[0, 2].yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=9))
     for ax in axes[1]:
         ax.set_xlabel("epoch")
     if solve_epoch:
@@ -134,9 +199,11 @@ def figure_training_curves(history, solve_epoch, title):
 
 
 def figure_weights(model, title):
-    fig = plt.figure(figsize=(10.5, 4.6), dpi=DPI)
-    grid = fig.add_gridspec(2, 2, width_ratios=[3, 8], height_ratios=[8, 1.3], wspace=0.25, hspace=0.3,
-                            left=0.08, right=0.95, top=0.86, bottom=0.08)
+    n, n_hidden = model.shape.n_patterns, model.shape.n_hidden
+    fig = plt.figure(figsize=(10.5, 4.6 if n <= 8 else 6.5), dpi=DPI)
+    grid = fig.add_gridspec(2, 2, width_ratios=[n_hidden, n], height_ratios=[n, max(1.3, n / 6)], wspace=0.25,
+                            hspace=0.3, left=0.08, right=0.95, top=0.86, bottom=0.08)
+    names = hidden_names(n_hidden)
     blocks = [(model.W1, model.b1[None], 0, "W1 (input -> hidden)", "b1"),
               (model.W2, model.b2[None], 1, "W2 (hidden -> output)", "b2")]
     for W, b, col, name, bname in blocks:
@@ -147,14 +214,16 @@ def figure_weights(model, title):
         ax.set_title(name, fontsize=10)
         bax.set_yticks([0], [bname])
         fig.colorbar(image, ax=[ax, bax], fraction=0.12 if col == 0 else 0.05, pad=0.04)
-        hidden_axis = ax.set_xticks if col == 0 else ax.set_yticks
-        hidden_axis(range(3), ["h1", "h2", "h3"])
+        thin_ticks(ax, "x" if col == 0 else "y", n_hidden, names)
         if col == 0:
             ax.set_ylabel("input pattern")
-            bax.set_xticks(range(3), ["h1", "h2", "h3"])
+            thin_ticks(ax, "y", n)
+            thin_ticks(bax, "x", n_hidden, names)
             color_pattern_ticks(ax, "y")
         else:
             ax.set_xlabel("output unit")
+            thin_ticks(ax, "x", n)
+            thin_ticks(bax, "x", n)
             color_pattern_ticks(ax, "x")
             color_pattern_ticks(bax, "x")
     fig.suptitle(title)
@@ -162,6 +231,7 @@ def figure_weights(model, title):
 
 
 def figure_cube(h, title):
+    """The hidden codes in the 3-cube (H = 3) or in the 2-D projection of the H-cube."""
     fig, ax = plt.subplots(figsize=(5.6, 5.2), dpi=DPI)
     CubeView(ax, h, fontsize=10)
     ax.set_title(title, fontsize=10)
@@ -169,27 +239,36 @@ def figure_cube(h, title):
     return fig
 
 
+def cube_figure_name(n_hidden):
+    return "hidden_codes_3cube.png" if n_hidden == 3 else f"hidden_codes_{n_hidden}cube_projection.png"
+
+
 def figure_code_table(h, title):
     h = np.asarray(h)
+    n, n_hidden = h.shape
     bits = (h > 0.5).astype(int)
     shared = shared_rows(h)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 5.4), dpi=DPI, gridspec_kw={"width_ratios": [3, 3]})
+    written = n <= 16 and n_hidden <= 8                     # numbers in the cells while they stay legible
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.2 + 0.3 * max(0, n_hidden - 3), max(5.4, 0.3 * n + 1.5)),
+                                      dpi=DPI)
     image = heatmap(left, h, "viridis", 0, 1)
-    for (i, j), v in np.ndenumerate(h):
-        left.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 else "black")
+    if written:
+        for (i, j), v in np.ndenumerate(h):
+            left.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 else "black")
     left.set_title("raw hidden activations h", fontsize=10)
     fig.colorbar(image, ax=left, fraction=0.08)
     heatmap(right, bits, "Greys", -0.4, 1.4)
-    for (i, j), v in np.ndenumerate(bits):
-        right.text(j, i, str(v), ha="center", va="center", fontsize=10, color="white" if v else "black")
+    if written:
+        for (i, j), v in np.ndenumerate(bits):
+            right.text(j, i, str(v), ha="center", va="center", fontsize=10, color="white" if v else "black")
     right.set_title("binarised code (h > 0.5)", fontsize=10)
     for ax in (left, right):
-        ax.set_xticks(range(3), ["h1", "h2", "h3"])
-        ax.set_yticks(range(8), [f"pattern {i}" for i in range(8)])
+        thin_ticks(ax, "x", n_hidden, hidden_names(n_hidden))
+        thin_ticks(ax, "y", n, [f"pattern {i}" for i in range(n)], most=40)
         color_pattern_ticks(ax, "y")
     for i in np.flatnonzero(shared):
-        right.add_patch(plt.Rectangle((-0.5, i - 0.5), 3, 1, fill=False, edgecolor="#d62728", lw=2.5))
-        right.text(2.6, i, "shared", color="#d62728", va="center", fontsize=9, weight="bold")
+        right.add_patch(plt.Rectangle((-0.5, i - 0.5), n_hidden, 1, fill=False, edgecolor="#d62728", lw=2.5))
+        right.text(n_hidden - 0.4, i, "shared", color="#d62728", va="center", fontsize=9, weight="bold")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
@@ -198,6 +277,8 @@ def figure_code_table(h, title):
 # ---------------------------------------------------------------------------------------------------- CLI
 def check_outdir(path):
     """An existing folder, or a path where one can be made; a file there is an error."""
+    if not str(path).strip():
+        raise ValueError("--outdir is empty")
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"--outdir {path} exists and is not a directory")
     parent = os.path.dirname(os.path.abspath(path))
@@ -210,36 +291,49 @@ def check_outdir(path):
 
 def save_figure(fig, path):
     """PNG through a temporary file and os.replace, so a failure never leaves half an image."""
-    E.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=DPI), mode="wb")
+    atomic_files.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=DPI), mode="wb")
     plt.close(fig)
 
 
 def run_title(seed, history, model):
     n_codes = E.n_distinct_codes(model)
-    return f"seed {seed}: epoch {history['epoch'][-1]}, accuracy {E.accuracy(model):.0%}, {n_codes}/8 distinct codes"
+    return (f"{model.shape} seed {seed}: epoch {history['epoch'][-1]}, accuracy {E.accuracy(model):.0%}, "
+            f"{n_codes}/{model.shape.n_patterns} distinct codes")
+
+
+def build_parser():
+    parser = cli.OneLineParser(prog="visualize_encoder_backprop_8_3_8.py",
+                               description="Train one network and write its four figures as PNGs.")
+    parser.add_argument("--seed", type=cli.arg_type(check.check_seed, int), default=0, help="seed (default 0)")
+    cli.add_size_arg(parser)
+    cli.add_hyperparameter_args(parser)
+    parser.add_argument("--outdir", type=cli.arg_type(check_outdir), default="viz",
+                        help="folder for the PNGs, created if missing (default viz)")
+    cli.add_force_arg(parser)
+    return parser
 
 
 def main(argv=None):
-    parser = E.OneLineParser(prog="visualize_encoder_backprop_8_3_8.py",
-                             description="Train one network and write its four figures as PNGs.")
-    parser.add_argument("--seed", type=E.arg_type(E.check_seed, int), default=0, help="seed (default 0)")
-    E.add_hyperparameter_args(parser)
-    parser.add_argument("--outdir", type=E.arg_type(check_outdir), default="viz",
-                        help="folder for the PNGs, created if missing (default viz)")
+    parser = build_parser()
     args = parser.parse_args(argv)
+    names = ["training_curves.png", "weights.png", cube_figure_name(args.size.n_hidden), "code_table.png"]
+    cli.refuse_foreign_outputs(parser, [os.path.join(args.outdir, n) for n in names], args.force)
 
-    model, history = E.train(args.epochs, args.lr, args.momentum, args.init_scale, args.seed, verbose=False)
+    model, history = E.train(args.epochs, args.lr, args.momentum, args.init_scale, args.seed, verbose=False,
+                             size=args.size)
     summary = E.run_summary(model, history)
     solve_epoch = summary["epochs"] if summary["solved"] else None
     h = np.asarray(summary["hidden_codes"])
     title = run_title(args.seed, history, model)
+    n = args.size.n_patterns
     try:
         os.makedirs(args.outdir, exist_ok=True)
-        figures = {"training_curves.png": figure_training_curves(history, solve_epoch, title),
-                   "weights.png": figure_weights(model, title),
-                   "hidden_codes_3cube.png": figure_cube(h, f"{summary['n_distinct_codes']}/8 distinct binarised "
-                                                           f"codes (seed {args.seed}, epoch {summary['epochs']})"),
-                   "code_table.png": figure_code_table(h, title)}
+        figures = dict(zip(names, (
+            figure_training_curves(history, solve_epoch, title, n),
+            figure_weights(model, title),
+            figure_cube(h, f"{summary['n_distinct_codes']}/{n} distinct binarised codes "
+                           f"({args.size} seed {args.seed}, epoch {summary['epochs']})"),
+            figure_code_table(h, title))))
         for name, fig in figures.items():
             save_figure(fig, os.path.join(args.outdir, name))
     except OSError as err:
@@ -250,4 +344,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main(main))

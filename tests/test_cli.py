@@ -27,7 +27,7 @@ def test_single_run_prints_the_result_and_writes_json(tmp_path):
     assert data["accuracy"] == 1.0 and data["n_distinct_codes"] == 8
     assert 0 <= data["code_margin"] < 0.5 and len(data["hidden_codes"]) == 8
     assert all(len(row) == 3 for row in data["hidden_codes"])
-    assert data["config"] == {"seed": 0, "n_epochs": 5000, "lr": 0.5, "momentum": 0.9, "init_scale": 0.1,
+    assert data["config"] == {"seed": 0, "size": "8-3-8", "n_epochs": 5000, "lr": 0.5, "momentum": 0.9, "init_scale": 0.1,
                               "early_stop": True, "loss": "ce", "margin": 0.0, "patience": None,
                               "min_stop_epoch": 201}
     assert [f for f in os.listdir(tmp_path)] == ["seed0.json"]  # no temporary file left behind

@@ -37,12 +37,12 @@ def test_code_table_marks_shared_codes():
     h = np.full((8, 3), 0.1)
     h[1:, 0] = 0.9
     assert V.shared_rows(h).tolist() == [False] + [True] * 7
-    corners = 0.1 + 0.8 * V.CORNERS
+    corners = 0.1 + 0.8 * V.corners_of(3)
     assert not V.shared_rows(corners).any()
 
 
 def test_cube_projection_separates_all_eight_corners():
-    xy = V.project(V.CORNERS)
+    xy = V.project(V.corners_of(3))
     distances = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(8)
     assert distances.min() > 0.1
 

@@ -41,8 +41,8 @@ def test_without_restarts_results_are_identical_to_plain_training():
 def test_a_restart_zeroes_biases_and_velocities():
     seen = []
 
-    def observe(epoch, rows, P, h, z, y):
-        seen.append(P[0].copy())
+    def observe(epoch, rows, batch):
+        seen.append(batch.params[0].copy())
     runs = E.sweep_seeds([2], n_epochs=700, patience=300, observer=observe)
     first = runs[0]["restart_epochs"][0]
     # after the restart epoch, the first update starts from fresh weights with zero velocity
@@ -72,13 +72,13 @@ def test_sse_trains_and_differs_from_ce():
 
 # ------------------------------------------------------------------------------------------ the analyses
 def test_collision_anatomy_on_a_hand_made_state():
-    h = 0.05 + 0.9 * S.V.CORNERS                     # pattern i at corner i
+    h = 0.05 + 0.9 * S.V.corners_of(3)                     # pattern i at corner i
     h[7] = [0.05, 0.95, 0.45]                          # pattern 7 joins corner 010 (= pattern 2), 111 left empty
     a = S.collision_anatomy(h)
     assert a["pair"] == [2, 7] and a["shared_corner"] == 2 and a["empty_corner"] == 7
     assert a["hamming"] == 2 and a["nearest_pattern"] == 7 and a["nearest_unit"] == 2
     assert a["nearest_distance"] == pytest.approx(0.05)
-    assert S.collision_anatomy(0.05 + 0.9 * S.V.CORNERS) is None
+    assert S.collision_anatomy(0.05 + 0.9 * S.V.corners_of(3)) is None
 
 
 def test_monte_carlo_p_value_separates_uniform_from_skewed_counts():
@@ -148,3 +148,37 @@ def test_bad_study_arguments_exit_2(args, tmp_path, capsys):
     assert info.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert not os.path.exists(tmp_path / "r")
+
+
+# ------------------------------------------------------------------------------- configs and sizes
+def test_every_study_config_records_the_settings_its_sweeps_used(tmp_path):
+    S.main(["recipe1986", "--seeds", "0-2", "--epochs", "300", "--lrs", "0.25,2", "--results", str(tmp_path),
+            "--figures", str(tmp_path)])
+    config = json.loads((tmp_path / "recipe1986.json").read_text())["config"]
+    used = {(s["loss"], s["lr"], s["early_stop"]) for s in config["sweeps"]}
+    assert used == {("sse", 0.25, False), ("sse", 2.0, False), ("ce", 0.25, False), ("ce", 2.0, False)}
+    assert "lr" not in config and "loss" not in config           # no single setting pretends to cover them all
+    S.main(["grid", "--seeds", "0-1", "--epochs", "300", "--lrs", "0.3,0.5", "--init-scales", "0.1,0.5",
+            "--results", str(tmp_path), "--figures", str(tmp_path)])
+    sweeps = json.loads((tmp_path / "grid.json").read_text())["config"]["sweeps"]
+    assert sweeps[0]["lr"] == [0.3, 0.5] and sweeps[0]["init_scale"] == [0.1, 0.5] and sweeps[0]["n_networks"] == 8
+
+
+def test_grid_where_nothing_solves_does_not_crash_and_its_checks_use_the_given_seeds_and_epochs(tmp_path, capsys):
+    assert S.main(["grid", "--seeds", "0-1", "--epochs", "200", "--lrs", "0.05,0.1", "--init-scales", "0.1",
+                   "--results", str(tmp_path), "--figures", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "grid.json").read_text())["summary"]
+    assert all(rate == 0 for row in summary["solve_rate"] for rate in row)
+    for check in summary["published_claim_checks"]:
+        assert check["seeds"] == "0-1" and check["epochs"] == 200 and check["solved"]["n"] == 2
+    assert "cap 200" in capsys.readouterr().out
+
+
+def test_studies_for_three_bits_refuse_other_sizes_and_the_others_run_at_them(tmp_path, capsys):
+    for study in ("failures", "compare"):
+        with pytest.raises(SystemExit) as info:
+            S.main([study, "--size", "4-2-4", "--results", str(tmp_path), "--figures", str(tmp_path)])
+        assert info.value.code == 2 and "8-3-8 encoder only" in capsys.readouterr().err
+    assert S.main(["restarts", "--size", "4-2-4", "--seeds", "0-9", "--epochs", "600", "--patiences", "200",
+                   "--results", str(tmp_path), "--figures", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "restarts.json").read_text())["config"]["size"] == "4-2-4"

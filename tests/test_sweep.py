@@ -2,11 +2,13 @@
 import numpy as np
 import pytest
 
+import cli_support as cli
 import encoder_backprop_8_3_8 as E
+from interval_stats import wilson_interval
 
 
 def literal_reference(seed, n_epochs):
-    """Independent oracle: the published procedure transcribed literally (../shared/FACTS.md section 1),
+    """Independent oracle: the published procedure transcribed literally (docs/procedure.md),
     deliberately not using the engine. Returns (stop epoch, W1, W2)."""
     def sig(z):
         return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
@@ -39,15 +41,23 @@ def test_engine_matches_a_literal_transcription_of_the_published_procedure():
         assert np.allclose(run["W1"], W1, rtol=1e-9, atol=1e-12) and np.allclose(run["W2"], W2, rtol=1e-9, atol=1e-12)
 
 
+# The per-seed stop epochs of the published procedure, seeds 0-29, cap 20000 (20000 = not solved).
+PUBLISHED_EPOCHS_0_29 = [3631, 4651, 20000, 982, 20000, 488, 799, 20000, 656, 1087, 904, 20000, 839, 658, 1090,
+                         601, 918, 691, 20000, 1001, 865, 1724, 20000, 806, 724, 20000, 772, 662, 20000, 20000]
+
+
 def test_thirty_seeds_solve_21_with_exactly_the_epochs_of_serial_runs():
     runs = E.sweep_seeds(range(30), n_epochs=20000, return_weights=True)
     assert sum(r["solved"] for r in runs) == 21
+    assert [r["epochs"] for r in runs] == PUBLISHED_EPOCHS_0_29
     for run in runs:
+        alone = E.sweep_seeds([run["seed"]], n_epochs=20000, return_weights=True)[0]
+        assert alone == run                                  # a stack of one: the same numbers, bit for bit
+        assert run["solved"] == (run["accuracy"] == 1.0 and run["n_distinct_codes"] == 8)
+    for run in [r for r in runs if r["epochs"] < 5000]:    # and `train`, the single-run face, too
         model, history = E.train(n_epochs=20000, seed=run["seed"], verbose=False)
         assert run["epochs"] == history["epoch"][-1]
         assert run["n_distinct_codes"] == E.n_distinct_codes(model)
-        assert run["solved"] == (E.accuracy(model) == 1.0 and E.n_distinct_codes(model) == 8)
-        # bit for bit: the sweep and the single run execute the same arithmetic
         assert np.array_equal(np.array(run["W1"]), model.W1) and np.array_equal(np.array(run["b2"]), model.b2)
         assert run["code_margin"] == E.code_margin(model)
     unsolved = [r for r in runs if not r["solved"]]
@@ -97,7 +107,7 @@ def test_result_schema():
     ({"seeds": 5}, "seeds must be a sequence"),
     ({"seeds": [0, 1], "lr": [0.5]}, "lr must be a scalar or have one value per seed"),
     ({"seeds": [0, 1], "momentum": [0.5, 1.5]}, r"momentum must be a number in \[0, 1\)"),
-    ({"seeds": [0], "init_scale": -1}, "init scale must be a finite number > 0"),
+    ({"seeds": [0], "init_scale": -1}, r"init scale must be a number in \(0, 1000\]"),
 ])
 def test_sweep_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -109,19 +119,19 @@ def test_sweep_rejects_bad_arguments(kwargs, message):
     ("5-5", [5]), ("10-12,1", [10, 11, 12, 1]),
 ])
 def test_parse_seeds(spec, seeds):
-    assert E.parse_seeds(spec) == seeds
+    assert cli.parse_seeds(spec) == seeds
 
 
 @pytest.mark.parametrize("spec", ["", "-3", "a", "1-", "-", "3-1", "1,,2", "1.5", "0-3,2", "1-2-3", "0x10"])
 def test_parse_seeds_rejects_malformed_specs(spec):
     with pytest.raises(ValueError, match="bad seed spec"):
-        E.parse_seeds(spec)
+        cli.parse_seeds(spec)
 
 
 def test_wilson_interval_and_summary():
-    low, high = E.wilson_interval(21, 30)
+    low, high = wilson_interval(21, 30)
     assert (round(low, 4), round(high, 4)) == (0.5212, 0.8334)
-    assert E.wilson_interval(0, 10)[0] == 0.0 and E.wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
     runs = E.sweep_seeds(range(10), n_epochs=5000)
     summary = E.summarize(runs)
     assert (summary["n"], summary["solved"], summary["median_epochs"]) == (10, 7, 982)

@@ -1,0 +1,188 @@
+"""What every command line of the project shares: one-line errors (exit 2), argparse types that reuse the
+API's checks, seed and size specs, output-path checks, a progress line, and a clean Ctrl-C (exit 130)."""
+import argparse
+import json
+import os
+import sys
+import time
+
+import validation as check
+from training_loop import parse_size
+
+OUR_MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".gif": b"GIF8"}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but errors are one line ('prog: error: ...') with exit status 2, no usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def arg_type(check_fn, kind=None):
+    """An argparse type: convert the text with `kind` (if given) and validate it with a check of the API, so
+    the CLI and the API reject bad values with the same message. Text `kind` cannot read goes to the check
+    as it is, which rejects it in its own words."""
+    def convert(text):
+        try:
+            value = kind(text) if kind is not None else text
+        except (ValueError, OverflowError):
+            value = text
+        try:
+            return check_fn(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    convert.__name__ = getattr(kind, "__name__", "value")
+    return convert
+
+
+def parse_seeds(spec, limit=10_000_000):
+    """'0-29', '0,3,7' or mixes like '0-9,20' -> list of ints (in the order given, no repeats)."""
+    seeds, total = [], 0
+    for part in str(spec).split(","):
+        part = part.strip()
+        lo, dash, hi = part.partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            raise ValueError(f"bad seed spec {spec!r}: {part!r} is not N or N-M with non-negative integers")
+        first, last = int(lo), int(hi) if dash else int(lo)
+        if last < first:
+            raise ValueError(f"bad seed spec {spec!r}: range {part!r} runs backwards")
+        total += last - first + 1
+        if total > limit:
+            raise ValueError(f"bad seed spec {spec!r}: more than {limit:,} seeds")
+        seeds.extend(range(first, last + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"bad seed spec {spec!r}: a seed is listed twice")
+    return seeds
+
+
+def list_of(kind, check_fn):
+    """An argparse type for comma-separated values, each converted by `kind` and validated by `check_fn`."""
+    def parse(text):
+        try:
+            values = [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"expected a comma-separated list of {kind.__name__}s, got {text!r}") from None
+        if not values:
+            raise ValueError(f"expected a comma-separated list of {kind.__name__}s, got {text!r}")
+        return [check_fn(v) for v in values]
+    return arg_type(parse)
+
+
+def written_by_us(path):
+    """True when the existing file `path` looks like an output of this project: a JSON object with a
+    "config" key, or a PNG/GIF image. Anything else (a source file, a data file) is refused unless --force."""
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 20)
+    except OSError:
+        return False
+    if ext in OUR_MAGIC:
+        return head.startswith(OUR_MAGIC[ext])
+    if ext == ".json":
+        try:
+            return isinstance(data := json.loads(head), dict) and "config" in data
+        except (ValueError, UnicodeDecodeError):
+            return False
+    return False
+
+
+def check_output_path(path):
+    """Raise ValueError unless `path` can be created: not empty, its folder exists and is writable, it is not
+    a folder. Whether an existing file may be replaced is `refuse_foreign_outputs`' question."""
+    if not str(path).strip():
+        raise ValueError("the output path is empty")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory")
+    if not os.path.isdir(folder):
+        raise ValueError(f"folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"folder {folder} is not writable")
+    return path
+
+
+def refuse_foreign_outputs(parser, paths, force=False):
+    """Exit 2 if an output path names an existing file that this project did not write (unless force)."""
+    for path in paths:
+        if path and not force and os.path.exists(path) and not written_by_us(path):
+            parser.error(f"{path} exists and was not written by this project; refusing to overwrite it "
+                         f"(pass --force to replace it)")
+
+
+def add_force_arg(parser):
+    parser.add_argument("--force", action="store_true",
+                        help="replace an output file even if it does not look like one this project wrote")
+
+
+def add_size_arg(parser):
+    parser.add_argument("--size", type=arg_type(parse_size), default=parse_size("8-3-8"),
+                        help="encoder size N-H-N: N one-hot patterns, H hidden units, N >= 2, 1 <= H < N "
+                             "(default 8-3-8)")
+
+
+def add_seeds_arg(parser, default=None, text="train many seeds together"):
+    parser.add_argument("--seeds", type=arg_type(parse_seeds), default=default,
+                        help=f"{text}, e.g. 0-29, 0,3,7 or 0-9,20")
+
+
+def add_hyperparameter_args(parser, epochs_default=5000):
+    """The training flags shared by every CLI in the project."""
+    parser.add_argument("--epochs", type=arg_type(check.check_epochs, int), default=epochs_default,
+                        help=f"epoch cap (total over restarts), >= 1 (default {epochs_default})")
+    parser.add_argument("--lr", type=arg_type(check.check_lr, float), default=0.5,
+                        help=f"learning rate, in (0, {check.MAX_LR:g}] (default 0.5)")
+    parser.add_argument("--momentum", type=arg_type(check.check_momentum, float), default=0.9,
+                        help="momentum, in [0, 1) (default 0.9)")
+    parser.add_argument("--init-scale", type=arg_type(check.check_init_scale, float), default=0.1,
+                        help=f"initial weights ~ U(-s, s), s in (0, {check.MAX_INIT_SCALE:g}] (default 0.1)")
+
+
+class Progress:
+    """A self-overwriting progress line on stderr (networks finished, rate, time left), shown only when
+    stderr is a terminal and the work has run for more than a second."""
+
+    def __init__(self, total, unit="networks", stream=None):
+        self.total, self.unit = total, unit
+        self.stream = sys.stderr if stream is None else stream
+        self.start = self.last = time.perf_counter()
+        self.enabled = self.stream.isatty()
+        self.shown = False
+
+    def update(self, done, note=""):
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.start < 1.0 or now - self.last < 0.2:
+            return
+        self.last, self.shown = now, True
+        rate = done / (now - self.start)
+        left = f", about {(self.total - done) / rate:.0f} s left" if 0 < done < self.total else ""
+        self.stream.write(f"\r{done}/{self.total} {self.unit} done ({rate:.1f}/s{left}){note}   ")
+        self.stream.flush()
+
+    def epoch_hook(self):
+        """A `progress(epoch, n_training)` callback for the training loop of one batch."""
+        def hook(epoch, n_training):
+            if epoch % 50 == 0:
+                self.update(self.total - n_training, f", epoch {epoch}")
+        return hook
+
+    def close(self):
+        if self.shown:
+            self.stream.write("\r" + " " * 78 + "\r")
+            self.stream.flush()
+
+
+def run_main(main, argv=None):
+    """Run a CLI's main: Ctrl-C ends it with one line and exit status 130, a closed pipe quietly."""
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

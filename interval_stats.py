@@ -1,0 +1,70 @@
+"""The statistics every study reports: Wilson intervals for rates, bootstrap intervals for medians,
+quantile summaries, and a Monte-Carlo chi-square test against a multinomial null."""
+import math
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(k, n, z=Z95):
+    """95% Wilson score interval (low, high) for k successes out of n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def rate(k, n):
+    """{"k", "n", "rate", "wilson_95"} for k successes out of n."""
+    low, high = wilson_interval(k, n)
+    return {"k": int(k), "n": int(n), "rate": k / n if n else None, "wilson_95": [low, high]}
+
+
+def fmt_rate(r):
+    if not r["n"]:
+        return "0/0"
+    return f"{r['k']}/{r['n']} ({r['rate']:.1%}, 95% CI {r['wilson_95'][0]:.1%}-{r['wilson_95'][1]:.1%})"
+
+
+def bootstrap_median(values, draws=2000, seed=12345, level=0.95):
+    """{"median", "ci_95": [low, high], "n"} by the percentile bootstrap (fixed seed: reproducible);
+    None for no values."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    medians = np.median(rng.choice(values, size=(draws, values.size)), axis=1)
+    tail = (1 - level) / 2
+    return {"median": float(np.median(values)), "ci_95": [float(np.quantile(medians, tail)),
+                                                          float(np.quantile(medians, 1 - tail))],
+            "n": int(values.size)}
+
+
+def fmt_median(m):
+    if m is None:
+        return "n/a"
+    return f"{m['median']:g} (95% CI {m['ci_95'][0]:g}-{m['ci_95'][1]:g})"
+
+
+def quantiles(values, qs=(0.1, 0.25, 0.5, 0.75, 0.9)):
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return None
+    return {f"q{int(q * 100):02d}": float(np.quantile(values, q)) for q in qs} | {
+        "min": float(values.min()), "max": float(values.max()), "mean": float(values.mean())}
+
+
+def monte_carlo_uniform_p(counts, probs=None, draws=100_000, seed=12345):
+    """(chi2, p): the chi-square statistic of `counts` against a multinomial null (uniform by default) and
+    its p-value estimated from `draws` simulated samples (fixed seed: the p-value is reproducible)."""
+    counts = np.asarray(counts)
+    n, k = counts.sum(), len(counts)
+    probs = np.full(k, 1 / k) if probs is None else np.asarray(probs)
+    expected = n * probs
+    observed_stat = ((counts - expected) ** 2 / expected).sum()
+    sims = np.random.default_rng(seed).multinomial(n, probs, size=draws)
+    sim_stats = ((sims - expected) ** 2 / expected).sum(1)
+    return float(observed_stat), float((1 + (sim_stats >= observed_stat - 1e-9).sum()) / (1 + draws))

@@ -1,0 +1,180 @@
+"""Encoder size as a parameter: N-H-N specs, gradients, batch = single identity and the CLI at 4-2-4, 8-3-8
+and 16-4-16; and the one loop driving a learner that is not backprop."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cli_support as cli
+import encoder_backprop_8_3_8 as E
+import training_loop as T
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZES = ["4-2-4", "8-3-8", "16-4-16"]
+
+
+@pytest.mark.parametrize("spec, n, h", [("8-3-8", 8, 3), ("4-2-4", 4, 2), ("2-1-2", 2, 1), ("40-10-40", 40, 10),
+                                        (" 16-4-16 ", 16, 4), ("32-5-32", 32, 5)])
+def test_parse_size_reads_n_h_n(spec, n, h):
+    shape = T.parse_size(spec)
+    assert (shape.n_patterns, shape.n_hidden) == (n, h) and str(shape) == spec.strip()
+    assert shape.n_params == 2 * n * h + h + n
+
+
+@pytest.mark.parametrize("spec, words", [("8-8-8", "H must satisfy 1 <= H < N"), ("8-0-8", "H must satisfy"),
+                                         ("1-1-1", "N must be in"), ("a-b-c", "expected N-H-N"),
+                                         ("8-3", "expected N-H-N"), ("8-3-9", "as many outputs as inputs"),
+                                         ("", "expected N-H-N"), ("8--3-8", "expected N-H-N")])
+def test_parse_size_rejects_bad_specs(spec, words):
+    with pytest.raises(ValueError, match=words):
+        T.parse_size(spec)
+
+
+@pytest.mark.parametrize("spec", ["8-8-8", "8-0-8", "1-1-1", "a-b-c", "8-3"])
+def test_cli_rejects_bad_sizes_with_one_line(spec, tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "encoder_backprop_8_3_8.py"), "--size", spec],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "--size" in proc.stderr
+
+
+def numeric_grads(params, shape, loss, eps=1e-6):
+    grads = np.zeros_like(params)
+    for i in range(len(params)):
+        for sign in (1, -1):
+            p = params.copy()
+            p[i] += sign * eps
+            _, z, y = E.forward(*E.unpack(p, shape))
+            grads[i] += sign * E.loss_value(z, y, loss=loss) / (2 * eps)
+    return grads
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("loss", list(E.LOSSES))
+def test_gradients_match_finite_differences_at_every_size(size, loss):
+    shape = T.parse_size(size)
+    params = np.random.default_rng(7).normal(0, 1, shape.n_params)
+    W1, b1, W2, b2 = E.unpack(params, shape)
+    h, _, y = E.forward(W1, b1, W2, b2)
+    analytic = np.concatenate([g.ravel() for g in E.backward(W2, h, y, loss=loss)])
+    assert np.allclose(analytic, numeric_grads(params, shape, loss), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_batch_equals_single_runs_bit_for_bit_at_every_size(size):
+    seeds, lrs = [0, 1, 2, 3, 4, 5], [0.5, 0.5, 0.3, 1.0, 0.5, 0.8]
+    batch = E.sweep_seeds(seeds, n_epochs=1500, lr=lrs, size=size, patience=400, return_weights=True)
+    for run, lr in zip(batch, lrs):
+        alone = E.sweep_seeds([run["seed"]], n_epochs=1500, lr=lr, size=size, patience=400, return_weights=True)[0]
+        assert alone == run
+    model, history = E.train(n_epochs=1500, lr=lrs[2], seed=2, size=size, patience=400, verbose=False)
+    assert history["epoch"][-1] == batch[2]["epochs"] and np.array_equal(model.W1, np.array(batch[2]["W1"]))
+    n, h = T.parse_size(size).n_patterns, T.parse_size(size).n_hidden
+    assert np.array(batch[0]["hidden_codes"]).shape == (n, h) and np.array(batch[0]["W2"]).shape == (h, n)
+
+
+def test_the_default_size_is_the_published_network():
+    assert E.sweep_seeds([0], size="8-3-8")[0] == E.sweep_seeds([0])[0]
+    assert E.EncoderMLP(n_patterns=8, n_hidden=3, seed=4).params.tolist() == E.init_params(4).tolist()
+    assert E.init_params(3, shape=T.parse_size("4-2-4")).shape == (4 * 2 * 2 + 2 + 4,)
+
+
+@pytest.mark.parametrize("size, seeds", [("4-2-4", "0-19"), ("16-4-16", "0-3")])
+def test_cli_sweep_at_other_sizes_prints_the_table_and_json(size, seeds, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert E.main(["--size", size, "--seeds", seeds, "--epochs", "3000", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    n = T.parse_size(size).n_patterns
+    assert text.startswith(f"{size} encoder, backprop") and "95% Wilson interval" in text
+    assert f"/{n} " in text
+    data = json.loads(out.read_text())
+    assert data["config"]["size"] == size and all(r["size"] == size for r in data["runs"])
+    assert all(len(r["hidden_codes"]) == n for r in data["runs"])
+
+
+def test_4_2_4_mostly_solves_and_the_single_cli_run_prints_its_code_table(capsys):
+    assert E.main(["--size", "4-2-4", "--seed", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "SOLVED at epoch" in text and "4/4 distinct codes" in text and "h2" in text and "h3" not in text
+
+
+# ------------------------------------------------------------------------------------------- codes
+def test_both_ways_of_counting_distinct_codes_agree():
+    rng = np.random.default_rng(0)
+    for n_hidden in (1, 3, 5):
+        codes = rng.integers(0, 2 ** n_hidden, (200, 8))
+        assert np.array_equal(T.count_distinct(codes, n_hidden), T.count_distinct(codes))
+        assert np.array_equal(T.count_distinct(codes), [len(set(row)) for row in codes.tolist()])
+
+
+def test_corner_of_uses_unit_one_as_the_high_bit_at_any_width():
+    h = np.array([[0.9, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.9], [0.5, 0.51, 0.1, 0.9]])
+    assert T.corner_of(h).tolist() == [8, 1, 5]                  # exactly 0.5 is not above the threshold
+
+
+def test_is_solved_needs_n_distinct_codes_reconstruction_and_the_margin():
+    codes, outputs = np.arange(4), np.eye(4)
+    hidden = np.array([[0.35, 0.35], [0.35, 0.65], [0.65, 0.35], [0.65, 0.65]])
+    assert T.is_solved(codes, outputs, hidden)
+    assert T.is_solved(codes, outputs, hidden, margin=0.15)
+    assert not T.is_solved(codes, outputs, hidden, margin=0.1500001)
+    assert not T.is_solved(np.array([0, 1, 2, 2]), outputs, hidden)
+    swapped = outputs[[1, 0, 2, 3]]
+    assert not T.is_solved(codes, swapped, hidden)
+
+
+# ------------------------------------------------------------------------------- any learner on the loop
+class ScriptedLearner:
+    """A learner that is not backprop: network s finds its N-th distinct code at epoch 10 * (s + 1)."""
+    shape = T.Shape(4, 2)
+
+    def __init__(self, min_stop_epoch=1):
+        self.min_stop_epoch = min_stop_epoch
+
+    def start(self, seeds, settings):
+        return ScriptedBatch(np.asarray(seeds))
+
+
+class ScriptedBatch:
+    def __init__(self, seeds):
+        self.seeds, self.epoch = seeds, 0
+        self.params = np.zeros((len(seeds), 1))
+        self.hidden = np.full((len(seeds), 4, 2), 0.9)
+        self.outputs = np.broadcast_to(np.eye(4), (len(seeds), 4, 4)).copy()
+
+    def codes(self):
+        found = self.epoch >= 10 * (self.seeds + 1)
+        return np.where(found[:, None], np.arange(4), np.array([0, 1, 2, 2]))
+
+    def step(self):
+        self.epoch += 1
+        self.params += 1
+
+    def restart(self, rows, attempts):
+        self.params[rows] = 0
+
+    def keep(self, mask):
+        self.seeds, self.params = self.seeds[mask], self.params[mask]
+        self.hidden, self.outputs = self.hidden[mask], self.outputs[mask]
+
+
+def test_the_loop_drives_any_learner_and_honours_its_first_stop_epoch():
+    result = T.fit(ScriptedLearner(), [0, 1, 4], {}, 100)
+    assert result["epochs"].tolist() == [10, 20, 50] and result["solve_epoch"].tolist() == [10, 20, 50]
+    assert result["params"].ravel().tolist() == [10, 20, 50]
+    late = T.fit(ScriptedLearner(min_stop_epoch=30), [0, 1, 4], {}, 100)
+    assert late["epochs"].tolist() == [30, 30, 50]
+    capped = T.fit(ScriptedLearner(), [0, 9], {}, 40)
+    assert capped["epochs"].tolist() == [10, 40] and capped["solve_epoch"].tolist() == [10, 0]
+
+
+def test_no_script_uses_a_private_name_of_another_module_and_nothing_points_outside_the_repo():
+    for name in os.listdir(ROOT):
+        if name.endswith(".py") or name == "README.md":
+            text = open(os.path.join(ROOT, name), encoding="utf-8").read()
+            assert "../shared" not in text, name
+            if name.endswith(".py"):
+                assert not any(f"{alias}._" in text for alias in ("E", "V", "S", "T", "cli")), name

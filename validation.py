@@ -1,0 +1,98 @@
+"""Boundary checks shared by the API and every CLI: each returns the value, normalised, or raises ValueError
+with the message the command line prints. Bounds keep every finite input away from float overflow."""
+import math
+
+import numpy as np
+
+MAX_LR = 1e3            # larger steps overflow the weights within a few epochs for any encoder size
+MAX_INIT_SCALE = 1e3    # |w| beyond this saturates every unit; 1e308 would overflow the products
+
+
+def is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_seed(seed):
+    if not is_int(seed) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_positive_int(value, name):
+    if not is_int(value) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_epochs(n_epochs, name="epochs"):
+    return check_positive_int(n_epochs, name)
+
+
+def check_real_in(value, name, low, high, low_open=True, high_open=False):
+    """A finite real number in the interval (low, high], with either end open or closed as asked."""
+    ok = is_real(value) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be a number in {left}{low:g}, {high:g}{right}, got {value!r}")
+    return float(value)
+
+
+def check_lr(lr):
+    return check_real_in(lr, "lr", 0, MAX_LR)
+
+
+def check_momentum(momentum):
+    return check_real_in(momentum, "momentum", 0, 1, low_open=False, high_open=True)
+
+
+def check_init_scale(init_scale):
+    return check_real_in(init_scale, "init scale", 0, MAX_INIT_SCALE)
+
+
+def check_margin(margin):
+    return check_real_in(margin, "margin", 0, 0.5, low_open=False, high_open=True)
+
+
+def check_patience(patience):
+    if patience is not None and (not is_int(patience) or patience < 1):
+        raise ValueError(f"patience must be an integer >= 1 (or None for no restarts), got {patience!r}")
+    return None if patience is None else int(patience)
+
+
+def check_choice(value, choices, name):
+    """`value` must be one of `choices` (a registry's keys)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def check_callable(value, name):
+    if value is not None and not callable(value):
+        raise ValueError(f"{name} must be callable or None, got {value!r}")
+    return value
+
+
+def check_seeds(seeds):
+    """A non-empty sequence of non-negative integer seeds -> list of ints."""
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"seeds must be a sequence of non-negative integers, got {seeds!r}")
+    seeds = [check_seed(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    return seeds
+
+
+def per_network(value, n, check, name):
+    """A scalar or one value per network -> (n,) float array, each value validated."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a number or one number per seed, got {value!r}")
+    values = [value] * n if np.ndim(value) == 0 else list(value)
+    if len(values) != n:
+        raise ValueError(f"{name} must be a scalar or have one value per seed ({n}), got {len(values)}")
+    return np.array([check(v.item() if isinstance(v, np.generic) else v) for v in values], dtype=float)
