@@ -131,12 +131,14 @@ def add_hyperparameter_args(parser, epochs_default=5000):
     """The training flags shared by every CLI in the project."""
     parser.add_argument("--epochs", type=arg_type(check.check_epochs, int), default=epochs_default,
                         help=f"epoch cap (total over restarts), >= 1 (default {epochs_default})")
-    parser.add_argument("--lr", type=arg_type(check.check_lr, float), default=0.5,
-                        help=f"learning rate, in (0, {check.MAX_LR:g}] (default 0.5)")
+    parser.add_argument("--lr", type=arg_type(check.check_lr, float), default=None,
+                        help=f"learning rate (quickprop: its epsilon; unused by rprop), in (0, {check.MAX_LR:g}] "
+                             f"(default 0.5)")
     parser.add_argument("--momentum", type=arg_type(check.check_momentum, float), default=0.9,
-                        help="momentum, in [0, 1) (default 0.9)")
-    parser.add_argument("--init-scale", type=arg_type(check.check_init_scale, float), default=0.1,
-                        help=f"initial weights ~ U(-s, s), s in (0, {check.MAX_INIT_SCALE:g}] (default 0.1)")
+                        help="momentum, in [0, 1) (default 0.9; used by the momentum optimizer only)")
+    parser.add_argument("--init-scale", type=arg_type(check.check_init_scale, float), default=None,
+                        help=f"initial weights ~ U(-s, s), s in (0, {check.MAX_INIT_SCALE:g}] (default 0.1; "
+                             f"quickprop 0.7)")
 
 
 class Progress:
@@ -173,6 +175,14 @@ class Progress:
         if self.shown:
             self.stream.write("\r" + " " * 78 + "\r")
             self.stream.flush()
+
+
+def output_failed(parser, err, message):
+    """An OSError while writing: a closed pipe goes on to `run_main` (a quiet exit), anything else is a one-line
+    error with exit status 2."""
+    if isinstance(err, BrokenPipeError):
+        raise err
+    parser.error(message)
 
 
 def run_main(main, argv=None):

@@ -340,7 +340,7 @@ def main(argv=None):
                 "published_replicated": published, "published": PUBLISHED, "schedules": table,
                 "best_schedule": best_key, "totals": totals, "seconds": seconds})
         except OSError as err:
-            parser.error(f"cannot write {args.json}: {err}")
+            cli.output_failed(parser, err, f"cannot write {args.json}: {err}")
     return 0
 
 

@@ -25,9 +25,11 @@ import numpy as np
 import atomic_files
 import cli_support as cli
 import validation as check
-from interval_stats import bootstrap_median, wilson_interval
-from training_loop import (CHUNK, DEFAULT_SHAPE, Shape, accuracy_of, code_margin_of, corner_of,
-                           distinct_codes_of, fit, is_solved, network_rng, parse_size)
+from interval_stats import bootstrap, bootstrap_median, wilson_interval
+from optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
+from optimizers import OPTIMIZER_HELP, OPTIMIZERS
+from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, Shape, accuracy_of, code_margin_of,
+                           corner_of, distinct_codes_of, fit, is_solved, network_rng, outputs_within, parse_size)
 
 MIN_STOP_EPOCH = 201  # the published procedure never stops before its 201st epoch
 N_PATTERNS, N_HIDDEN = DEFAULT_SHAPE.n_patterns, DEFAULT_SHAPE.n_hidden
@@ -87,48 +89,78 @@ def init_params(seed, init_scale=0.1, attempt=0, shape=DEFAULT_SHAPE):
     return params
 
 
-def forward(W1, b1, W2, b2, x=None, out=(None, None, None)):
+# Hidden activations: name -> (what it is, the value subtracted from the logistic sigmoid before it feeds the
+# output layer). Every activation is reported as the logistic value h in (0, 1), so codes (h > 0.5), margins and
+# criteria read the same for all; only what the next layer receives differs. A new activation is one entry.
+ACTIVATIONS = {"logistic": ("1 / (1 + e^-x), in (0, 1) (published)", 0.0),
+               "symmetric": ("the logistic minus 0.5, in (-0.5, 0.5), as in Fahlman's quickprop code", 0.5)}
+
+
+def check_activation(activation):
+    return check.check_choice(activation, ACTIVATIONS, "activation")
+
+
+def forward(W1, b1, W2, b2, x=None, out=(None, None, None), center=0.0):
     """Forward pass of one network or a stack.
 
     W1 (..., N, H), b1 (..., H), W2 (..., H, N), b2 (..., N); x (n, N) or None for the N one-hot patterns.
     Returns h (..., n, H) hidden activations, z (..., n, N) output pre-activations, y (..., n, N) outputs.
-    `out` optionally names three arrays to write h, z, y into.
+    `out` optionally names three arrays to write h, z, y into; the output layer reads h - center (the
+    activation's offset, ACTIVATIONS).
     """
     # x @ W1 equals W1 bit for bit when x is the identity (each entry is 1*w plus exact zeros), so skip it.
     drive = W1 if x is None else x @ W1
     h = sigmoid(drive + b1[..., None, :], out=out[0])
-    z = np.add(h @ W2, b2[..., None, :], out=out[1])
+    z = np.add((h - center if center else h) @ W2, b2[..., None, :], out=out[1])
     y = sigmoid(z, out=out[2])
     return h, z, y
 
 
-# Losses: name -> (what it is, dL/dz from d = (y - t)/n and y, per-pattern value from z, y, t). Cross-entropy
+# Losses: name -> (what it is, dL/dz from d = (y - t)/n, y and n, per-pattern value from z, y, t). Cross-entropy
 # is computed from the pre-activations z, so it stays finite however saturated the outputs are:
 # -t log s(z) - (1-t) log(1-s(z)) = log(1+e^z) - t z. A new loss is one entry here.
 LOSSES = {
     "ce": ("cross-entropy summed over the outputs (published)",
-           lambda d, y: d,
+           lambda d, y, n: d,
            lambda z, y, t: (np.logaddexp(0.0, z) - t * z).sum(-1)),
     "sse": ("half the squared error summed over the outputs (the 1986 paper's loss)",
-            lambda d, y: d * y * (1.0 - y),
+            lambda d, y, n: d * y * (1.0 - y),
             lambda z, y, t: 0.5 * ((y - t) ** 2).sum(-1)),
+    "sse_offset": ("half the squared error, with 0.1 added to the output sigmoid's derivative so saturated "
+                   "wrong outputs still learn (Fahlman 1988)",
+                   lambda d, y, n: d * (y * (1.0 - y) + 0.1),
+                   lambda z, y, t: 0.5 * ((y - t) ** 2).sum(-1)),
+    "atanh": ("Fahlman's error: each output's difference e = y - t through 2 atanh(e) (clipped at 17), times the "
+              "sigmoid's derivative plus 0.1; the value shown is half the squared error",
+              lambda d, y, n: _atanh_error(d * n) / n * (y * (1.0 - y) + 0.1),
+              lambda z, y, t: 0.5 * ((y - t) ** 2).sum(-1)),
 }
+
+
+def _atanh_error(e):
+    """log((1 + e) / (1 - e)) = 2 atanh(e), clipped to +-17 where |e| > 0.9999999 (Fahlman's code)."""
+    inside = np.clip(e, -0.9999999, 0.9999999)
+    return np.where(np.abs(e) > 0.9999999, 17.0 * np.sign(e), np.log1p(inside) - np.log1p(-inside))
 
 
 def check_loss(loss):
     return check.check_choice(loss, LOSSES, "loss")
 
 
-def backward(W2, h, y, t=None, x=None, loss="ce", out=(None, None, None, None)):
+def check_optimizer(optimizer):
+    return check.check_choice(optimizer, OPTIMIZERS, "optimizer")
+
+
+def backward(W2, h, y, t=None, x=None, loss="ce", out=(None, None, None, None), center=0.0):
     """Gradients of the loss averaged over the n patterns: (dW1, db1, dW2, db2), shaped like the parameters.
 
     W2 (..., H, N); h (..., n, H), y (..., n, N) from `forward`; t (n, N) targets (None: the one-hot
-    patterns); x (n, N) inputs (None: the one-hot patterns); loss: a key of LOSSES.
+    patterns); x (n, N) inputs (None: the one-hot patterns); loss: a key of LOSSES; center: as in `forward`.
     """
     n = y.shape[-2]
-    d = LOSSES[loss][1]((y - (_one_hot(n) if t is None else t)) / n, y)
+    d = LOSSES[loss][1]((y - (_one_hot(n) if t is None else t)) / n, y, n)
     ones = _ones(n)
-    dW2 = np.matmul(h.mT, d, out=out[2])
+    dW2 = np.matmul((h - center if center else h).mT, d, out=out[2])
     db2 = np.matmul(ones, d, out=out[3])                    # sum over patterns
     back = (d @ W2.mT) * h
     if x is None:                                           # x.T @ dh is dh itself for one-hot inputs
@@ -178,13 +210,18 @@ SETTINGS = ("lr", "momentum", "init_scale")      # the per-network hyper-paramet
 
 
 class Backprop:
-    """Momentum backprop as a learner of training_loop.fit: settings lr, momentum, init_scale (one per
-    network); the published recipe never counts a network solved before epoch 201."""
+    """Backprop as a learner of training_loop.fit: settings lr, momentum, init_scale (one per network), any
+    loss of LOSSES and any optimizer of optimizers.OPTIMIZERS. The published recipe (momentum, the strict
+    criterion) never counts a network solved before epoch 201; every other combination from epoch 1."""
 
-    min_stop_epoch = MIN_STOP_EPOCH
-
-    def __init__(self, shape=DEFAULT_SHAPE, loss="ce"):
+    def __init__(self, shape=DEFAULT_SHAPE, loss="ce", optimizer="momentum", criterion="strict",
+                 activation="logistic"):
         self.shape, self.loss = shape, check_loss(loss)
+        self.center = ACTIVATIONS[check_activation(activation)][1]
+        self.optimizer_name = check_optimizer(optimizer)
+        self.optimizer = OPTIMIZERS[optimizer]()
+        published = optimizer == "momentum" and criterion == "strict"
+        self.min_stop_epoch = MIN_STOP_EPOCH if published else 1
 
     def init_params(self, seed, init_scale, attempt=0):
         return init_params(seed, init_scale, attempt, self.shape)
@@ -202,12 +239,12 @@ class _BackpropBatch:
         self.init_scale = settings["init_scale"]
         self.lr, self.momentum = settings["lr"][:, None], settings["momentum"][:, None]
         self.params = np.stack([learner.init_params(s, c) for s, c in zip(seeds, self.init_scale)])
-        self.velocity = np.zeros_like(self.params)
+        self.state = learner.optimizer.new_state(self.params)
         n, hid, k = self.shape.n_patterns, self.shape.n_hidden, len(seeds)
         self.h, self.z, self.y = np.empty((k, n, hid)), np.empty((k, n, n)), np.empty((k, n, n))
         self._views()
         for p, _, a in self.chunks:
-            forward(*p, out=a)
+            forward(*p, out=a, center=learner.center)
 
     def _views(self):
         """Per-chunk views (params, grads, activations) of the batch; rebuilt after compaction."""
@@ -225,24 +262,27 @@ class _BackpropBatch:
         return corner_of(self.h)
 
     def step(self):
-        """Gradients at the current parameters, V = momentum*V + lr*g, P -= V, then one forward pass that is
-        both this epoch's evaluation and the next epoch's forward pass."""
-        loss = self.learner.loss
+        """Gradients at the current parameters, the optimizer's step (momentum: V = momentum*V + lr*g, P -= V),
+        then one forward pass that is both this epoch's evaluation and the next epoch's forward pass."""
+        loss, center = self.learner.loss, self.learner.center
         for p, g, a in self.chunks:
-            backward(p[2], a[0], a[2], loss=loss, out=g)
-        momentum_step(self.params, self.velocity, self.grads, self.lr, self.momentum)
+            backward(p[2], a[0], a[2], loss=loss, out=g, center=center)
+        self.learner.optimizer.step(self.params, self.grads, self.state, {"lr": self.lr, "momentum": self.momentum},
+                                    self.shape.n_patterns)
         for p, _, a in self.chunks:
-            forward(*p, out=a)
+            forward(*p, out=a, center=center)
 
     def restart(self, rows, attempts):
         for i, attempt in zip(rows, attempts):
             self.params[i] = self.learner.init_params(self.seeds[i], self.init_scale[i], attempt)
-            self.velocity[i] = 0.0
-        self.h[rows], self.z[rows], self.y[rows] = forward(*unpack(self.params[rows], self.shape))
+        self.learner.optimizer.reset(self.state, rows)
+        self.h[rows], self.z[rows], self.y[rows] = forward(*unpack(self.params[rows], self.shape),
+                                                           center=self.learner.center)
 
     def keep(self, mask):
-        for name in ("seeds", "init_scale", "lr", "momentum", "params", "velocity", "h", "z", "y"):
+        for name in ("seeds", "init_scale", "lr", "momentum", "params", "h", "z", "y"):
             setattr(self, name, getattr(self, name)[mask])
+        self.state = {k: v[mask] for k, v in self.state.items()}
         self._views()
 
 
@@ -250,8 +290,10 @@ class _BackpropBatch:
 class EncoderMLP:
     """One N-H-N network. W1 (N, H), b1 (H,), W2 (H, N), b2 (N,) are views into the flat `params` (P,)."""
 
-    def __init__(self, init_scale=0.1, seed=0, params=None, *, n_patterns=8, n_hidden=3):
+    def __init__(self, init_scale=0.1, seed=0, params=None, *, n_patterns=8, n_hidden=3, activation="logistic"):
         self.shape = Shape(n_patterns, n_hidden)
+        self.activation = check_activation(activation)
+        self.center = ACTIVATIONS[activation][1]
         if params is None:
             self.params = init_params(check.check_seed(seed), check.check_init_scale(init_scale),
                                       shape=self.shape)
@@ -272,17 +314,17 @@ class EncoderMLP:
 
     def forward(self, x=None):
         """x (n, N), default the N one-hot patterns -> (h (n, H), y (n, N))."""
-        h, _, y = forward(*unpack(self.params, self.shape), x=x)
+        h, _, y = forward(*unpack(self.params, self.shape), x=x, center=self.center)
         return h, y
 
     def grads(self, x=None, t=None, loss="ce"):
         """Gradients of the mean-over-patterns loss: (dW1, db1, dW2, db2). t defaults to x."""
-        h, _, y = forward(*unpack(self.params, self.shape), x=x)
-        return backward(self.W2, h, y, t=x if t is None else t, x=x, loss=check_loss(loss))
+        h, _, y = forward(*unpack(self.params, self.shape), x=x, center=self.center)
+        return backward(self.W2, h, y, t=x if t is None else t, x=x, loss=check_loss(loss), center=self.center)
 
     def loss(self, x=None, t=None, loss="ce"):
         """Loss averaged over patterns (cross-entropy by default), a float. t defaults to x."""
-        h, z, y = forward(*unpack(self.params, self.shape), x=x)
+        h, z, y = forward(*unpack(self.params, self.shape), x=x, center=self.center)
         return float(loss_value(z, y, x if t is None else t, check_loss(loss)))
 
     def predict(self, x=None):
@@ -347,37 +389,75 @@ class _HistoryRecorder:
         return self.history
 
 
-def _model_of(params, shape):
-    return EncoderMLP(params=params, n_patterns=shape.n_patterns, n_hidden=shape.n_hidden)
+def _model_of(params, shape, activation="logistic"):
+    return EncoderMLP(params=params, n_patterns=shape.n_patterns, n_hidden=shape.n_hidden, activation=activation)
 
 
-def train(n_epochs=5000, lr=0.5, momentum=0.9, init_scale=0.1, seed=0, early_stop=True,
-          snapshot_callback=None, snapshot_every=50, verbose=True, *, loss="ce", margin=0.0, patience=None,
-          size=DEFAULT_SHAPE):
-    """Train one network with the published procedure; returns (model, history).
+def _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation):
+    """Validated training options shared by `train` and `sweep_seeds`; loss and activation None are the
+    optimizer's own."""
+    optimizer = check_optimizer(optimizer)
+    criterion = check.check_choice(criterion, CRITERIA, "criterion")
+    loss = check_loss(OPTIMIZER_DEFAULTS[optimizer]["loss"] if loss is None else loss)
+    activation = check_activation(OPTIMIZER_DEFAULTS[optimizer]["activation"] if activation is None else activation)
+    return {"optimizer": optimizer, "criterion": criterion, "loss": loss, "activation": activation,
+            "margin": check.check_margin(margin),
+            "patience": check.check_patience(patience),
+            "restart_every": None if restart_every is None else check.check_epochs(restart_every, "restart_every"),
+            "shape": parse_size(size)}
+
+
+def _settings(n, optimizer, lr, momentum, init_scale):
+    """Per-network hyper-parameters, (n,) each; lr and init_scale None are the optimizer's own defaults."""
+    defaults = OPTIMIZER_DEFAULTS[optimizer]
+    return {"lr": check.per_network(defaults["lr"] if lr is None else lr, n, check.check_lr, "lr"),
+            "momentum": check.per_network(momentum, n, check.check_momentum, "momentum"),
+            "init_scale": check.per_network(defaults["init_scale"] if init_scale is None else init_scale, n,
+                                            check.check_init_scale, "init_scale")}
+
+
+def _fit(seeds, settings, n_epochs, opts, early_stop, observer=None, progress=None):
+    learner = Backprop(opts["shape"], opts["loss"], opts["optimizer"], opts["criterion"], opts["activation"])
+    return fit(learner, seeds, settings, n_epochs, criterion=opts["criterion"], margin=opts["margin"],
+               early_stop=early_stop, patience=opts["patience"], restart_every=opts["restart_every"],
+               observer=observer, progress=progress)
+
+
+def solved_by(criterion, h, y, margin=0.0):
+    """(...,) bools: the named criterion (training_loop.CRITERIA) on activations h (..., N, H), y (..., N, N)."""
+    return is_solved(corner_of(h), y, h, margin) if criterion == "strict" else outputs_within(y)
+
+
+def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_stop=True,
+          snapshot_callback=None, snapshot_every=50, verbose=True, *, loss=None, margin=0.0, patience=None,
+          size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None):
+    """Train one network (by default with the published procedure); returns (model, history).
 
     history: per-epoch lists (epoch 1..E) "epoch", "loss", "acc", "n_distinct_codes", "weight_norm",
     "code_separation", "code_margin", plus "restart_epochs" (epochs after which the network was redrawn).
     snapshot_callback(epoch, model, history) is called every `snapshot_every` epochs and at the last epoch
     run (including the early-stop epoch), with a copy of the network and the history so far.
-    loss "sse" trains on the 1986 squared error; margin > 0 also requires every |h - 0.5| >= margin to stop;
-    patience enables restart-on-plateau (see training_loop.fit); size is an N-H-N spec or a Shape.
+    Options beyond the published procedure (their defaults reproduce it): loss (a key of LOSSES; None is the
+    optimizer's own: ce, or sse_offset for quickprop), margin > 0 (every |h - 0.5| >= margin to count as
+    solved), patience (restart on plateau), restart_every (restart after a fixed budget per attempt),
+    optimizer (a key of optimizers.OPTIMIZERS), criterion ("strict" or "fahlman"), size (an N-H-N spec),
+    activation (a key of ACTIVATIONS). lr, init_scale, loss and activation None are the optimizer's defaults
+    (momentum: 0.5, 0.1, ce, logistic; optimizers.DEFAULTS has the others).
     """
     n_epochs, seed = check.check_epochs(n_epochs), check.check_seed(seed)
-    lr, momentum = check.check_lr(lr), check.check_momentum(momentum)
-    init_scale, loss = check.check_init_scale(init_scale), check_loss(loss)
-    margin, patience = check.check_margin(margin), check.check_patience(patience)
+    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation)
+    settings = _settings(1, opts["optimizer"], lr, momentum, init_scale)
     snapshot_every = check.check_epochs(snapshot_every, "snapshot_every")
     check.check_callable(snapshot_callback, "snapshot_callback")
-    shape = parse_size(size)
+    shape = opts["shape"]
 
-    recorder = _HistoryRecorder(loss, shape)
+    recorder = _HistoryRecorder(opts["loss"], shape)
     last_snapshot = [0]
 
     def observe(epoch, rows, batch):
         recorder(epoch, rows, batch)
         if snapshot_callback is not None and epoch % snapshot_every == 0:
-            snapshot_callback(epoch, _model_of(batch.params[0], shape), recorder.flush())
+            snapshot_callback(epoch, _model_of(batch.params[0], shape, opts["activation"]), recorder.flush())
             last_snapshot[0] = epoch
         if verbose and epoch % 500 == 0:
             hist = recorder.flush()
@@ -385,14 +465,13 @@ def train(n_epochs=5000, lr=0.5, momentum=0.9, init_scale=0.1, seed=0, early_sto
                   f"codes {hist['n_distinct_codes'][-1]}/{shape.n_patterns}  "
                   f"margin {hist['code_margin'][-1]:.3g}", flush=True)
 
-    settings = {"lr": [lr], "momentum": [momentum], "init_scale": [init_scale]}
-    result = fit(Backprop(shape, loss), [seed], settings, n_epochs, margin=margin, early_stop=early_stop,
-                 patience=patience, observer=observe)
-    model = _model_of(result["params"][0], shape)
+    result = _fit([seed], settings, n_epochs, opts, early_stop, observer=observe)
+    model = _model_of(result["params"][0], shape, opts["activation"])
     history = recorder.flush()
     history["restart_epochs"] = result["restart_epochs"][0]
+    history["criterion"] = opts["criterion"]
     if snapshot_callback is not None and last_snapshot[0] != history["epoch"][-1]:
-        snapshot_callback(history["epoch"][-1], _model_of(model.params, shape), history)
+        snapshot_callback(history["epoch"][-1], _model_of(model.params, shape, opts["activation"]), history)
     return model, history
 
 
@@ -400,7 +479,7 @@ def run_summary(model, history, margin=0.0):
     """The result of one run as plain Python values (the CLI's --json record, without config)."""
     h, y = model.forward()
     n_codes, acc, m = int(distinct_codes_of(h)), float(accuracy_of(y)), float(code_margin_of(h))
-    return {"solved": bool(is_solved(corner_of(h), y, h, margin)),
+    return {"solved": bool(solved_by(history.get("criterion", "strict"), h, y, margin)),
             "epochs": int(history["epoch"][-1]), "accuracy": acc, "n_distinct_codes": n_codes,
             "code_margin": m, "final_loss": history["loss"][-1], "restarts": len(history["restart_epochs"]),
             "restart_epochs": list(history["restart_epochs"]), "hidden_codes": h.tolist(),
@@ -408,45 +487,43 @@ def run_summary(model, history, margin=0.0):
 
 
 # --------------------------------------------------------------------------------------------------- sweeps
-def sweep_seeds(seeds, n_epochs=5000, lr=0.5, momentum=0.9, init_scale=0.1, *, early_stop=True, loss="ce",
+def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *, early_stop=True, loss=None,
                 margin=0.0, patience=None, return_weights=False, progress=None, observer=None,
-                size=DEFAULT_SHAPE):
+                size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None):
     """Train one network per seed, all together as one stack; returns one dict per network, in input order.
 
     lr, momentum and init_scale are scalars or one value per network, so a hyper-parameter grid x seeds is
-    one call (repeat a seed to give it several settings). Each dict has seed, lr, momentum, init_scale,
-    solved, epochs, solve_epoch (first epoch >= 201 the criterion held, or None), accuracy,
-    n_distinct_codes, code_margin, margin_at_solve, hidden_codes (N x H), restarts, restart_epochs, and
-    with return_weights the final W1, b1, W2, b2. For every seed the numbers equal those of
-    train(seed=...) with the same settings, final weights included, bit for bit.
+    one call (repeat a seed to give it several settings); None is the optimizer's default. Each dict has
+    seed, size, optimizer, criterion, lr, momentum, init_scale, loss, solved (the criterion on the final
+    state), epochs, solve_epoch (first epoch the criterion held, from epoch 201 for the published recipe,
+    or None), accuracy, n_distinct_codes, code_margin, margin_at_solve, hidden_codes (N x H), restarts,
+    restart_epochs, and with return_weights the final W1, b1, W2, b2. For every seed the numbers equal those
+    of train(seed=...) with the same settings, final weights included, bit for bit.
     progress(epoch, n_training) is called every epoch; observer(epoch, rows, batch) too, with the networks
     still training (rows index `seeds`; batch.params (k, P), batch.h (k, N, H), batch.z and batch.y
-    (k, N, N), read-only).
+    (k, N, N), read-only). Other options as in `train`.
     """
     seeds = check.check_seeds(seeds)
-    n_epochs, loss = check.check_epochs(n_epochs), check_loss(loss)
-    margin, patience = check.check_margin(margin), check.check_patience(patience)
+    n_epochs = check.check_epochs(n_epochs)
+    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation)
     check.check_callable(progress, "progress")
     check.check_callable(observer, "observer")
-    shape = parse_size(size)
-    n = len(seeds)
-    settings = {"lr": check.per_network(lr, n, check.check_lr, "lr"),
-                "momentum": check.per_network(momentum, n, check.check_momentum, "momentum"),
-                "init_scale": check.per_network(init_scale, n, check.check_init_scale, "init_scale")}
+    shape = opts["shape"]
+    settings = _settings(len(seeds), opts["optimizer"], lr, momentum, init_scale)
 
-    result = fit(Backprop(shape, loss), seeds, settings, n_epochs, margin=margin, early_stop=early_stop,
-                 patience=patience, progress=progress, observer=observer)
-    h, _, y = forward(*unpack(result["params"], shape))
+    result = _fit(seeds, settings, n_epochs, opts, early_stop, observer=observer, progress=progress)
+    h, _, y = forward(*unpack(result["params"], shape), center=ACTIVATIONS[opts["activation"]][1])
     acc, n_codes, m = accuracy_of(y), distinct_codes_of(h), code_margin_of(h)
-    solved = is_solved(corner_of(h), y, h, margin)
+    solved = solved_by(opts["criterion"], h, y, opts["margin"])
     runs = []
     for i, seed in enumerate(seeds):
         at_solve = result["margin_at_solve"][i]
-        run = {"seed": seed, "size": str(shape), "lr": float(settings["lr"][i]),
-               "momentum": float(settings["momentum"][i]), "init_scale": float(settings["init_scale"][i]),
-               "loss": loss, "solved": bool(solved[i]), "epochs": int(result["epochs"][i]),
-               "solve_epoch": int(result["solve_epoch"][i]) or None, "accuracy": float(acc[i]),
-               "n_distinct_codes": int(n_codes[i]), "code_margin": float(m[i]),
+        run = {"seed": seed, "size": str(shape), "optimizer": opts["optimizer"], "criterion": opts["criterion"],
+               "activation": opts["activation"],
+               "lr": float(settings["lr"][i]), "momentum": float(settings["momentum"][i]),
+               "init_scale": float(settings["init_scale"][i]), "loss": opts["loss"], "solved": bool(solved[i]),
+               "epochs": int(result["epochs"][i]), "solve_epoch": int(result["solve_epoch"][i]) or None,
+               "accuracy": float(acc[i]), "n_distinct_codes": int(n_codes[i]), "code_margin": float(m[i]),
                "margin_at_solve": None if np.isnan(at_solve) else float(at_solve),
                "hidden_codes": h[i].tolist(), "restarts": len(result["restart_epochs"][i]),
                "restart_epochs": result["restart_epochs"][i]}
@@ -469,10 +546,14 @@ def summarize(runs):
         if not r["solved"]:
             key = f"acc={r['accuracy']:.3f} codes={r['n_distinct_codes']}"
             unsolved[key] = unsolved.get(key, 0) + 1
+    mean = bootstrap(epochs, "mean")
     return {"n": n, "solved": len(solved), "solve_rate": len(solved) / n, "wilson_95": [low, high],
             "median_epochs": float(np.median(epochs)) if epochs else None,
             "median_epochs_ci_95": bootstrap_median(epochs)["ci_95"] if epochs else None,
+            "mean_epochs": mean["mean"] if mean else None, "mean_epochs_ci_95": mean["ci_95"] if mean else None,
             "min_epochs": epochs[0] if epochs else None, "max_epochs": epochs[-1] if epochs else None,
+            # every epoch spent, failed runs and restarts included, per network solved
+            "epochs_per_solved_network": sum(r["epochs"] for r in runs) / len(solved) if solved else None,
             "unsolved_states": unsolved}
 
 
@@ -488,14 +569,24 @@ def build_parser():
     cli.add_hyperparameter_args(p)
     p.add_argument("--no-early-stop", action="store_true",
                    help="train for all --epochs instead of stopping at the first solved epoch >= 201")
-    p.add_argument("--loss", type=cli.arg_type(check_loss), default="ce",
-                   help="; ".join(f"{k}: {v[0]}" for k, v in LOSSES.items()) + " (default ce)")
+    p.add_argument("--optimizer", type=cli.arg_type(check_optimizer), default="momentum",
+                   help="; ".join(f"{k}: {v}" for k, v in OPTIMIZER_HELP.items()))
+    p.add_argument("--criterion", type=cli.arg_type(lambda v: check.check_choice(v, CRITERIA, "criterion")),
+                   default="strict", help="; ".join(f"{k}: {v}" for k, v in CRITERION_HELP.items()))
+    p.add_argument("--loss", type=cli.arg_type(check_loss), default=None,
+                   help="; ".join(f"{k}: {v[0]}" for k, v in LOSSES.items()) + " (default ce; quickprop atanh)")
+    p.add_argument("--activation", type=cli.arg_type(check_activation), default=None,
+                   help="hidden units: " + "; ".join(f"{k}: {v[0]}" for k, v in ACTIVATIONS.items())
+                        + " (default logistic; quickprop symmetric)")
     p.add_argument("--margin", type=cli.arg_type(check.check_margin, float), default=0.0,
                    help="also require every hidden activation at least M from 0.5 to count as solved, "
                         "0 <= M < 0.5 (default 0: the published criterion)")
     p.add_argument("--patience", type=cli.arg_type(check.check_patience, int), default=None,
                    help="restart a network (fresh weights from a seed derived from its seed) when its best "
                         "distinct-code count has not improved for this many epochs (default: no restarts)")
+    p.add_argument("--restart-every", type=cli.arg_type(lambda v: check.check_epochs(v, "restart-every"), int),
+                   default=None, help="restart a network whose current attempt has run this many epochs unsolved "
+                                      "(a fixed budget per attempt, Fahlman's protocol; default: never)")
     p.add_argument("--json", metavar="PATH", type=cli.arg_type(cli.check_output_path), default=None,
                    help="also write the result as JSON to PATH")
     cli.add_force_arg(p)
@@ -503,19 +594,44 @@ def build_parser():
 
 
 def _config(args):
-    return {"size": str(args.size), "n_epochs": args.epochs, "lr": args.lr, "momentum": args.momentum,
-            "init_scale": args.init_scale, "early_stop": not args.no_early_stop, "loss": args.loss,
-            "margin": args.margin, "patience": args.patience, "min_stop_epoch": MIN_STOP_EPOCH}
+    """The run's settings, with every default resolved (what was actually used)."""
+    defaults = OPTIMIZER_DEFAULTS[args.optimizer]
+    published = args.optimizer == "momentum" and args.criterion == "strict"
+    config = {"size": str(args.size), "n_epochs": args.epochs,
+              "lr": defaults["lr"] if args.lr is None else args.lr, "momentum": args.momentum,
+              "init_scale": defaults["init_scale"] if args.init_scale is None else args.init_scale,
+              "early_stop": not args.no_early_stop, "loss": args.loss or defaults["loss"],
+              "margin": args.margin, "patience": args.patience,
+              "min_stop_epoch": MIN_STOP_EPOCH if published else 1}
+    if not published or args.restart_every or args.activation:
+        config.update(optimizer=args.optimizer, criterion=args.criterion, restart_every=args.restart_every,
+                      activation=args.activation or defaults["activation"])
+    return config
+
+
+def _training_kwargs(args, config):
+    return dict(early_stop=config["early_stop"], loss=config["loss"], margin=args.margin, patience=args.patience,
+                size=args.size, optimizer=args.optimizer, criterion=args.criterion,
+                restart_every=args.restart_every, activation=args.activation)
 
 
 def _describe(config):
-    text = (f"epochs <= {config['n_epochs']}, lr {config['lr']:g}, momentum {config['momentum']:g}, "
-            f"init scale {config['init_scale']:g}, loss {config['loss']}")
+    optimizer = config.get("optimizer", "momentum")
+    text = f"{optimizer}, " if optimizer != "momentum" else ""
+    text += f"epochs <= {config['n_epochs']}, lr {config['lr']:g}, "
+    text += f"momentum {config['momentum']:g}, " if optimizer == "momentum" else ""
+    text += f"init scale {config['init_scale']:g}, loss {config['loss']}"
+    if config.get("activation", "logistic") != "logistic":
+        text += f", {config['activation']} hidden units"
+    if config.get("criterion", "strict") != "strict":
+        text += f", criterion {config['criterion']}"
+    if config.get("restart_every"):
+        text += f", restart every {config['restart_every']} epochs unsolved"
     if config["margin"]:
         text += f", margin {config['margin']:g}"
     if config["patience"]:
         text += f", restart after {config['patience']} epochs without a new code"
-    stop = f"early stop from epoch {MIN_STOP_EPOCH}" if config["early_stop"] else "no early stop"
+    stop = f"early stop from epoch {config['min_stop_epoch']}" if config["early_stop"] else "no early stop"
     return f"{text}, {stop}"
 
 
@@ -531,12 +647,11 @@ def _run_single(args):
     config = {"seed": args.seed, **_config(args)}
     n = args.size.n_patterns
     print(f"{args.size} encoder, backprop: seed {args.seed}, {_describe(config)}")
-    model, history = train(args.epochs, args.lr, args.momentum, args.init_scale, args.seed,
-                           early_stop=config["early_stop"], loss=args.loss, margin=args.margin,
-                           patience=args.patience, size=args.size)
+    model, history = train(args.epochs, config["lr"], args.momentum, config["init_scale"], args.seed,
+                           **_training_kwargs(args, config))
     result = {"seed": args.seed, **run_summary(model, history, args.margin)}
     status = "SOLVED" if result["solved"] else "NOT SOLVED"
-    restarts = f", {result['restarts']} restarts" if args.patience else ""
+    restarts = f", {result['restarts']} restarts" if args.patience or args.restart_every else ""
     print(f"{status} at epoch {result['epochs']}: accuracy {result['accuracy']:.1%}, "
           f"{result['n_distinct_codes']}/{n} distinct codes, code margin {result['code_margin']:.3g}{restarts}")
     print_code_table(result["hidden_codes"])
@@ -548,14 +663,14 @@ def _run_sweep(args):
     n = args.size.n_patterns
     print(f"{args.size} encoder, backprop: {len(args.seeds)} seeds, {_describe(config)}")
     progress = cli.Progress(len(args.seeds))
-    runs = sweep_seeds(args.seeds, args.epochs, args.lr, args.momentum, args.init_scale,
-                       early_stop=config["early_stop"], loss=args.loss, margin=args.margin,
-                       patience=args.patience, progress=progress.epoch_hook(), size=args.size)
+    runs = sweep_seeds(args.seeds, args.epochs, config["lr"], args.momentum, config["init_scale"],
+                       progress=progress.epoch_hook(), **_training_kwargs(args, config))
     progress.close()
-    extra = "  restarts" if args.patience else ""
+    restarting = args.patience or args.restart_every
+    extra = "  restarts" if restarting else ""
     print(f" seed  solved  epochs  codes  accuracy    margin{extra}")
     for r in runs:
-        more = f"  {r['restarts']:8d}" if args.patience else ""
+        more = f"  {r['restarts']:8d}" if restarting else ""
         print(f"{r['seed']:5d}  {'yes' if r['solved'] else 'no':>6}  {r['epochs']:6d}  "
               f"{str(r['n_distinct_codes']) + '/' + str(n):>5}  {r['accuracy']:8.1%}  {r['code_margin']:8.3g}{more}")
     summary = summarize(runs)
@@ -564,8 +679,11 @@ def _run_sweep(args):
           f"{low:.1%}-{high:.1%})")
     if summary["solved"]:
         ci = summary["median_epochs_ci_95"]
+        mci = summary["mean_epochs_ci_95"]
         print(f"epochs among solved: median {summary['median_epochs']:g} (95% bootstrap CI {ci[0]:g}-{ci[1]:g}), "
-              f"min {summary['min_epochs']}, max {summary['max_epochs']}")
+              f"mean {summary['mean_epochs']:.2f} ({mci[0]:.2f}-{mci[1]:.2f}), min {summary['min_epochs']}, "
+              f"max {summary['max_epochs']}; all epochs spent per solved network "
+              f"{summary['epochs_per_solved_network']:.1f}")
     if summary["unsolved_states"]:
         print("unsolved runs end at: " + ", ".join(f"{k} ({v})" for k, v in summary["unsolved_states"].items()))
     return {"config": config, "summary": summary, "runs": runs}
@@ -586,7 +704,7 @@ def main(argv=None):
         if args.json:
             atomic_files.write_json(args.json, result)
     except OSError as err:
-        parser.error(f"cannot write output: {err}")
+        cli.output_failed(parser, err, f"cannot write output: {err}")
     return 0
 
 

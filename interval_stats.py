@@ -29,18 +29,23 @@ def fmt_rate(r):
     return f"{r['k']}/{r['n']} ({r['rate']:.1%}, 95% CI {r['wilson_95'][0]:.1%}-{r['wilson_95'][1]:.1%})"
 
 
-def bootstrap_median(values, draws=2000, seed=12345, level=0.95):
-    """{"median", "ci_95": [low, high], "n"} by the percentile bootstrap (fixed seed: reproducible);
-    None for no values."""
+def bootstrap(values, statistic="median", draws=2000, seed=12345, level=0.95):
+    """{statistic, "ci_95": [low, high], "n"}: the median or mean of `values` with its percentile-bootstrap
+    interval (fixed seed: reproducible); None for no values."""
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return None
+    fn = {"median": np.median, "mean": np.mean}[statistic]
     rng = np.random.default_rng(seed)
-    medians = np.median(rng.choice(values, size=(draws, values.size)), axis=1)
+    stats = fn(rng.choice(values, size=(draws, values.size)), axis=1)
     tail = (1 - level) / 2
-    return {"median": float(np.median(values)), "ci_95": [float(np.quantile(medians, tail)),
-                                                          float(np.quantile(medians, 1 - tail))],
+    return {statistic: float(fn(values)), "ci_95": [float(np.quantile(stats, tail)),
+                                                    float(np.quantile(stats, 1 - tail))],
             "n": int(values.size)}
+
+
+def bootstrap_median(values, draws=2000, seed=12345, level=0.95):
+    return bootstrap(values, "median", draws, seed, level)
 
 
 def fmt_median(m):

@@ -211,7 +211,7 @@ def main(argv=None):
     try:
         write_gif(args.out, animation, args.hold_final, args.fps)
     except OSError as err:
-        parser.error(f"cannot write {args.out}: {err}")
+        cli.output_failed(parser, err, f"cannot write {args.out}: {err}")
     n = animation.n_frames(args.hold_final)
     print(f"wrote {args.out}: {n} frames ({len(snapshots)} snapshots up to epoch {snapshots[-1][0]}, "
           f"{args.hold_final} held), {os.path.getsize(args.out) / 2 ** 20:.2f} MiB")

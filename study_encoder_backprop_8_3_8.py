@@ -640,7 +640,7 @@ def main(argv=None):
         for name in names:
             run_study(name, args)
     except OSError as err:
-        parser.error(f"cannot write results: {err}")
+        cli.output_failed(parser, err, f"cannot write results: {err}")
     if args.study == "all":
         print(f"all studies: {time.perf_counter() - start:.1f} s")
     return 0

@@ -162,19 +162,36 @@ def strict_criterion(batch, margin=0.0):
     return is_solved(batch.codes(), batch.outputs, batch.hidden, margin)
 
 
+def outputs_within(outputs, low=0.4, high=0.6):
+    """Fahlman's (1988) criterion, (...,) bools: every output above `high` where its target is 1 and below `low`
+    where it is 0 (outputs (..., N, N), targets the one-hot patterns)."""
+    n = outputs.shape[-1]
+    on = np.eye(n, dtype=bool)
+    return np.where(on, outputs > high, outputs < low).all(axis=(-2, -1))
+
+
+def fahlman_criterion(batch, margin=0.0):
+    return outputs_within(batch.outputs)
+
+
 # name -> function(batch, margin) -> (k,) bools. A new criterion is one entry here.
-CRITERIA = {"strict": strict_criterion}
+CRITERIA = {"strict": strict_criterion, "fahlman": fahlman_criterion}
+CRITERION_HELP = {"strict": "every pattern reconstructed (argmax) and N distinct hidden codes (default)",
+                  "fahlman": "every output below 0.4 where its target is 0 and above 0.6 where it is 1 "
+                             "(Fahlman 1988); says nothing about the codes"}
 
 
 # ------------------------------------------------------------------------------------------- the one loop
 def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, early_stop=True, patience=None,
-        observer=None, progress=None):
+        restart_every=None, observer=None, progress=None):
     """Train one network per seed, all together as one stack: the only training loop in this project.
 
     Each epoch every network still training takes one update (`batch.step`). From the learner's
     min_stop_epoch on, a network that meets the criterion is recorded; with early_stop it stops there and
     leaves the batch. patience: restart a network whose best distinct-code count of the current attempt
-    has not improved for this many epochs while unsolved (attempt k draws from `network_rng(seed, k)`).
+    has not improved for this many epochs while unsolved (attempt k draws from `network_rng(seed, k)`);
+    restart_every: restart a network whose current attempt has run this many epochs unsolved (a fixed budget
+    per attempt, Fahlman's protocol). The epoch cap counts every attempt.
     observer(epoch, rows, batch): called every epoch with the networks still training (rows are their
     indices into `seeds`); progress(epoch, n_training): called every epoch.
 
@@ -191,7 +208,9 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     restart_epochs = [[] for _ in range(S)]
     rows = np.arange(S)
     best_codes, last_gain = np.zeros(S, dtype=int), np.zeros(S, dtype=int)
+    attempt_start = np.zeros(S, dtype=int)
     n_hidden, min_stop = learner.shape.n_hidden, learner.min_stop_epoch
+    restarting = patience is not None or restart_every is not None
 
     for epoch in range(1, n_epochs + 1):
         batch.step()
@@ -199,7 +218,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
             observer(epoch, rows, batch)
         if progress is not None:
             progress(epoch, len(rows))
-        if epoch < min_stop and patience is None:
+        if epoch < min_stop and not restarting:
             continue
 
         solved = solved_fn(batch, margin) if epoch >= min_stop else np.zeros(len(rows), bool)
@@ -209,18 +228,23 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
             solve_epoch[rows[first]] = epoch
             margin_at_solve[rows[first]] = code_margin_of(batch.hidden[first])
 
-        if patience is not None:
-            codes = count_distinct(batch.codes(), n_hidden)
-            gained = codes > best_codes
-            best_codes[gained], last_gain[gained] = codes[gained], epoch
-            stale = np.flatnonzero(~solved & (epoch - last_gain >= patience))
+        if restarting:
+            stale = np.zeros(len(rows), bool)
+            if patience is not None:
+                codes = count_distinct(batch.codes(), n_hidden)
+                gained = codes > best_codes
+                best_codes[gained], last_gain[gained] = codes[gained], epoch
+                stale |= epoch - last_gain >= patience
+            if restart_every is not None:
+                stale |= epoch - attempt_start >= restart_every
+            stale = np.flatnonzero(stale & ~solved)
             if len(stale):
                 attempts = []
                 for i in stale:
                     restart_epochs[rows[i]].append(epoch)
                     attempts.append(len(restart_epochs[rows[i]]))
                 batch.restart(stale, attempts)
-                best_codes[stale], last_gain[stale] = 0, epoch
+                best_codes[stale], last_gain[stale], attempt_start[stale] = 0, epoch, epoch
 
         if early_stop and any_solved:
             final[rows[solved]] = batch.params[solved]
@@ -228,6 +252,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
             keep = ~solved
             batch.keep(keep)
             rows, best_codes, last_gain = rows[keep], best_codes[keep], last_gain[keep]
+            attempt_start = attempt_start[keep]
             if len(rows) == 0:
                 break
 

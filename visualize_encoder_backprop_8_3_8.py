@@ -337,7 +337,7 @@ def main(argv=None):
         for name, fig in figures.items():
             save_figure(fig, os.path.join(args.outdir, name))
     except OSError as err:
-        parser.error(f"cannot write figures: {err}")
+        cli.output_failed(parser, err, f"cannot write figures: {err}")
     print(f"{title}; code margin {summary['code_margin']:.3g}")
     print("wrote " + ", ".join(os.path.join(args.outdir, n) for n in figures))
     return 0

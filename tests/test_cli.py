@@ -98,3 +98,45 @@ def test_main_in_process_matches_the_api(tmp_path, capsys):
     assert E.main(["--seed", "3", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["epochs"] == 982
     assert "SOLVED at epoch 982" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------ never lose data
+def test_an_output_path_naming_a_file_we_did_not_write_is_refused_unless_forced(tmp_path):
+    victim = tmp_path / "encoder_backprop_8_3_8.py"
+    victim.write_text("print('precious source')\n")
+    proc = run_cli("--seed", "5", "--epochs", "300", "--json", str(victim))
+    assert proc.returncode == 2 and "--force" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert victim.read_text() == "print('precious source')\n"
+    ours = tmp_path / "ours.json"
+    assert run_cli("--seed", "5", "--epochs", "300", "--json", str(ours)).returncode == 0
+    assert run_cli("--seed", "5", "--epochs", "300", "--json", str(ours)).returncode == 0   # ours: replaced
+    forced = run_cli("--seed", "5", "--epochs", "300", "--json", str(victim), "--force")
+    assert forced.returncode == 0 and json.loads(victim.read_text())["seed"] == 5
+
+
+def test_an_empty_output_path_is_an_error(tmp_path):
+    proc = run_cli("--seed", "0", "--json", "", cwd=tmp_path)
+    assert proc.returncode == 2 and "empty" in proc.stderr and os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_exits_130_with_one_line_and_leaves_no_file(tmp_path):
+    import signal
+    import time
+    out = tmp_path / "out.json"
+    proc = subprocess.Popen([sys.executable, SCRIPT, "--seeds", "0-2999", "--epochs", "20000", "--json", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "interrupted"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_temporary_left_by_a_killed_write_is_removed_by_the_next_write(tmp_path):
+    import atomic_files
+    target = tmp_path / "r.json"
+    stale = tmp_path / ".tmp-r.json-abc123"
+    stale.write_text("{half")
+    atomic_files.write_json(str(target), {"config": {}, "x": float("nan"), "y": [float("inf"), 1.0]})
+    assert sorted(os.listdir(tmp_path)) == ["r.json"]
+    assert json.loads(target.read_text()) == {"config": {}, "x": None, "y": [None, 1.0]}

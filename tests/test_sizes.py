@@ -53,7 +53,7 @@ def numeric_grads(params, shape, loss, eps=1e-6):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("loss", list(E.LOSSES))
+@pytest.mark.parametrize("loss", ["ce", "sse"])          # sse_offset and atanh are not gradients of a loss
 def test_gradients_match_finite_differences_at_every_size(size, loss):
     shape = T.parse_size(size)
     params = np.random.default_rng(7).normal(0, 1, shape.n_params)
