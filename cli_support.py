@@ -141,6 +141,32 @@ def add_hyperparameter_args(parser, epochs_default=5000):
                              f"quickprop 0.7)")
 
 
+def add_parallel_args(parser, workers_default=1):
+    shown = "every core" if workers_default == os.cpu_count() else workers_default
+    parser.add_argument("--workers", type=arg_type(lambda v: check.check_positive_int(v, "workers"), int),
+                        default=workers_default,
+                        help=f"local processes to train on; results are identical for any number (default {shown})")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="train on a Dask cluster instead, e.g. tcp://127.0.0.1:8786 "
+                             "(needs: pip install -r requirements-dist.txt)")
+    parser.add_argument("--chunk-size", type=arg_type(lambda v: check.check_positive_int(v, "chunk-size"), int),
+                        default=None, help="networks per parallel chunk (default: about 4 chunks per worker, "
+                                           "8 to 256 networks each)")
+
+
+def executor_from(parser, args):
+    """The Dask client named by --scheduler, or None (local processes, or this process)."""
+    if not args.scheduler:
+        return None
+    from parallel_map import dask_client
+    try:
+        return dask_client(args.scheduler)
+    except ImportError as err:
+        parser.error(str(err))
+    except (OSError, TimeoutError, ValueError) as err:
+        parser.error(f"cannot reach the Dask scheduler at {args.scheduler}: {err}")
+
+
 class Progress:
     """A self-overwriting progress line on stderr (networks finished, rate, time left), shown only when
     stderr is a terminal and the work has run for more than a second."""
@@ -167,7 +193,9 @@ class Progress:
     def epoch_hook(self):
         """A `progress(epoch, n_training)` callback for the training loop of one batch."""
         def hook(epoch, n_training):
-            if epoch % 50 == 0:
+            if epoch is None:                                # a parallel sweep: a chunk finished
+                self.update(self.total - n_training)
+            elif epoch % 50 == 0:
                 self.update(self.total - n_training, f", epoch {epoch}")
         return hook
 

@@ -28,6 +28,7 @@ import validation as check
 from interval_stats import bootstrap, bootstrap_median, wilson_interval
 from optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from optimizers import OPTIMIZER_HELP, OPTIMIZERS
+from parallel_map import map_chunks
 from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, Shape, accuracy_of, code_margin_of,
                            corner_of, distinct_codes_of, fit, is_solved, network_rng, outputs_within, parse_size)
 
@@ -489,7 +490,8 @@ def run_summary(model, history, margin=0.0):
 # --------------------------------------------------------------------------------------------------- sweeps
 def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *, early_stop=True, loss=None,
                 margin=0.0, patience=None, return_weights=False, progress=None, observer=None,
-                size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None):
+                size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
+                workers=1, executor=None, chunk_size=None):
     """Train one network per seed, all together as one stack; returns one dict per network, in input order.
 
     lr, momentum and init_scale are scalars or one value per network, so a hyper-parameter grid x seeds is
@@ -502,6 +504,10 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     progress(epoch, n_training) is called every epoch; observer(epoch, rows, batch) too, with the networks
     still training (rows index `seeds`; batch.params (k, P), batch.h (k, N, H), batch.z and batch.y
     (k, N, N), read-only). Other options as in `train`.
+    workers > 1 (local processes) or an executor (a concurrent.futures.Executor or a dask.distributed Client)
+    splits the seeds into chunks of chunk_size (default: parallel_map.default_chunk_size) trained in parallel;
+    the results are the same, bit for bit. Then progress is called as chunks finish, with epoch None, and an
+    observer cannot be used (it would run in another process).
     """
     seeds = check.check_seeds(seeds)
     n_epochs = check.check_epochs(n_epochs)
@@ -510,6 +516,19 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     check.check_callable(observer, "observer")
     shape = opts["shape"]
     settings = _settings(len(seeds), opts["optimizer"], lr, momentum, init_scale)
+    workers = check.check_positive_int(workers, "workers")
+    chunk_size = None if chunk_size is None else check.check_positive_int(chunk_size, "chunk_size")
+    if workers > 1 or executor is not None:
+        if observer is not None:
+            raise ValueError("an observer needs workers=1 and no executor: it must run in this process")
+        chunk = functools.partial(_sweep_chunk, n_epochs=n_epochs, early_stop=early_stop, loss=opts["loss"],
+                                  margin=opts["margin"], patience=opts["patience"], return_weights=return_weights,
+                                  size=str(shape), optimizer=opts["optimizer"], criterion=opts["criterion"],
+                                  restart_every=opts["restart_every"], activation=opts["activation"])
+        items = list(zip(seeds, settings["lr"], settings["momentum"], settings["init_scale"]))
+        chunk_progress = None if progress is None else (lambda done, total: progress(None, total - done))
+        return map_chunks(chunk, items, workers=workers, executor=executor, chunk_size=chunk_size,
+                          progress=chunk_progress)
 
     result = _fit(seeds, settings, n_epochs, opts, early_stop, observer=observer, progress=progress)
     h, _, y = forward(*unpack(result["params"], shape), center=ACTIVATIONS[opts["activation"]][1])
@@ -531,6 +550,12 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
             run.update(zip(("W1", "b1", "W2", "b2"), (w.tolist() for w in unpack(result["params"][i], shape))))
         runs.append(run)
     return runs
+
+
+def _sweep_chunk(items, **options):
+    """One chunk of a parallel sweep, in a worker: items are (seed, lr, momentum, init_scale) tuples."""
+    seeds, lr, momentum, init_scale = (list(column) for column in zip(*items))
+    return sweep_seeds(seeds, lr=lr, momentum=momentum, init_scale=init_scale, **options)
 
 
 def summarize(runs):
@@ -587,6 +612,7 @@ def build_parser():
     p.add_argument("--restart-every", type=cli.arg_type(lambda v: check.check_epochs(v, "restart-every"), int),
                    default=None, help="restart a network whose current attempt has run this many epochs unsolved "
                                       "(a fixed budget per attempt, Fahlman's protocol; default: never)")
+    cli.add_parallel_args(p)
     p.add_argument("--json", metavar="PATH", type=cli.arg_type(cli.check_output_path), default=None,
                    help="also write the result as JSON to PATH")
     cli.add_force_arg(p)
@@ -658,14 +684,17 @@ def _run_single(args):
     return {**result, "config": config}
 
 
-def _run_sweep(args):
+def _run_sweep(args, executor=None):
     config = {"seeds": args.seeds, **_config(args)}
     n = args.size.n_patterns
     print(f"{args.size} encoder, backprop: {len(args.seeds)} seeds, {_describe(config)}")
     progress = cli.Progress(len(args.seeds))
-    runs = sweep_seeds(args.seeds, args.epochs, config["lr"], args.momentum, config["init_scale"],
-                       progress=progress.epoch_hook(), **_training_kwargs(args, config))
-    progress.close()
+    try:
+        runs = sweep_seeds(args.seeds, args.epochs, config["lr"], args.momentum, config["init_scale"],
+                           progress=progress.epoch_hook(), workers=args.workers, executor=executor,
+                           chunk_size=args.chunk_size, **_training_kwargs(args, config))
+    finally:
+        progress.close()
     restarting = args.patience or args.restart_every
     extra = "  restarts" if restarting else ""
     print(f" seed  solved  epochs  codes  accuracy    margin{extra}")
@@ -697,7 +726,12 @@ def main(argv=None):
     cli.refuse_foreign_outputs(parser, [args.json], args.force)
     try:
         if args.seeds is not None:
-            result = _run_sweep(args)
+            executor = cli.executor_from(parser, args)
+            try:
+                result = _run_sweep(args, executor)
+            finally:
+                if executor is not None:
+                    executor.close()
         else:
             args.seed = 0 if args.seed is None else args.seed
             result = _run_single(args)

@@ -28,17 +28,24 @@ import cli_support as cli  # noqa: E402
 import encoder_backprop_8_3_8 as E  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from interval_stats import fmt_rate, monte_carlo_uniform_p, quantiles, rate  # noqa: E402
+from interval_stats import bootstrap, fmt_median, fmt_rate, monte_carlo_uniform_p, quantiles, rate  # noqa: E402
+from published_figures import FAHLMAN88  # noqa: E402
 from training_loop import DEFAULT_SHAPE, count_distinct  # noqa: E402
 
+PUBLISHED_FAHLMAN = {"quickprop": FAHLMAN88["quickprop"], "momentum": FAHLMAN88["backprop"]}
 PAIRS = [(i, j) for i in range(8) for j in range(i + 1, 8)]            # the 28 unordered pattern pairs
 HAMMING = np.array([[bin(a ^ b).count("1") for b in range(8)] for a in range(8)])
 CORNER_NAMES = [format(c, "03b") for c in range(8)]                     # corner c = 4*h1 + 2*h2 + h3
-SWEEP_DEFAULTS = {"lr": 0.5, "momentum": 0.9, "init_scale": 0.1, "loss": "ce", "early_stop": True,
-                  "margin": 0.0, "patience": None}
 
 
 # ------------------------------------------------------------------------------------------------- helpers
+def wilson_bars(rates):
+    """Error bars (2, n) for a list of `rate` dicts: distances down and up to the Wilson interval's ends."""
+    values = np.array([r["rate"] for r in rates])
+    bounds = np.array([r["wilson_95"] for r in rates]).reshape(-1, 2)
+    return np.maximum(0.0, np.stack([values - bounds[:, 0], bounds[:, 1] - values]))
+
+
 def saturation(h):
     """Largest distance of any activation from its nearest corner value (0 or 1), (...,)."""
     h = np.asarray(h)
@@ -57,23 +64,28 @@ def first_epoch_tracker(n, thresholds=(7, 8)):
     return first, observe
 
 
-def _setting(value):
-    """A sweep setting as recorded in the config: per-network lists become their sorted distinct values."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return sorted({float(v) for v in value})
-    return value
+RUN_SETTINGS = ("size", "optimizer", "criterion", "activation", "loss", "lr", "momentum", "init_scale")
+LOOP_SETTINGS = {"n_epochs": 5000, "early_stop": True, "margin": 0.0, "patience": None, "restart_every": None}
 
 
 def sweep(args, seeds, **kwargs):
-    """sweep_seeds at the study's size, with its wall time; every call's settings are recorded in
-    args.sweeps_used, which becomes the study's config, so the JSON says what was actually run."""
-    settings = {**SWEEP_DEFAULTS, **{k: v for k, v in kwargs.items() if k not in ("observer", "progress")}}
-    record = {"n_networks": len(seeds), **{k: _setting(v) for k, v in settings.items()}}
+    """sweep_seeds (at the study's size unless told otherwise), with its wall time. The settings every call
+    actually used, read back from its runs, are recorded in args.sweeps_used, which becomes the study's
+    config, so the JSON says what was run."""
+    kwargs.setdefault("size", args.size)
+    if kwargs.get("observer") is None:              # an observer runs in this process; anything else may spread
+        kwargs.update(workers=args.workers, executor=args.executor, chunk_size=args.chunk_size)
+    start = time.perf_counter()
+    runs = E.sweep_seeds(seeds, **kwargs)
+    seconds = time.perf_counter() - start
+    record = {"n_networks": len(seeds)}
+    for key in RUN_SETTINGS:
+        values = sorted({r[key] for r in runs})
+        record[key] = values[0] if len(values) == 1 else values
+    record.update({key: kwargs.get(key, default) for key, default in LOOP_SETTINGS.items()})
     if record not in args.sweeps_used:
         args.sweeps_used.append(record)
-    start = time.perf_counter()
-    runs = E.sweep_seeds(seeds, size=args.size, **kwargs)
-    return runs, time.perf_counter() - start
+    return runs, seconds
 
 
 def solved_epochs(runs):
@@ -532,6 +544,87 @@ def study_compare(args):
     return {"summary": summary}, fig, lines
 
 
+# ------------------------------------------------------------------------------------------ 7. optimizers
+LEARNERS = ("momentum", "quickprop", "rprop", "irprop")
+
+
+def study_optimizers(args):
+    """The fastest classic learners against the published momentum recipe, over encoder sizes, under
+    Fahlman's protocol (his 0.4/0.6 criterion, restarts after a fixed budget counted in) and under the strict
+    criterion (N distinct codes, no restarts, cap --epochs)."""
+    sizes = [cli.parse_size(size) for size in args.sizes]
+    rows, lines = [], [f"optimizers: {len(args.seeds)} seeds per cell; Fahlman's protocol: criterion 0.4/0.6, "
+                       f"restart after {args.budget} epochs, cap {args.fahlman_cap} in all; strict: cap {args.epochs}"]
+    for size in sizes:
+        for learner in LEARNERS:
+            row = {"size": str(size), "optimizer": learner}
+            fahlman, _ = sweep(args, args.seeds, n_epochs=args.fahlman_cap, size=size, optimizer=learner,
+                               criterion="fahlman", restart_every=args.budget)
+            strict, seconds = sweep(args, args.seeds, n_epochs=args.epochs, size=size, optimizer=learner)
+            solved_f = [r["epochs"] for r in fahlman if r["solved"]]
+            solved_s = [r["epochs"] for r in strict if r["solved"]]
+            row["fahlman"] = {"solved": rate(len(solved_f), len(fahlman)), "mean_epochs": bootstrap(solved_f, "mean"),
+                              "range": [min(solved_f), max(solved_f)] if solved_f else None,
+                              "restarts": int(sum(r["restarts"] for r in fahlman)),
+                              "strict_at_fahlman_stop": rate(sum(r["n_distinct_codes"] == size.n_patterns
+                                                                 and r["accuracy"] == 1.0 for r in fahlman),
+                                                             len(fahlman))}
+            row["strict"] = {"solved": rate(len(solved_s), len(strict)), "median_epochs": bootstrap(solved_s),
+                             "epochs_per_solved_network": sum(r["epochs"] for r in strict) / len(solved_s)
+                             if solved_s else None,
+                             "unsolved_codes": quantiles([r["n_distinct_codes"] for r in strict if not r["solved"]]),
+                             "unsolved_full_accuracy": int(sum(r["accuracy"] == 1.0 for r in strict
+                                                               if not r["solved"])),
+                             "seconds": seconds}
+            published = PUBLISHED_FAHLMAN.get(learner, {}).get(str(size))
+            row["published_fahlman_mean"] = published
+            rows.append(row)
+            f, st = row["fahlman"], row["strict"]
+            mean = f"{f['mean_epochs']['mean']:.2f} ({f['mean_epochs']['ci_95'][0]:.2f}-{f['mean_epochs']['ci_95'][1]:.2f})" \
+                if f["mean_epochs"] else "n/a"
+            lines.append(f"  {str(size):>9} {learner:>9}: Fahlman {fmt_rate(f['solved'])}, mean epochs {mean}"
+                         + (f" [published {published}]" if published else "")
+                         + f"; strict {fmt_rate(st['solved'])}, median epochs {fmt_median(st['median_epochs'])}")
+    summary = {"n": sum(r["fahlman"]["solved"]["n"] + r["strict"]["solved"]["n"] for r in rows),
+               "budget": args.budget, "fahlman_cap": args.fahlman_cap, "strict_cap": args.epochs, "rows": rows}
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), dpi=V.DPI)
+    x = np.arange(len(sizes))
+    colors = dict(zip(LEARNERS, ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")))
+    for k, learner in enumerate(LEARNERS):
+        mine = [r for r in rows if r["optimizer"] == learner]
+        shift = (k - 1.5) * 0.06
+        rates = [r["strict"]["solved"] for r in mine]
+        axes[0].errorbar(x + shift, [r["rate"] for r in rates], yerr=wilson_bars(rates), marker="o", capsize=3,
+                         color=colors[learner], label=learner)
+        for ax, key, stat in ((axes[1], "strict", "median_epochs"), (axes[2], "fahlman", "mean_epochs")):
+            points = [(i, r[key][stat]) for i, r in enumerate(mine) if r[key][stat]]
+            if points:
+                where, m = zip(*points)
+                value = np.array([v["median" if stat == "median_epochs" else "mean"] for v in m])
+                ci = np.array([v["ci_95"] for v in m])
+                ax.errorbar(np.array(where) + shift, value, yerr=[value - ci[:, 0], ci[:, 1] - value], marker="o",
+                            capsize=3, color=colors[learner], label=learner)
+    published = [(i, PUBLISHED_FAHLMAN["quickprop"][str(s)]) for i, s in enumerate(sizes)
+                 if str(s) in PUBLISHED_FAHLMAN["quickprop"]]
+    if published:
+        axes[2].plot(*zip(*published), "k*", markersize=11, label="Fahlman 1988, quickprop")
+    for ax, title, label in ((axes[0], f"strict solve rate within {args.epochs} epochs (95% Wilson)", "solve rate"),
+                             (axes[1], "median epochs to the strict criterion (95% bootstrap)", "epochs"),
+                             (axes[2], f"Fahlman's protocol: mean epochs, restarts every {args.budget}", "epochs")):
+        ax.set_xticks(x, [str(s) for s in sizes])
+        ax.set_xlabel("encoder size")
+        ax.set_ylabel(label)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    axes[0].set_ylim(-0.03, 1.03)
+    axes[1].set_yscale("log")
+    axes[2].set_yscale("log")
+    fig.suptitle(f"Is the 7-of-8 trap the problem's or the optimizer's? {len(args.seeds)} seeds per cell")
+    fig.tight_layout()
+    return {"summary": summary}, fig, lines
+
+
 # ---------------------------------------------------------------------------------------------------- CLI
 STUDIES = {
     # name: (function, default seeds, default epochs, description, {option: (default, parser, help)})
@@ -548,6 +641,14 @@ STUDIES = {
                               "init scales")}),
     "compare": (study_compare, "0-999", 20000, "numbers for the backprop vs Boltzmann table",
                 {"patience": (1000, cli.arg_type(check.check_patience, int), "patience of the restart rows")}),
+    "optimizers": (study_optimizers, "0-99", 20000,
+                   "momentum, quickprop, Rprop+ and iRprop- over encoder sizes, Fahlman's protocol and strict",
+                   {"sizes": (["4-2-4", "8-3-8", "10-5-10", "16-4-16", "32-5-32"], cli.list_of(str, lambda v: str(cli.parse_size(v))),
+                              "encoder sizes"),
+                    "budget": (1000, cli.arg_type(lambda v: check.check_epochs(v, "budget"), int),
+                               "Fahlman's protocol: epochs before a network is restarted"),
+                    "fahlman_cap": (20000, cli.arg_type(lambda v: check.check_epochs(v, "fahlman-cap"), int),
+                                    "Fahlman's protocol: epoch cap over all attempts")}),
 }
 
 
@@ -555,6 +656,7 @@ STUDIES = {
 # or the published 8-3-8 Boltzmann figures); they refuse other sizes.
 EIGHT_THREE_EIGHT_ONLY = {"failures": "its anatomy is of the 8 corners and 28 pattern pairs of the 3-cube",
                           "compare": "it compares with the published 8-3-8 Boltzmann figures"}
+SIZE_SPANNING = {"optimizers": "it spans encoder sizes itself (--sizes)"}
 
 
 def build_parser():
@@ -571,11 +673,13 @@ def build_parser():
             ("; all skips the 8-3-8-only studies at other sizes" if name == "all" else "")
         p.add_argument("--size", type=cli.arg_type(cli.parse_size), default=DEFAULT_SHAPE,
                        help=f"encoder size N-H-N (default 8-3-8){only}")
+        cli.add_parallel_args(p, workers_default=os.cpu_count() or 1)
         p.add_argument("--results", default="results", help="folder for <study>.json (default results)")
         p.add_argument("--figures", default="viz", help="folder for study_<study>.png (default viz)")
         cli.add_force_arg(p)
         for option, (default, parse, text) in options.items():
-            shown = ",".join(f"{v:g}" for v in default) if isinstance(default, list) else default
+            shown = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in default) \
+                if isinstance(default, list) else default
             p.add_argument("--" + option.replace("_", "-"), dest=option, type=parse, default=default,
                            help=f"{text} (default {shown})")
     return parser
@@ -628,19 +732,25 @@ def main(argv=None):
         if args.study in EIGHT_THREE_EIGHT_ONLY:
             parser.error(f"study {args.study} is for the 8-3-8 encoder only ({EIGHT_THREE_EIGHT_ONLY[args.study]}), "
                          f"not {args.size}")
-        skipped = [n for n in names if n in EIGHT_THREE_EIGHT_ONLY]
+        if args.study in SIZE_SPANNING:
+            parser.error(f"study {args.study} takes no --size: {SIZE_SPANNING[args.study]}")
+        skipped = [n for n in names if n in EIGHT_THREE_EIGHT_ONLY or n in SIZE_SPANNING]
         names = [n for n in names if n not in skipped]
         if skipped:
-            print(f"skipping {', '.join(skipped)}: for the 8-3-8 encoder only")
+            print(f"skipping {', '.join(skipped)}: not run at a single other size")
     cli.refuse_foreign_outputs(parser, [p for n in names for p in output_paths(n, args)], args.force)
     check_folder(parser, args.results)
     check_folder(parser, args.figures)
     start = time.perf_counter()
+    args.executor = cli.executor_from(parser, args)
     try:
         for name in names:
             run_study(name, args)
     except OSError as err:
         cli.output_failed(parser, err, f"cannot write results: {err}")
+    finally:
+        if args.executor is not None:
+            args.executor.close()
     if args.study == "all":
         print(f"all studies: {time.perf_counter() - start:.1f} s")
     return 0

@@ -155,8 +155,8 @@ def test_every_study_config_records_the_settings_its_sweeps_used(tmp_path):
     S.main(["recipe1986", "--seeds", "0-2", "--epochs", "300", "--lrs", "0.25,2", "--results", str(tmp_path),
             "--figures", str(tmp_path)])
     config = json.loads((tmp_path / "recipe1986.json").read_text())["config"]
-    used = {(s["loss"], s["lr"], s["early_stop"]) for s in config["sweeps"]}
-    assert used == {("sse", 0.25, False), ("sse", 2.0, False), ("ce", 0.25, False), ("ce", 2.0, False)}
+    used = {(s["loss"], s["lr"], s["early_stop"], s["n_epochs"]) for s in config["sweeps"]}
+    assert used == {("sse", 0.25, False, 300), ("sse", 2.0, False, 300), ("ce", 0.25, False, 300), ("ce", 2.0, False, 300)}
     assert "lr" not in config and "loss" not in config           # no single setting pretends to cover them all
     S.main(["grid", "--seeds", "0-1", "--epochs", "300", "--lrs", "0.3,0.5", "--init-scales", "0.1,0.5",
             "--results", str(tmp_path), "--figures", str(tmp_path)])

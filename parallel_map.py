@@ -1,0 +1,91 @@
+"""Sweeps on every core or on a cluster: a list of independent networks is cut into chunks, the chunks are
+mapped over a `concurrent.futures` executor, and the results come back in input order.
+
+A network's run depends only on its seed and settings, never on the chunk it runs in, so the results are the
+same, bit for bit, whatever the number of workers or the chunk size. The executor is either local processes
+(`workers=N`) or one the caller gives: any `concurrent.futures.Executor`, or a `dask.distributed.Client`
+(its `get_executor()` is used), so the same sweep runs on a laptop, on all cores, or on a Dask cluster.
+"""
+import concurrent.futures as cf
+import math
+import os
+import signal
+
+MIN_CHUNK, MAX_CHUNK = 8, 256
+CHUNKS_PER_WORKER = 4          # unsolved networks run ~20x longer than solved ones: several chunks per worker
+#                                 let a worker that drew fast chunks take more, so no core idles at the end
+
+
+def default_chunk_size(n_items, workers):
+    """Enough chunks to balance the load (CHUNKS_PER_WORKER per worker), each big enough to keep the batched
+    arithmetic efficient and small enough to keep its temporaries small."""
+    return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(n_items / (workers * CHUNKS_PER_WORKER))))
+
+
+def _ignore_sigint():
+    """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def dask_client(address):
+    """A dask.distributed Client for a scheduler address; ImportError with the install line if Dask is absent."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ImportError("--scheduler needs Dask: pip install -r requirements-dist.txt") from None
+    return Client(address, timeout="10s")
+
+
+def _stop(executor):
+    """Cancel what has not started and end the worker processes of a local pool at once."""
+    # A running chunk would otherwise finish before the pool exits; the pool keeps its processes in
+    # _processes (CPython's ProcessPoolExecutor, emptied by shutdown), the one way to end them now.
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
+def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress=None):
+    """[fn(chunk) for each chunk of items], flattened back into one list in input order.
+
+    fn(list of items) -> list of one result per item; it must be picklable (a module-level function, or a
+    functools.partial of one) when it runs in other processes. workers > 1 without an executor starts a
+    local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client.
+    progress(done_items, total_items) is called as chunks finish.
+    """
+    items = list(items)
+    if not items:
+        return []
+    if executor is None and workers <= 1:
+        result = fn(items)
+        if progress is not None:
+            progress(len(items), len(items))
+        return result
+    size = chunk_size or default_chunk_size(len(items), max(workers, 1) if executor is None else
+                                            max(workers, os.cpu_count() or 1))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    owned = executor is None
+    if owned:
+        executor = cf.ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    elif hasattr(executor, "get_executor"):                 # a dask.distributed Client
+        executor = executor.get_executor()
+    results, done, futures = [None] * len(chunks), 0, {}
+    try:
+        futures = {executor.submit(fn, chunk): k for k, chunk in enumerate(chunks)}
+        for future in cf.as_completed(futures):
+            k = futures[future]
+            results[k] = future.result()
+            done += len(chunks[k])
+            if progress is not None:
+                progress(done, len(items))
+    except BaseException:
+        if owned:
+            _stop(executor)
+        else:
+            for future in futures:
+                future.cancel()
+        raise
+    if owned:
+        executor.shutdown()
+    return [r for chunk_results in results for r in chunk_results]

@@ -1,0 +1,81 @@
+"""Sweeps on every core and on a Dask cluster: the same results, bit for bit, as one process."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import encoder_backprop_8_3_8 as E
+import parallel_map
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIXED = dict(n_epochs=1500, lr=[0.5, 0.3, 0.5, 1.0, 0.5, 0.8, 0.5, 0.5, 0.2, 0.5, 0.5, 0.5],
+             momentum=[0.9] * 6 + [0.5] * 6, patience=400, return_weights=True)
+
+
+def test_two_workers_and_small_chunks_give_the_results_of_one_process():
+    seeds = [0, 1, 2, 3, 4, 5, 6, 7, 2, 9, 10, 11]
+    alone = E.sweep_seeds(seeds, **MIXED)
+    assert E.sweep_seeds(seeds, workers=2, chunk_size=5, **MIXED) == alone
+    assert E.sweep_seeds(seeds, workers=2, chunk_size=1, **MIXED) == alone
+    quick = dict(n_epochs=300, optimizer="quickprop", restart_every=40, return_weights=True)
+    assert E.sweep_seeds(range(12), workers=2, chunk_size=4, **quick) == E.sweep_seeds(range(12), **quick)
+
+
+def test_a_dask_cluster_on_loopback_gives_the_results_of_one_process():
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+            runs = E.sweep_seeds(range(12), executor=client, chunk_size=3, **{k: v for k, v in MIXED.items()
+                                                                               if k not in ("lr", "momentum")})
+    assert runs == E.sweep_seeds(range(12), **{k: v for k, v in MIXED.items() if k not in ("lr", "momentum")})
+
+
+def test_an_observer_cannot_run_in_other_processes():
+    with pytest.raises(ValueError, match="observer needs workers=1"):
+        E.sweep_seeds([0, 1], n_epochs=5, workers=2, observer=lambda *a: None)
+
+
+def test_chunks_are_balanced_and_bounded():
+    assert parallel_map.default_chunk_size(1000, 2) == 125
+    assert parallel_map.default_chunk_size(10, 2) == parallel_map.MIN_CHUNK
+    assert parallel_map.default_chunk_size(10 ** 6, 2) == parallel_map.MAX_CHUNK
+    done = []
+    out = parallel_map.map_chunks(lambda chunk: [x * 2 for x in chunk], range(10), workers=1,
+                                  progress=lambda d, t: done.append((d, t)))
+    assert out == [2 * x for x in range(10)] and done == [(10, 10)]
+
+
+def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(SystemExit) as info:
+        E.main(["--seeds", "0-3", "--scheduler", "tcp://127.0.0.1:8786"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "pip install -r requirements-dist.txt" in err and len(err.splitlines()) == 1
+
+
+def test_cli_with_two_workers_prints_what_one_process_prints(tmp_path):
+    script = os.path.join(ROOT, "encoder_backprop_8_3_8.py")
+    outs = [subprocess.run([sys.executable, script, "--seeds", "0-29", "--epochs", "3000", "--workers", w],
+                           capture_output=True, text=True, timeout=120) for w in ("1", "2")]
+    assert outs[0].returncode == outs[1].returncode == 0 and outs[0].stdout == outs[1].stdout
+
+
+def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
+    script = os.path.join(ROOT, "encoder_backprop_8_3_8.py")
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, script, "--seeds", "0-3999", "--epochs", "20000", "--workers", "2",
+                             "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    time.sleep(3)
+    os.killpg(proc.pid, signal.SIGINT)              # what a terminal's Ctrl-C does: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "interrupted"
+    assert os.listdir(tmp_path) == []
+    time.sleep(0.5)
+    alive = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert alive == []
