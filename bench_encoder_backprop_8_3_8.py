@@ -19,9 +19,10 @@ import time
 import numpy as np
 
 import encoder_backprop_8_3_8 as E
+import encoder_boltzmann_8_3_8 as B
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("single", "sweep", "figures", "gif", "data_movement")
+SECTIONS = ("single", "sweep", "parallel", "boltzmann", "figures", "gif", "data_movement")
 
 
 def run_process(args, cwd=HERE):
@@ -79,6 +80,31 @@ def bench_sweep(repeat):
            per / (n_seeds * n_epochs) * 1e6, "us", repeat, "goal <= 1.5 us")
     big = median_call(lambda: E.sweep_seeds(range(1000), n_epochs=20000), max(1, repeat // 2))
     report("sweep: in-process sweep_seeds(range(1000), 20000)", big, "s", max(1, repeat // 2), "goal <= 20 s")
+
+
+def bench_parallel(repeat):
+    runs = max(1, repeat // 2)
+    one = median_call(lambda: E.sweep_seeds(range(1000), n_epochs=20000), runs)
+    two = median_call(lambda: E.sweep_seeds(range(1000), n_epochs=20000, workers=2), runs)
+    report("parallel: sweep_seeds(range(1000), 20000), workers=1", one, "s", runs)
+    report("parallel: the same, workers=2", two, "s", runs)
+    report("parallel: workers=2 / workers=1", two / one, "x", runs, "goal <= 0.6")
+    one = median_call(lambda: B.sweep_boltzmann(range(200), "cdk", 100, patience=None), runs)
+    two = median_call(lambda: B.sweep_boltzmann(range(200), "cdk", 100, patience=None, workers=2), runs)
+    report("parallel: CD-5, 200 networks x 100 epochs, workers=1", one, "s", runs)
+    report("parallel: the same, workers=2", two, "s", runs)
+    report("parallel: workers=2 / workers=1", two / one, "x", runs, "goal <= 0.6")
+
+
+def bench_boltzmann(repeat):
+    for n in (100, 256):
+        seconds = median_call(lambda: B.sweep_boltzmann(range(n), "cdk", 20, patience=None), repeat)
+        report(f"boltzmann: CD-5, {n} networks x 20 epochs, per network-epoch", seconds / (n * 20) * 1e6, "us",
+               repeat, "goal <= 80 us")
+    for n in (50, 128):
+        seconds = median_call(lambda: B.sweep_boltzmann(range(n), "ahs85", 5), max(1, repeat // 2))
+        report(f"boltzmann: ahs85, {n} networks x 5 cycles, per network-cycle", seconds / (n * 5) * 1e3, "ms",
+               max(1, repeat // 2), "goal <= 0.35 ms")
 
 
 def bench_figures(repeat):

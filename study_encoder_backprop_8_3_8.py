@@ -605,10 +605,12 @@ def study_optimizers(args):
                 ci = np.array([v["ci_95"] for v in m])
                 ax.errorbar(np.array(where) + shift, value, yerr=[value - ci[:, 0], ci[:, 1] - value], marker="o",
                             capsize=3, color=colors[learner], label=learner)
-    published = [(i, PUBLISHED_FAHLMAN["quickprop"][str(s)]) for i, s in enumerate(sizes)
-                 if str(s) in PUBLISHED_FAHLMAN["quickprop"]]
-    if published:
-        axes[2].plot(*zip(*published), "k*", markersize=11, label="Fahlman 1988, quickprop")
+    for learner, marker in (("quickprop", "k*"), ("momentum", "b*")):
+        published = [(i, PUBLISHED_FAHLMAN[learner][str(s)]) for i, s in enumerate(sizes)
+                     if str(s) in PUBLISHED_FAHLMAN[learner]]
+        if published:
+            axes[2].plot(*zip(*published), marker, markersize=11,
+                         label=f"Fahlman 1988, {'quickprop' if learner == 'quickprop' else 'backprop'}")
     for ax, title, label in ((axes[0], f"strict solve rate within {args.epochs} epochs (95% Wilson)", "solve rate"),
                              (axes[1], "median epochs to the strict criterion (95% bootstrap)", "epochs"),
                              (axes[2], f"Fahlman's protocol: mean epochs, restarts every {args.budget}", "epochs")):

@@ -183,7 +183,7 @@ CRITERION_HELP = {"strict": "every pattern reconstructed (argmax) and N distinct
 
 # ------------------------------------------------------------------------------------------- the one loop
 def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, early_stop=True, patience=None,
-        restart_every=None, observer=None, progress=None):
+        restart_every=None, max_restarts=None, observer=None, progress=None):
     """Train one network per seed, all together as one stack: the only training loop in this project.
 
     Each epoch every network still training takes one update (`batch.step`). From the learner's
@@ -191,7 +191,8 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     leaves the batch. patience: restart a network whose best distinct-code count of the current attempt
     has not improved for this many epochs while unsolved (attempt k draws from `network_rng(seed, k)`);
     restart_every: restart a network whose current attempt has run this many epochs unsolved (a fixed budget
-    per attempt, Fahlman's protocol). The epoch cap counts every attempt.
+    per attempt, Fahlman's protocol); max_restarts: at most this many restarts per network. The epoch cap
+    counts every attempt.
     observer(epoch, rows, batch): called every epoch with the networks still training (rows are their
     indices into `seeds`); progress(epoch, n_training): called every epoch.
 
@@ -237,12 +238,14 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
                 stale |= epoch - last_gain >= patience
             if restart_every is not None:
                 stale |= epoch - attempt_start >= restart_every
-            stale = np.flatnonzero(stale & ~solved)
+            stale = [i for i in np.flatnonzero(stale & ~solved)
+                     if max_restarts is None or len(restart_epochs[rows[i]]) < max_restarts]
             if len(stale):
                 attempts = []
                 for i in stale:
                     restart_epochs[rows[i]].append(epoch)
                     attempts.append(len(restart_epochs[rows[i]]))
+                stale = np.array(stale)
                 batch.restart(stale, attempts)
                 best_codes[stale], last_gain[stale], attempt_start[stale] = 0, epoch, epoch
 

@@ -1,0 +1,617 @@
+#!/usr/bin/env python3
+"""Boltzmann learning of the N-H-N encoder, on the project's one training loop (training_loop.fit).
+
+Two visible groups V1 and V2 of N binary stochastic units and H hidden units; pattern i turns on V1[i] and
+V2[i]. A unit is on with probability 1 / (1 + exp(-dE/T)); a bias is a weight to an always-on unit.
+
+    --rule ahs85  Ackley, Hinton & Sejnowski (1985): V1 and V2 each fully connected inside, both connected to
+                  H, no H-H and no V1-V2 links, all weights start at zero. One learning cycle: each pattern
+                  clamped on V1 and V2 (with noisy clamping) and settled twice, as many free settlings, and
+                  every weight moved by 2 in the sign of p_ij - p'_ij. A settling randomises the free units,
+                  anneals [2@20, 2@15, 2@12, 4@10] (a time unit = n random single-unit probes, n = free
+                  units), then collects statistics at T = 10 for 10 time units.
+    --rule cdk    the public CD-k recipe: a bipartite RBM (2N visible, H hidden), W ~ 0.3 N(0, 1), CD-k at
+                  T = 1, lr 0.1, momentum 0.5, weight decay 1e-4, a sparsity pull of each hidden unit's mean
+                  positive-phase probability to 0.5 (weight 5), 16 full-batch updates per epoch, restart when
+                  the best code count has not improved for 250 epochs (at most 20 restarts).
+
+Readout is exact: p(H | V1) and p(V2 | V1) are computed by enumerating the hidden states (and, for ahs85, the
+V2 states), so evaluation has no sampling noise. A network's dominant code for pattern i is argmax_h p(h | V1
+= pattern i); it reconstructs pattern i when argmax_j p(V2_j = 1 | V1 = pattern i) = i. Solved = N distinct
+dominant codes and every pattern reconstructed (training_loop.is_solved). Each network draws its random
+numbers from its own stream (training_loop.network_rng), so its run is the same alone or in any batch.
+
+    python3 encoder_boltzmann_8_3_8.py --rule cdk --seeds 0-19
+    python3 encoder_boltzmann_8_3_8.py --rule ahs85 --seeds 0-19
+    python3 encoder_boltzmann_8_3_8.py --rule ahs85 --size 4-2-4 --seeds 0-49
+"""
+import functools
+import sys
+
+import numpy as np
+
+import atomic_files
+import cli_support as cli
+import validation as check
+from interval_stats import bootstrap_median, wilson_interval
+from parallel_map import map_chunks
+from published_figures import AHS85 as PUBLISHED_AHS85
+from training_loop import DEFAULT_SHAPE, count_distinct, fit, is_solved, network_rng, parse_size
+
+MAX_READOUT_PATTERNS = 12        # ahs85's exact readout enumerates the 2^N states of V2
+MAX_READOUT_HIDDEN = 16          # both readouts enumerate the 2^H hidden states
+AHS85_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))   # (temperature, time units)
+
+
+@functools.lru_cache(maxsize=None)
+def binary_states(n_bits):
+    """All 2^n_bits binary vectors as rows (float64), row c being c in binary, bit 1 the high bit."""
+    c = np.arange(2 ** n_bits)
+    states = ((c[:, None] >> np.arange(n_bits - 1, -1, -1)) & 1).astype(float)
+    states.flags.writeable = False
+    return states
+
+
+def logsumexp(x, axis):
+    top = x.max(axis=axis, keepdims=True)
+    return np.squeeze(top, axis) + np.log(np.exp(x - top).sum(axis=axis))
+
+
+def readout(log_h_given_v1, p_on_given_h, n_hidden):
+    """The exact readout from log p(h | v1 = pattern i) up to a constant, (S, N, K), and p(V2_j = 1 | h),
+    (S, K, N): the dominant codes (S, N), p(h_j = 1 | v1) (S, N, H) and p(V2_j = 1 | v1) (S, N, N)."""
+    p_h = np.exp(log_h_given_v1 - logsumexp(log_h_given_v1, -1)[..., None])        # (S, N, K)
+    return np.argmax(p_h, -1), p_h @ binary_states(n_hidden), p_h @ p_on_given_h
+
+
+# ------------------------------------------------------------------------------------- ahs85: the network
+class AHS85Layout:
+    """Unit indices of the 1985 network: V1 = 0..N-1, V2 = N..2N-1, H = 2N..2N+H-1, then the always-on unit
+    (its weights are the biases). `mask` (n, n) marks the connections that exist and learn."""
+
+    def __init__(self, shape):
+        n, h = shape.n_patterns, shape.n_hidden
+        self.shape, self.n_units = shape, 2 * n + h + 1
+        self.v1, self.v2, self.hid = np.arange(n), np.arange(n, 2 * n), np.arange(2 * n, 2 * n + h)
+        self.true_unit = 2 * n + h
+        mask = np.zeros((self.n_units, self.n_units), bool)
+        for group in (self.v1, self.v2):
+            mask[np.ix_(group, group)] = True                          # each visible group inside
+            mask[np.ix_(group, self.hid)] = mask[np.ix_(self.hid, group)] = True
+        mask[self.true_unit, :self.true_unit] = mask[:self.true_unit, self.true_unit] = True
+        np.fill_diagonal(mask, False)
+        self.mask = mask
+
+
+def ahs85_readout(W, layout, temperature=10.0):
+    """Exact readout of 1985 networks W (S, n, n) at `temperature`: codes (S, N), hidden (S, N, H), outputs
+    (S, N, N). V1 is clamped to each clean pattern; V2 (2^N states) and H (2^H states) are enumerated."""
+    shape = layout.shape
+    n, n_hidden = shape.n_patterns, shape.n_hidden
+    v2_states, h_states = binary_states(n), binary_states(n_hidden)
+    v1, v2, hid, t = layout.v1, layout.v2, layout.hid, layout.true_unit
+    W22 = W[:, v2][:, :, v2]                                           # (S, N, N), zero diagonal
+    # -E of the V2 and H parts, which do not depend on the pattern clamped on V1 (there are no V1-V2 links):
+    # A[m, k] for V2 state m and hidden state k; the pattern adds B[i, k] = W[V1_i, H] . h_k
+    g_v2 = v2_states @ W[:, t, v2][..., None]                          # (S, M, 1): V2 biases
+    g_v2 = g_v2[..., 0] + 0.5 * ((v2_states @ W22) * v2_states).sum(-1)
+    g_h = W[:, t, hid] @ h_states.T                                    # (S, K)
+    A = (g_v2[:, :, None] + g_h[:, None, :] + v2_states @ W[:, v2][:, :, hid] @ h_states.T) / temperature
+    B = (W[:, v1][:, :, hid] @ h_states.T) / temperature               # (S, N, K): pattern i turns V1[i] on
+    log_marginal_h = logsumexp(A, 1)                                   # (S, K): sum over the V2 states
+    p_v2_given_h = np.exp(A - log_marginal_h[:, None, :]).transpose(0, 2, 1)          # (S, K, M)
+    return readout(B + log_marginal_h[:, None, :], p_v2_given_h @ v2_states, n_hidden)
+
+
+# -------------------------------------------------------------------------------------- ahs85: the learner
+class AHS85:
+    """The 1985 learning procedure as a learner of training_loop.fit. Settings: none per network.
+
+    stats: "unit" collects co-occurrence statistics once per time unit, "probe" after every probe.
+    noise: "settling" draws fresh clamping noise for every settling, "pattern" once per pattern and cycle.
+    """
+    min_stop_epoch = 1
+
+    def __init__(self, shape=DEFAULT_SHAPE, stats="unit", noise="settling", noise_on_off=0.15, noise_off_on=None,
+                 step=2.0, schedule=AHS85_SCHEDULE, collect_units=10, collect_temperature=10.0,
+                 readout_temperature=10.0):
+        if shape.n_patterns > MAX_READOUT_PATTERNS:
+            raise ValueError(f"ahs85's exact readout enumerates 2^N states of V2: N must be <= "
+                             f"{MAX_READOUT_PATTERNS}, got {shape}")
+        self.shape, self.layout = shape, AHS85Layout(shape)
+        self.stats = check.check_choice(stats, ("unit", "probe"), "stats")
+        self.noise = check.check_choice(noise, ("settling", "pattern"), "noise")
+        self.noise_on_off = noise_on_off
+        self.noise_off_on = (0.05 if shape.n_patterns <= 4 else 0.02) if noise_off_on is None else noise_off_on
+        self.step_size, self.schedule = step, tuple(schedule)
+        self.collect_units, self.collect_temperature = collect_units, collect_temperature
+        self.readout_temperature = readout_temperature
+
+    def start(self, seeds, settings):
+        return _AHS85Batch(self, np.asarray(seeds))
+
+
+class _AHS85Batch:
+    """S networks, each with its own random stream; a learning cycle runs 2N clamped and 2N free settlings
+    of every network at once, as (S, 2N) chains."""
+
+    def __init__(self, learner, seeds):
+        self.learner, self.shape, self.layout = learner, learner.shape, learner.layout
+        self.seeds = seeds
+        self.rngs = [network_rng(int(s)) for s in seeds]
+        n = self.layout.n_units
+        self.params = np.zeros((len(seeds), n * n))
+        self._readout()
+
+    def _weights(self):
+        n = self.layout.n_units
+        return self.params.reshape(-1, n, n)
+
+    def _readout(self):
+        self.code_index, self.hidden, self.outputs = ahs85_readout(self._weights(), self.layout,
+                                                                   self.learner.readout_temperature)
+
+    def codes(self):
+        return self.code_index
+
+    def _settle(self, states, free, uniforms):
+        """Anneal the free units of chains `states` (S, C, n) in place and return their co-occurrence
+        statistics summed over chains and samples, (S, n, n), and the number of samples per chain.
+        uniforms (S, C, P, 2): per probe, one number picks the unit and one decides it."""
+        learner = self.learner
+        S, C, n = states.shape
+        flat_W = self._weights().reshape(S * n, n).astype(np.float32)  # integers: exact in float32
+        flat_states = states.reshape(S * C, n)
+        row_base = (np.arange(S) * n).repeat(C)                     # each chain's network's first row
+        cell_base = np.arange(S * C) * n                            # each chain's first cell in flat_states
+        # per probe (rows), per chain (columns): the unit probed and the threshold its field must exceed;
+        # u < 1 / (1 + exp(-f/T))  <=>  T * log(u / (1 - u)) < f, so the logit is taken once, not per probe
+        units = free[(uniforms[..., 0] * len(free)).astype(int)].reshape(S * C, -1).T.copy()
+        u = uniforms[..., 1]
+        with np.errstate(divide="ignore"):                          # u = 0 gives -inf: that probe turns on
+            logits = np.log(u / (1 - u)).reshape(S * C, -1).T.copy()
+        probe = 0
+        stats = np.zeros((S, n, n))
+        samples = 0
+
+        def run(temperature, n_probes, collect):
+            nonlocal probe, samples
+            recorded = []
+            for _ in range(n_probes):
+                k = units[probe]
+                field = np.einsum("ij,ij->i", np.take(flat_W, row_base + k, axis=0), flat_states)
+                np.put(flat_states, cell_base + k, field > temperature * logits[probe])
+                probe += 1
+                if collect == "probe" or (collect == "unit" and probe % len(free) == 0):
+                    recorded.append(flat_states.copy())
+            if recorded:
+                X = np.stack(recorded, 1).reshape(S, -1, n)          # (S, C * samples, n)
+                stats[...] += X.transpose(0, 2, 1) @ X               # counts: exact in float32
+                samples += len(recorded)
+
+        for temperature, time_units in learner.schedule:
+            run(temperature, time_units * len(free), None)
+        run(learner.collect_temperature, learner.collect_units * len(free), learner.stats)
+        return stats, samples * C
+
+    def step(self):
+        """One learning cycle of every network in the batch."""
+        learner, layout = self.learner, self.layout
+        S, n, N = len(self.seeds), layout.n_units, self.shape.n_patterns
+        C = 2 * N                                                   # settlings per phase
+        hidden_free, all_free = layout.hid, np.arange(layout.true_unit)
+        probes_clamped = (sum(t for _, t in learner.schedule) + learner.collect_units) * len(hidden_free)
+        probes_free = (sum(t for _, t in learner.schedule) + learner.collect_units) * len(all_free)
+        n_noise = N if learner.noise == "pattern" else C
+        sizes = [C * probes_clamped * 2, C * probes_free * 2, n_noise * 2 * N, C * n, C * n]
+        u = np.empty((S, sum(sizes)), np.float32)                   # one call per network per cycle
+        for row, rng in zip(u, self.rngs):
+            rng.random(out=row, dtype=np.float32)
+        u_clamped, u_free, u_noise, u_init_clamped, u_init_free = np.split(u, np.cumsum(sizes)[:-1], axis=1)
+
+        # clamped phase: chain c settles pattern c // 2 on V1 and V2, each bit flipped by the clamping noise
+        clean = np.concatenate([np.eye(N), np.eye(N)], 1)[np.arange(n_noise) % N if n_noise == N
+                                                          else np.arange(C) // 2]          # (n_noise, 2N)
+        stays_on = u_noise.reshape(S, n_noise, 2 * N) >= learner.noise_on_off
+        turns_on = u_noise.reshape(S, n_noise, 2 * N) < learner.noise_off_on
+        noisy = np.where(clean == 1, stays_on, turns_on)
+        if n_noise == N:                                            # one noisy vector for both settlings
+            noisy = noisy.repeat(2, axis=1)
+        states = np.zeros((S, C, n), np.float32)
+        states[..., :2 * N] = noisy
+        states[..., layout.true_unit] = 1.0
+        states[..., hidden_free] = u_init_clamped.reshape(S, C, n)[..., hidden_free] < 0.5
+        clamped, k_clamped = self._settle(states, hidden_free, u_clamped.reshape(S, C, -1, 2))
+
+        # free phase: nothing clamped
+        states = np.zeros((S, C, n), np.float32)
+        states[..., all_free] = u_init_free.reshape(S, C, n)[..., all_free] < 0.5
+        states[..., layout.true_unit] = 1.0
+        free, k_free = self._settle(states, all_free, u_free.reshape(S, C, -1, 2))
+
+        delta = np.sign(clamped / k_clamped - free / k_free) * learner.step_size
+        W = self._weights()
+        W += np.where(layout.mask, delta, 0.0)
+        self._readout()
+
+    def restart(self, rows, attempts):
+        raise ValueError("the 1985 procedure has no restarts")
+
+    def keep(self, mask):
+        self.seeds, self.params = self.seeds[mask], self.params[mask]
+        self.rngs = [r for r, k in zip(self.rngs, mask) if k]
+        self.code_index, self.hidden, self.outputs = self.code_index[mask], self.hidden[mask], self.outputs[mask]
+
+
+# ------------------------------------------------------------------------------------------- cdk: the RBM
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))                   # keeps float32 in float32
+
+
+def rbm_unpack(params, shape):
+    """Views of flat RBM parameters (..., P): W (..., 2N, H), b (..., 2N) visible biases, c (..., H)."""
+    n, h = shape.n_patterns, shape.n_hidden
+    lead = params.shape[:-1]
+    return (params[..., :2 * n * h].reshape(lead + (2 * n, h)), params[..., 2 * n * h:2 * n * h + 2 * n],
+            params[..., 2 * n * h + 2 * n:])
+
+
+def rbm_readout(params, shape):
+    """Exact readout of RBMs at T = 1: V2 is summed out in closed form (no links inside V2), the 2^H hidden
+    states are enumerated. Returns codes (S, N), p(h_j = 1 | v1) (S, N, H), p(V2_j = 1 | v1) (S, N, N)."""
+    n = shape.n_patterns
+    W, b, c = rbm_unpack(params, shape)
+    h_states = binary_states(shape.n_hidden)                          # (K, H)
+    drive_v2 = b[:, None, n:] + h_states @ W[:, n:].transpose(0, 2, 1)  # (S, K, N): each V2 unit's input
+    log_h = (c @ h_states.T)[:, None, :] + W[:, :n] @ h_states.T      # (S, N, K): c.h + W[V1_i].h
+    log_h = log_h + softplus(drive_v2).sum(-1)[:, None, :]            # V2 summed out
+    return readout(log_h, sigmoid(drive_v2), shape.n_hidden)
+
+
+class CDk:
+    """The public CD-k recipe as a learner of training_loop.fit (one epoch = `updates` full-batch updates).
+    Settings: none per network. k >= 1 Gibbs steps from the data; the last hidden step uses probabilities."""
+    min_stop_epoch = 1
+
+    def __init__(self, shape=DEFAULT_SHAPE, k=5, lr=0.1, momentum=0.5, decay=1e-4, sparsity=5.0, target=0.5,
+                 init_scale=0.3, updates=16):
+        if shape.n_hidden > MAX_READOUT_HIDDEN:
+            raise ValueError(f"the exact readout enumerates 2^H hidden states: H must be <= {MAX_READOUT_HIDDEN}")
+        self.shape, self.k, self.lr, self.momentum = shape, k, lr, momentum
+        self.decay, self.sparsity, self.target = decay, sparsity, target
+        self.init_scale, self.updates = init_scale, updates
+        n, h = shape.n_patterns, shape.n_hidden
+        self.n_params = 2 * n * h + 2 * n + h
+
+    def init(self, seed, attempt=0):
+        """(params (P,) float32, the network's random stream): W ~ init_scale * N(0, 1), biases 0. The RBM
+        works in float32: exp is four times faster than in float64 here, and the recipe's own code used it."""
+        rng = network_rng(int(seed), attempt)
+        params = np.zeros(self.n_params, np.float32)
+        W, _, _ = rbm_unpack(params, self.shape)
+        W[...] = self.init_scale * rng.standard_normal(W.shape)
+        return params, rng
+
+    def start(self, seeds, settings):
+        return _CDkBatch(self, np.asarray(seeds))
+
+
+class _CDkBatch:
+    def __init__(self, learner, seeds):
+        self.learner, self.shape, self.seeds = learner, learner.shape, seeds
+        pairs = [learner.init(s) for s in seeds]
+        self.params = np.stack([p for p, _ in pairs])
+        self.rngs = [r for _, r in pairs]
+        self.velocity = np.zeros_like(self.params)
+        self._readout()
+
+    def _readout(self):
+        self.code_index, self.hidden, self.outputs = rbm_readout(self.params, self.shape)
+
+    def codes(self):
+        return self.code_index
+
+    def step(self):
+        """One epoch: `updates` full-batch CD-k updates of every network."""
+        learner, shape = self.learner, self.shape
+        n, n_hid, k = shape.n_patterns, shape.n_hidden, learner.k
+        S = len(self.seeds)
+        data = np.concatenate([np.eye(n), np.eye(n)], 1).astype(np.float32)   # pattern i on V1[i] and V2[i]
+        per_update = k * n * (n_hid + 2 * n)                           # h samples before each v, and the v's
+        u = np.empty((S, learner.updates, per_update), np.float32)
+        for row, rng in zip(u, self.rngs):
+            rng.random(out=row, dtype=np.float32)
+        W, b, c = rbm_unpack(self.params, shape)
+        VW, Vb, Vc = rbm_unpack(self.velocity, shape)
+        for t in range(learner.updates):
+            draws = u[:, t].reshape(S, k, n, n_hid + 2 * n)
+            ph0 = sigmoid(data @ W + c[:, None, :])                    # (S, N, H)
+            ph = ph0
+            for step in range(k):
+                h = (draws[:, step, :, :n_hid] < ph).astype(np.float32)
+                v = (draws[:, step, :, n_hid:] < sigmoid(h @ W.transpose(0, 2, 1) + b[:, None, :])).astype(np.float32)
+                ph = sigmoid(v @ W + c[:, None, :])
+            grad_W = (data.T @ ph0 - v.transpose(0, 2, 1) @ ph) / n - learner.decay * W
+            grad_b = (data - v).mean(1)
+            mean_ph0 = ph0.mean(1)
+            grad_c = (ph0 - ph).mean(1) + learner.sparsity * (learner.target - mean_ph0)
+            for V, P, G in ((VW, W, grad_W), (Vb, b, grad_b), (Vc, c, grad_c)):
+                V *= np.float32(learner.momentum)
+                V += np.float32(learner.lr) * G
+                P += V
+        self._readout()
+
+    def restart(self, rows, attempts):
+        for i, attempt in zip(rows, attempts):
+            self.params[i], self.rngs[i] = self.learner.init(self.seeds[i], attempt)
+            self.velocity[i] = 0.0
+        self._readout()
+
+    def keep(self, mask):
+        self.seeds, self.params, self.velocity = self.seeds[mask], self.params[mask], self.velocity[mask]
+        self.rngs = [r for r, keep in zip(self.rngs, mask) if keep]
+        self.code_index, self.hidden, self.outputs = self.code_index[mask], self.hidden[mask], self.outputs[mask]
+
+
+# ------------------------------------------------------------------------------------------------ sweeps
+RULES = {"ahs85": "Ackley, Hinton & Sejnowski (1985): the 1985 learning procedure",
+         "cdk": "the public CD-k recipe: a bipartite RBM trained by contrastive divergence"}
+DEFAULT_PATIENCE = {"ahs85": None, "cdk": 250}
+
+
+def parse_schedule(text):
+    """'2@20,2@15,2@12,4@10' -> ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4)): time units at a temperature."""
+    stages = []
+    for part in str(text).split(","):
+        units, at, temperature = part.strip().partition("@")
+        try:
+            stage = (float(temperature), int(units))
+        except ValueError:
+            raise ValueError(f"bad schedule {text!r}: {part!r} is not UNITS@TEMPERATURE") from None
+        if not at or stage[1] < 1 or not 0 < stage[0] < float("inf"):
+            raise ValueError(f"bad schedule {text!r}: each stage needs >= 1 time unit at a temperature > 0")
+        stages.append(stage)
+    return tuple(stages)
+
+
+def make_learner(rule, shape, k=5, stats="unit", noise="settling", noise_off_on=None, schedule=AHS85_SCHEDULE,
+                 temperature=10.0):
+    """The learner of `rule` ("ahs85" or "cdk") for an encoder `shape`, options validated."""
+    check.check_choice(rule, RULES, "rule")
+    if rule == "cdk":
+        return CDk(shape, k=check.check_positive_int(k, "k"))
+    if not schedule:
+        raise ValueError("the annealing schedule is empty")
+    temperature = check.check_real_in(temperature, "temperature", 0, 1e6)
+    if noise_off_on is not None:
+        noise_off_on = check.check_real_in(noise_off_on, "noise-off-on", 0, 1, low_open=False, high_open=True)
+    return AHS85(shape, stats=stats, noise=noise, noise_off_on=noise_off_on, schedule=schedule,
+                 collect_temperature=temperature, readout_temperature=temperature)
+
+
+def _first_code_epochs(n, n_patterns, n_hidden):
+    """An observer recording, per network, the first epoch with >= N - 1 and with N distinct dominant codes."""
+    first = {n_patterns - 1: np.zeros(n, int), n_patterns: np.zeros(n, int)}
+
+    def observe(epoch, rows, batch):
+        codes = count_distinct(batch.codes(), n_hidden)
+        for threshold, arr in first.items():
+            new = (codes >= threshold) & (arr[rows] == 0)
+            arr[rows[new]] = epoch
+    return first, observe
+
+
+def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, early_stop=False, patience="default",
+                    max_restarts=20, return_weights=False, progress=None, observer=None, workers=1, executor=None,
+                    chunk_size=None, **options):
+    """Train one Boltzmann network per seed, all together; returns one dict per network, in input order.
+
+    An epoch is one learning cycle (ahs85) or one epoch of `updates` CD-k updates (cdk). Each dict: seed,
+    rule, size, solved (at the last epoch run), epochs, solve_epoch (first epoch solved, or None),
+    first_epoch_n_minus_1_codes and first_epoch_n_codes (first epoch with N - 1 and N distinct dominant
+    codes, or None), n_distinct_codes, accuracy, codes (the dominant code of each pattern), restarts,
+    restart_epochs, and with return_weights the parameters. patience "default" is the rule's own (cdk: 250
+    epochs, at most max_restarts restarts; ahs85: none). options go to `make_learner` (k, stats, noise,
+    noise_off_on, schedule, temperature). workers / executor / chunk_size as in the backprop sweep.
+    observer(epoch, rows, batch) sees the networks still training (batch.params, batch.codes(), batch.hidden,
+    batch.outputs); it needs workers=1.
+    """
+    seeds = check.check_seeds(seeds)
+    n_epochs, shape = check.check_epochs(n_epochs), parse_size(size)
+    check.check_choice(rule, RULES, "rule")
+    patience = check.check_patience(DEFAULT_PATIENCE[rule] if patience == "default" else patience)
+    max_restarts = None if max_restarts is None else check.check_positive_int(max_restarts + 1, "max_restarts") - 1
+    learner = make_learner(rule, shape, **options)
+    workers = check.check_positive_int(workers, "workers")
+    check.check_callable(observer, "observer")
+    if workers > 1 or executor is not None:
+        if observer is not None:
+            raise ValueError("an observer needs workers=1 and no executor: it must run in this process")
+        chunk = functools.partial(_sweep_chunk, rule=rule, n_epochs=n_epochs, size=str(shape), early_stop=early_stop,
+                                  patience=patience, max_restarts=max_restarts, return_weights=return_weights,
+                                  **options)
+        chunk_progress = None if progress is None else (lambda done, total: progress(None, total - done))
+        return map_chunks(chunk, seeds, workers=workers, executor=executor, chunk_size=chunk_size,
+                          progress=chunk_progress)
+
+    first, track = _first_code_epochs(len(seeds), shape.n_patterns, shape.n_hidden)
+
+    def observe(epoch, rows, batch):
+        track(epoch, rows, batch)
+        if observer is not None:
+            observer(epoch, rows, batch)
+    result = fit(learner, seeds, {}, n_epochs, early_stop=early_stop, patience=patience, max_restarts=max_restarts,
+                 observer=observe, progress=progress)
+    if rule == "cdk":
+        codes, hidden, outputs = rbm_readout(result["params"], shape)
+    else:
+        n = learner.layout.n_units
+        codes, hidden, outputs = ahs85_readout(result["params"].reshape(-1, n, n), learner.layout,
+                                               learner.readout_temperature)
+    solved = is_solved(codes, outputs)
+    n_codes = count_distinct(codes)
+    accuracy = (np.argmax(outputs, -1) == np.arange(shape.n_patterns)).mean(-1)
+    runs = []
+    for i, seed in enumerate(seeds):
+        run = {"seed": seed, "rule": rule, "size": str(shape), "solved": bool(solved[i]),
+               "epochs": int(result["epochs"][i]), "solve_epoch": int(result["solve_epoch"][i]) or None,
+               "first_epoch_n_minus_1_codes": int(first[shape.n_patterns - 1][i]) or None,
+               "first_epoch_n_codes": int(first[shape.n_patterns][i]) or None,
+               "n_distinct_codes": int(n_codes[i]), "accuracy": float(accuracy[i]), "codes": codes[i].tolist(),
+               "restarts": len(result["restart_epochs"][i]), "restart_epochs": result["restart_epochs"][i]}
+        if return_weights:
+            run["params"] = result["params"][i].tolist()
+        runs.append(run)
+    return runs
+
+
+def _sweep_chunk(seeds, **options):
+    return sweep_boltzmann(list(seeds), **options)
+
+
+def summarize(runs):
+    """Solve rate (Wilson), held at the last epoch, and medians (bootstrap) of the first epochs with N - 1
+    codes, N codes, and solved."""
+    if not runs:
+        raise ValueError("summarize needs at least one run")
+    n = len(runs)
+    ever = [r for r in runs if r["solve_epoch"] is not None]
+    held = [r for r in ever if r["solved"]]
+
+    def median_of(key):
+        return bootstrap_median([r[key] for r in runs if r[key] is not None])
+
+    low, high = wilson_interval(len(ever), n)
+    return {"n": n, "solved_ever": len(ever), "solve_rate": len(ever) / n, "wilson_95": [low, high],
+            "held_at_last_epoch": len(held), "solved_at_last_epoch": sum(r["solved"] for r in runs),
+            "median_first_solve": median_of("solve_epoch"),
+            "median_first_n_minus_1_codes": median_of("first_epoch_n_minus_1_codes"),
+            "median_first_n_codes": median_of("first_epoch_n_codes"),
+            "reached_n_codes": sum(r["first_epoch_n_codes"] is not None for r in runs),
+            "restarts": sum(r["restarts"] for r in runs),
+            "end_codes": {str(k): sum(r["n_distinct_codes"] == k for r in runs)
+                          for k in sorted({r["n_distinct_codes"] for r in runs})}}
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+def build_parser():
+    p = cli.OneLineParser(prog="encoder_boltzmann_8_3_8.py",
+                          description="Train the N-H-N encoder (8-3-8 by default) by Boltzmann learning: the "
+                                      "1985 procedure (ahs85) or the CD-k recipe (cdk); one seed or a sweep.")
+    p.add_argument("--rule", type=cli.arg_type(lambda v: check.check_choice(v, RULES, "rule")), default="cdk",
+                   help="; ".join(f"{k}: {v}" for k, v in RULES.items()) + " (default cdk)")
+    p.add_argument("--seed", type=cli.arg_type(check.check_seed, int), default=None,
+                   help="seed of a single run (default 0)")
+    cli.add_seeds_arg(p, text="train many seeds together (prints a table and a summary)")
+    cli.add_size_arg(p)
+    p.add_argument("--epochs", type=cli.arg_type(check.check_epochs, int), default=4000,
+                   help="learning cycles (ahs85) or epochs of 16 updates (cdk), total over restarts (default 4000)")
+    p.add_argument("--early-stop", action="store_true",
+                   help="stop a network at its first solved epoch (default: train every network to --epochs, so "
+                        "the table says whether a solve held)")
+    p.add_argument("--k", type=cli.arg_type(lambda v: check.check_positive_int(v, "k"), int), default=5,
+                   help="cdk: Gibbs steps per update, >= 1 (default 5)")
+    p.add_argument("--patience", type=cli.arg_type(check.check_patience, int), default=None,
+                   help="restart a network whose best code count has not improved for this many epochs "
+                        "(default: 250 for cdk, never for ahs85)")
+    p.add_argument("--no-restarts", action="store_true", help="never restart a network (cdk restarts by default)")
+    p.add_argument("--max-restarts", type=cli.arg_type(lambda v: check.check_positive_int(v + 1, "max-restarts") - 1,
+                                                       int), default=20, help="at most this many restarts (default 20)")
+    p.add_argument("--stats", type=cli.arg_type(lambda v: check.check_choice(v, ("unit", "probe"), "stats")),
+                   default="unit", help="ahs85: collect statistics once per time unit (unit, default) or after "
+                                        "every probe (probe)")
+    p.add_argument("--noise", type=cli.arg_type(lambda v: check.check_choice(v, ("settling", "pattern"), "noise")),
+                   default="settling", help="ahs85: draw the clamping noise for every settling (default) or once "
+                                            "per pattern and cycle (pattern)")
+    p.add_argument("--noise-off-on", type=cli.arg_type(lambda v: check.check_real_in(
+        v, "noise-off-on", 0, 1, low_open=False, high_open=True), float), default=None,
+                   help="ahs85: probability that an off bit is clamped on (default 0.02; 0.05 for N <= 4)")
+    p.add_argument("--schedule", type=cli.arg_type(parse_schedule), default=AHS85_SCHEDULE,
+                   help="ahs85: annealing schedule, UNITS@TEMPERATURE,... (default 2@20,2@15,2@12,4@10)")
+    p.add_argument("--temperature", type=cli.arg_type(lambda v: check.check_real_in(v, "temperature", 0, 1e6),
+                                                      float), default=10.0,
+                   help="ahs85: temperature of the statistics and of the readout, > 0 (default 10)")
+    cli.add_parallel_args(p)
+    p.add_argument("--json", metavar="PATH", type=cli.arg_type(cli.check_output_path), default=None,
+                   help="also write the result as JSON to PATH")
+    cli.add_force_arg(p)
+    return p
+
+
+def _options(args):
+    if args.rule == "cdk":
+        return {"k": args.k}
+    return {"stats": args.stats, "noise": args.noise, "noise_off_on": args.noise_off_on, "schedule": args.schedule,
+            "temperature": args.temperature}
+
+
+def _print_table(runs, n):
+    print(f" seed  solved  first solve  first {n - 1} codes  first {n} codes  codes  accuracy  restarts")
+    for r in runs:
+        show = [str(r[k] or "-") for k in ("solve_epoch", "first_epoch_n_minus_1_codes", "first_epoch_n_codes")]
+        print(f"{r['seed']:5d}  {'yes' if r['solved'] else 'no':>6}  {show[0]:>11}  {show[1]:>13}  {show[2]:>13}  "
+              f"{str(r['n_distinct_codes']) + '/' + str(n):>5}  {r['accuracy']:8.1%}  {r['restarts']:8d}")
+
+
+def _print_summary(summary, runs, args):
+    low, high = summary["wilson_95"]
+    n = args.size.n_patterns
+    print(f"solved at some epoch: {summary['solved_ever']}/{summary['n']} ({summary['solve_rate']:.1%}; 95% Wilson "
+          f"interval {low:.1%}-{high:.1%}); solved at the last epoch: {summary['solved_at_last_epoch']}")
+    for key, label in (("median_first_n_minus_1_codes", f"{n - 1} codes"), ("median_first_n_codes", f"{n} codes"),
+                       ("median_first_solve", "solved")):
+        m = summary[key]
+        if m:
+            print(f"median epochs to {label}: {m['median']:g} (95% bootstrap CI {m['ci_95'][0]:g}-{m['ci_95'][1]:g}, "
+                  f"n = {m['n']})")
+    published = PUBLISHED_AHS85.get(str(args.size)) if args.rule == "ahs85" else None
+    if published:
+        print("published (Ackley, Hinton & Sejnowski 1985): " + ", ".join(f"{k} {v}" for k, v in published.items()))
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.seed is not None and args.seeds is not None:
+        parser.error("use either --seed (one run) or --seeds (a sweep), not both")
+    seeds = args.seeds if args.seeds is not None else [0 if args.seed is None else args.seed]
+    try:
+        options = _options(args)
+        make_learner(args.rule, args.size, **options)               # reject a bad size or option before work
+    except ValueError as err:
+        parser.error(str(err))
+    cli.refuse_foreign_outputs(parser, [args.json], args.force)
+    config = {"rule": args.rule, "size": str(args.size), "seeds": seeds, "n_epochs": args.epochs,
+              "early_stop": args.early_stop, "patience": None if args.no_restarts else
+              args.patience or DEFAULT_PATIENCE[args.rule], "max_restarts": args.max_restarts, **options}
+    print(f"{args.size} encoder, Boltzmann learning ({args.rule}): {len(seeds)} seed(s), "
+          + ", ".join(f"{k} {v}" for k, v in config.items() if k not in ("rule", "size", "seeds")))
+    executor = cli.executor_from(parser, args)
+    progress = cli.Progress(len(seeds))
+    try:
+        runs = sweep_boltzmann(seeds, args.rule, args.epochs, size=args.size, early_stop=args.early_stop,
+                               patience=config["patience"], max_restarts=args.max_restarts,
+                               progress=progress.epoch_hook(), workers=args.workers, executor=executor,
+                               chunk_size=args.chunk_size, **options)
+    finally:
+        progress.close()
+        if executor is not None:
+            executor.close()
+    _print_table(runs, args.size.n_patterns)
+    summary = summarize(runs)
+    _print_summary(summary, runs, args)
+    if args.json:
+        config["schedule"] = [list(stage) for stage in config.get("schedule", [])] or None
+        try:
+            atomic_files.write_json(args.json, {"config": config, "summary": summary, "runs": runs})
+        except OSError as err:
+            cli.output_failed(parser, err, f"cannot write output: {err}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run_main(main))

@@ -1,0 +1,129 @@
+"""Boltzmann learning on the one loop: exact readouts against brute force, the 1985 network's wiring and sign
+rule, batch = single identity with each network's own random stream, and the command line."""
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import encoder_boltzmann_8_3_8 as B
+import training_loop as T
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "encoder_boltzmann_8_3_8.py")
+
+
+def brute_force(energy_neg, n, n_hidden, n_units, place):
+    """p(V2, H | V1 = pattern i) by enumerating every V2 and H state; returns codes, p(h_j), p(v2_j)."""
+    codes, hidden, outputs = [], [], []
+    for i in range(n):
+        states, weights = [], []
+        for v2 in itertools.product((0, 1), repeat=n):
+            for h in itertools.product((0, 1), repeat=n_hidden):
+                s = place(i, np.array(v2), np.array(h))
+                states.append((v2, h))
+                weights.append(energy_neg(s))
+        w = np.exp(np.array(weights) - max(weights))
+        w /= w.sum()
+        p_h = {}
+        for (v2, h), p in zip(states, w):
+            p_h[h] = p_h.get(h, 0) + p
+        best = max(p_h, key=p_h.get)
+        codes.append(int("".join(map(str, best)), 2))
+        hidden.append(sum(p * np.array(h) for (v2, h), p in zip(states, w)))
+        outputs.append(sum(p * np.array(v2) for (v2, h), p in zip(states, w)))
+    return np.array(codes), np.array(hidden), np.array(outputs)
+
+
+def test_the_1985_readout_is_exact():
+    shape = T.parse_size("4-2-4")
+    layout = B.AHS85Layout(shape)
+    rng = np.random.default_rng(0)
+    W = rng.normal(0, 4, (2, layout.n_units, layout.n_units))
+    W = (W + W.transpose(0, 2, 1)) * layout.mask
+    codes, hidden, outputs = B.ahs85_readout(W, layout, temperature=10.0)
+    for s in range(2):
+        def place(i, v2, h):
+            state = np.zeros(layout.n_units)
+            state[i], state[4:8], state[8:10], state[10] = 1, v2, h, 1
+            return state
+        expected = brute_force(lambda st: 0.5 * st @ W[s] @ st / 10.0, 4, 2, layout.n_units, place)
+        assert codes[s].tolist() == expected[0].tolist()
+        assert np.allclose(hidden[s], expected[1]) and np.allclose(outputs[s], expected[2])
+
+
+def test_the_rbm_readout_is_exact():
+    shape = T.parse_size("4-2-4")
+    rng = np.random.default_rng(1)
+    params = rng.normal(0, 2, (2, 2 * 4 * 2 + 8 + 2))
+    codes, hidden, outputs = B.rbm_readout(params, shape)
+    for s in range(2):
+        W, b, c = B.rbm_unpack(params[s], shape)
+        def place(i, v2, h):
+            return np.concatenate([np.eye(4)[i], v2]), h
+        expected = brute_force(lambda vh: vh[0] @ W @ vh[1] + b @ vh[0] + c @ vh[1], 4, 2, None, place)
+        assert codes[s].tolist() == expected[0].tolist()
+        assert np.allclose(hidden[s], expected[1]) and np.allclose(outputs[s], expected[2])
+
+
+def test_the_1985_network_is_wired_as_published():
+    layout = B.AHS85Layout(T.parse_size("8-3-8"))
+    m = layout.mask
+    v1, v2, hid, t = layout.v1, layout.v2, layout.hid, layout.true_unit
+    assert m[np.ix_(v1, v1)].sum() == 8 * 7 and m[np.ix_(v2, v2)].sum() == 8 * 7       # inside each group
+    assert m[np.ix_(v1, hid)].all() and m[np.ix_(v2, hid)].all()                       # each group to H
+    assert not m[np.ix_(hid, hid)].any() and not m[np.ix_(v1, v2)].any()               # no H-H, no V1-V2
+    assert m[t, :t].all() and not m.diagonal().any() and (m == m.T).all()              # biases; symmetric
+
+
+def test_a_1985_cycle_moves_every_existing_weight_by_the_fixed_step_and_keeps_symmetry():
+    batch = B.AHS85(T.parse_size("4-2-4")).start(np.array([3]), {})
+    batch.step()
+    n = batch.layout.n_units
+    W = batch.params.reshape(n, n)
+    assert set(np.unique(W)) <= {-2.0, 0.0, 2.0} and (W == W.T).all()
+    assert not W[~batch.layout.mask].any()
+
+
+@pytest.mark.parametrize("rule, epochs, extra", [("ahs85", 40, {}), ("cdk", 300, {"patience": 3}),
+                                                 ("ahs85", 30, {"stats": "probe", "noise": "pattern"})])
+def test_each_network_runs_alone_as_in_a_batch(rule, epochs, extra):
+    batch = B.sweep_boltzmann(range(5), rule, epochs, size="4-2-4", return_weights=True, **extra)
+    for run in batch:
+        assert B.sweep_boltzmann([run["seed"]], rule, epochs, size="4-2-4", return_weights=True, **extra)[0] == run
+    if rule == "cdk":
+        assert any(r["restarts"] for r in batch)
+        assert B.sweep_boltzmann(range(5), rule, epochs, size="4-2-4", return_weights=True, workers=2,
+                                 chunk_size=2, **extra) == batch
+
+
+def test_cdk_learns_the_4_2_4_encoder():
+    runs = B.sweep_boltzmann(range(10), "cdk", 600, size="4-2-4", early_stop=True)
+    assert sum(r["solved"] for r in runs) >= 8
+
+
+def test_restarts_stop_at_their_maximum():
+    runs = B.sweep_boltzmann([0, 1, 2], "cdk", 200, size="4-2-4", patience=5, max_restarts=2)
+    assert all(r["restarts"] <= 2 for r in runs) and any(r["restarts"] == 2 for r in runs)
+
+
+@pytest.mark.parametrize("args", [["--k", "0"], ["--temperature", "-1"], ["--schedule", ""], ["--rule", "gibbs"],
+                                  ["--schedule", "2@-5"], ["--schedule", "0@10"], ["--size", "16-4-16", "--rule", "ahs85"],
+                                  ["--noise", "sometimes"], ["--stats", "often"]])
+def test_bad_input_exits_2_with_one_line(args, tmp_path):
+    proc = subprocess.run([sys.executable, SCRIPT, *args, "--json", str(tmp_path / "r.json")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_prints_the_table_and_summary_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert B.main(["--rule", "ahs85", "--size", "4-2-4", "--seeds", "0-3", "--epochs", "60", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "first 3 codes" in text and "95% Wilson interval" in text and "published (Ackley" in text
+    data = json.loads(out.read_text())
+    assert data["config"]["rule"] == "ahs85" and len(data["runs"]) == 4 and data["summary"]["n"] == 4
