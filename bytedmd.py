@@ -226,10 +226,20 @@ def _price(log, initial, returned):
 
 
 # ------------------------------------------------------------------------------------------------ the API
+def _ceil_sqrt_sum(m):
+    """sum of ceil(sqrt(i)) for i = 1..m, in closed form: ceil(sqrt(i)) = k for the 2k - 1 values of i in
+    ((k-1)^2, k^2], so whole blocks up to K - 1 = ceil(sqrt(m)) - 1 add sum k(2k - 1), and the last is partial."""
+    if m <= 0:
+        return 0
+    K = math.isqrt(m - 1) + 1
+    whole = (K - 1) * K * (2 * K - 1) // 3 - (K - 1) * K // 2
+    return whole + K * (m - (K - 1) ** 2)
+
+
 def read_cost(depth, bytes_per_element=1):
     """Cost of reading an element at `depth`: the sum of ceil(sqrt(i)) over its bytes' positions."""
     first = (depth - 1) * bytes_per_element + 1
-    return sum(math.isqrt(i - 1) + 1 for i in range(first, first + bytes_per_element))
+    return _ceil_sqrt_sum(first + bytes_per_element - 1) - _ceil_sqrt_sum(first - 1)
 
 
 def trace(fn, args):

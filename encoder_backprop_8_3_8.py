@@ -29,8 +29,9 @@ from interval_stats import bootstrap, bootstrap_median, wilson_interval
 from optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from optimizers import OPTIMIZER_HELP, OPTIMIZERS
 from parallel_map import map_chunks
-from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, Shape, accuracy_of, code_margin_of,
-                           corner_of, distinct_codes_of, fit, is_solved, network_rng, outputs_within, parse_size)
+from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, Shape, accuracy_of, check_sweep_memory,
+                           code_margin_of, corner_of, distinct_codes_of, fit, is_solved, network_rng, outputs_within,
+                           parse_size)
 
 MIN_STOP_EPOCH = 201  # the published procedure never stops before its 201st epoch
 N_PATTERNS, N_HIDDEN = DEFAULT_SHAPE.n_patterns, DEFAULT_SHAPE.n_hidden
@@ -337,45 +338,65 @@ class EncoderMLP:
         return self.forward(x)[0]
 
 
+def _model(model):
+    if not isinstance(model, EncoderMLP):
+        raise ValueError(f"model must be an EncoderMLP, got {type(model).__name__}")
+    return model
+
+
 def hidden_code_table(model, data=None):
     """Raw hidden activations for each pattern, (N, H)."""
-    return model.hidden(data)
+    return _model(model).hidden(data)
 
 
 def n_distinct_codes(model, data=None, threshold=0.5):
     """Number of distinct hidden codes after thresholding (h > threshold)."""
-    return int(distinct_codes_of(model.hidden(data), threshold))
+    return int(distinct_codes_of(_model(model).hidden(data), threshold))
 
 
 def accuracy(model, data=None):
     """Fraction of patterns reconstructed (argmax of the output = the pattern's index)."""
-    return float(accuracy_of(model.forward(data)[1], None if data is None else data))
+    return float(accuracy_of(_model(model).forward(data)[1], None if data is None else data))
 
 
 def code_margin(model):
     """Smallest |h - 0.5| over the N x H hidden activations: how close the code is to losing a bit."""
-    return float(code_margin_of(model.hidden()))
+    return float(code_margin_of(_model(model).hidden()))
 
 
 # --------------------------------------------------------------------------------------------- single runs
 HISTORY_KEYS = ("epoch", "loss", "acc", "n_distinct_codes", "weight_norm", "code_separation", "code_margin")
 
 
-class _HistoryRecorder:
-    """Keeps each epoch's parameters and activations, and turns them into the history's per-epoch lists in
-    vectorised blocks (the metric functions take the epochs as their stack axis)."""
+MAX_HISTORY = 100_000   # recorded epochs per run: longer runs record every k-th epoch (and the last), so a
+#                         history never grows past ~6 MB however many epochs are run
 
-    def __init__(self, loss, shape):
+
+class _HistoryRecorder:
+    """Keeps the parameters and activations of every `stride`-th epoch, and turns them into the history's
+    lists in vectorised blocks (the metric functions take the epochs as their stack axis)."""
+
+    def __init__(self, loss, shape, n_epochs=1):
         self.loss, self.shape = loss, shape
+        self.stride = -(-n_epochs // MAX_HISTORY)
         self.history = {key: [] for key in HISTORY_KEYS}
-        self.pending = []
+        self.pending, self.skipped = [], None           # skipped: the latest epoch the stride left out
 
     def __call__(self, epoch, rows, batch):
-        self.pending.append((epoch, batch.params.copy(), batch.h.copy(), batch.z.copy(), batch.y.copy()))
+        record = (epoch, batch.params.copy(), batch.h.copy(), batch.z.copy(), batch.y.copy())
+        if epoch % self.stride:
+            self.skipped = record
+            return
+        self.pending.append(record)
+        self.skipped = None
         if len(self.pending) >= 1024:
             self.flush()
 
-    def flush(self):
+    def flush(self, final=False):
+        """The history so far; final=True also records the last epoch run if the stride left it out."""
+        if final and self.skipped is not None:
+            self.pending.append(self.skipped)
+            self.skipped = None
         if not self.pending:
             return self.history
         epochs, *arrays = zip(*self.pending)
@@ -452,7 +473,7 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     check.check_callable(snapshot_callback, "snapshot_callback")
     shape = opts["shape"]
 
-    recorder = _HistoryRecorder(opts["loss"], shape)
+    recorder = _HistoryRecorder(opts["loss"], shape, n_epochs)
     last_snapshot = [0]
 
     def observe(epoch, rows, batch):
@@ -468,7 +489,7 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
 
     result = _fit([seed], settings, n_epochs, opts, early_stop, observer=observe)
     model = _model_of(result["params"][0], shape, opts["activation"])
-    history = recorder.flush()
+    history = recorder.flush(final=True)
     history["restart_epochs"] = result["restart_epochs"][0]
     history["criterion"] = opts["criterion"]
     if snapshot_callback is not None and last_snapshot[0] != history["epoch"][-1]:
@@ -516,6 +537,7 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     check.check_callable(observer, "observer")
     shape = opts["shape"]
     settings = _settings(len(seeds), opts["optimizer"], lr, momentum, init_scale)
+    check_memory(len(seeds), shape, return_weights)
     workers = check.check_positive_int(workers, "workers")
     chunk_size = None if chunk_size is None else check.check_positive_int(chunk_size, "chunk_size")
     if workers > 1 or executor is not None:
@@ -550,6 +572,13 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
             run.update(zip(("W1", "b1", "W2", "b2"), (w.tolist() for w in unpack(result["params"][i], shape))))
         runs.append(run)
     return runs
+
+
+def check_memory(n_networks, shape, return_weights=False):
+    """ValueError, naming the figure, if a sweep of n_networks would not fit the memory bound: the stack
+    (parameters, optimizer state, gradients, activations) and each result's Python lists."""
+    n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
+    check_sweep_memory(n_networks, 8 * (7 * p + n * h + 2 * n * n) + 40 * n * h + 2000 + 40 * p * return_weights)
 
 
 def _sweep_chunk(items, **options):
@@ -724,6 +753,11 @@ def main(argv=None):
     if args.seed is not None and args.seeds is not None:
         parser.error("use either --seed (one run) or --seeds (a sweep), not both")
     cli.refuse_foreign_outputs(parser, [args.json], args.force)
+    if args.seeds is not None:
+        try:
+            check_memory(len(args.seeds), args.size)
+        except ValueError as err:
+            parser.error(str(err))
     try:
         if args.seeds is not None:
             executor = cli.executor_from(parser, args)

@@ -36,7 +36,7 @@ import validation as check
 from interval_stats import bootstrap_median, wilson_interval
 from parallel_map import map_chunks
 from published_figures import AHS85 as PUBLISHED_AHS85
-from training_loop import DEFAULT_SHAPE, count_distinct, fit, is_solved, network_rng, parse_size
+from training_loop import DEFAULT_SHAPE, check_sweep_memory, count_distinct, fit, is_solved, network_rng, parse_size
 
 MAX_READOUT_PATTERNS = 12        # ahs85's exact readout enumerates the 2^N states of V2
 MAX_READOUT_HIDDEN = 16          # both readouts enumerate the 2^H hidden states
@@ -426,6 +426,7 @@ def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, ear
     patience = check.check_patience(DEFAULT_PATIENCE[rule] if patience == "default" else patience)
     max_restarts = None if max_restarts is None else check.check_positive_int(max_restarts + 1, "max_restarts") - 1
     learner = make_learner(rule, shape, **options)
+    check_memory(len(seeds), shape)
     workers = check.check_positive_int(workers, "workers")
     check.check_callable(observer, "observer")
     if workers > 1 or executor is not None:
@@ -467,6 +468,12 @@ def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, ear
             run["params"] = result["params"][i].tolist()
         runs.append(run)
     return runs
+
+
+def check_memory(n_networks, shape):
+    """ValueError, naming the figure, if a sweep of n_networks would not fit the memory bound."""
+    n_units = 2 * shape.n_patterns + shape.n_hidden + 1
+    check_sweep_memory(n_networks, 8 * 4 * n_units * n_units + 40 * shape.n_patterns * (shape.n_patterns + 4) + 3000)
 
 
 def _sweep_chunk(seeds, **options):
@@ -582,6 +589,7 @@ def main(argv=None):
     try:
         options = _options(args)
         make_learner(args.rule, args.size, **options)               # reject a bad size or option before work
+        check_memory(len(seeds), args.size)
     except ValueError as err:
         parser.error(str(err))
     cli.refuse_foreign_outputs(parser, [args.json], args.force)

@@ -32,6 +32,7 @@ from training_loop import corner_of, is_solved  # noqa: E402
 FIGSIZE, DPI = (9.6, 5.0), 75          # 720 x 375 pixels
 MAX_FPS = 50                            # GIF delays are in 1/100 s; viewers slow down anything faster
 MIN_FPS = 0.1                           # a GIF frame delay is a 16-bit count of 1/100 s: at most 655 s
+MAX_FRAMES = 2000                       # the GIF writer holds every frame (270 kB each) until it writes the file
 
 
 def check_fps(fps):
@@ -206,6 +207,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     cli.refuse_foreign_outputs(parser, [args.out], args.force)
+    most = args.epochs // args.snapshot_every + 1 + args.hold_final
+    if most > MAX_FRAMES:
+        parser.error(f"the GIF could have {most:,} frames (~{most * 0.27:,.0f} MB held until it is written); at most "
+                     f"{MAX_FRAMES}: raise --snapshot-every or lower --epochs or --hold-final")
     snapshots, history = collect_snapshots(args)
     animation = Animation(snapshots, history, args.seed, args.size)
     try:

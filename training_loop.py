@@ -79,6 +79,17 @@ def parse_size(spec):
         raise ValueError(f"bad size {spec!r}: {str(err).split(': ', 1)[-1]}") from None
 
 
+MAX_SWEEP_BYTES = 8 << 30   # a third of this machine's memory: a sweep beyond it is refused before it starts
+
+
+def check_sweep_memory(n_networks, bytes_per_network, what="this sweep"):
+    """Raise ValueError, naming the figure, when n_networks would need more than MAX_SWEEP_BYTES."""
+    need = n_networks * bytes_per_network
+    if need > MAX_SWEEP_BYTES:
+        raise ValueError(f"{what} of {n_networks:,} networks would need about {need / 2 ** 30:.0f} GiB, more than "
+                         f"the {MAX_SWEEP_BYTES >> 30} GiB bound: split the seeds into smaller sweeps")
+
+
 def network_rng(seed, attempt=0):
     """The random stream of a network: attempt 0 is np.random.default_rng(seed); restart k >= 1 is the k-th
     child of np.random.SeedSequence(seed), i.e. SeedSequence(seed).spawn(k)[k - 1]."""

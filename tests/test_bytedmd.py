@@ -145,3 +145,12 @@ def test_cli_prints_the_table_and_writes_json(tmp_path, capsys):
     assert data["published_replicated"] == {"kernel": 18327, "forward_only": 6489}
     assert data["totals"][0]["median_updates"] == 982 and data["totals"][0]["solved"] == 7
     assert data["totals"][1]["seeds"] == "0-29" and data["totals"][1]["solved"] == 21
+
+
+def test_read_cost_in_closed_form_equals_the_sum_over_bytes():
+    import math
+    for depth in (1, 2, 3, 7, 50, 1000):
+        for b in (1, 2, 3, 8, 100):
+            first = (depth - 1) * b + 1
+            assert bytedmd.read_cost(depth, b) == sum(math.isqrt(i - 1) + 1 for i in range(first, first + b))
+    assert bytedmd.read_cost(10 ** 6, 2 ** 20) > 0          # a huge element size costs no time

@@ -1,0 +1,114 @@
+"""What a user can type: finite inputs that would overflow, work too large for memory, degenerate studies, API
+arguments of the wrong kind, and the boundaries of the solve criterion (each one a mutation the suite must
+catch)."""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import encoder_backprop_8_3_8 as E
+import study_encoder_backprop_8_3_8 as S
+import training_loop as T
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(script, *args, cwd=None):
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("script, args", [
+    ("encoder_backprop_8_3_8.py", ["--init-scale", "1e308"]),
+    ("encoder_backprop_8_3_8.py", ["--lr", "1e308"]),
+    ("encoder_backprop_8_3_8.py", ["--seeds", "0-100000000"]),
+    ("encoder_backprop_8_3_8.py", ["--seeds", "0-5000000"]),
+    ("make_encoder_backprop_8_3_8_gif.py", ["--fps", "0.001"]),
+    ("make_encoder_backprop_8_3_8_gif.py", ["--hold-final", "100000"]),
+    ("data_movement_encoder_backprop_8_3_8.py", ["--bytes-per-element", "99999999999"]),
+    ("data_movement_encoder_backprop_8_3_8.py", ["--json", "/proc/no/such/out.json"]),
+    ("encoder_boltzmann_8_3_8.py", ["--seeds", "0-5000000"]),
+])
+def test_inputs_that_would_overflow_or_exhaust_memory_are_refused_at_once(script, args, tmp_path):
+    start = time.perf_counter()
+    proc = run(script, *args, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and time.perf_counter() - start < 20
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_largest_finite_settings_train_without_nan_or_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            runs = E.sweep_seeds([0, 1], n_epochs=2000, lr=1000.0, init_scale=1000.0, early_stop=False)
+    assert all(np.isfinite(r["hidden_codes"]).all() and np.isfinite(r["code_margin"]) for r in runs)
+
+
+def test_a_long_run_keeps_a_bounded_history_that_ends_on_the_last_epoch(monkeypatch):
+    monkeypatch.setattr(E, "MAX_HISTORY", 100)
+    _, history = E.train(n_epochs=1234, seed=2, early_stop=False, verbose=False)
+    assert len(history["epoch"]) <= 101 and history["epoch"][-1] == 1234
+    _, history = E.train(n_epochs=5000, seed=0, verbose=False)
+    assert history["epoch"][-1] == 3631 and len(history["epoch"]) <= 101
+
+
+@pytest.mark.parametrize("study", list(S.STUDIES))
+def test_every_study_survives_one_epoch_where_nothing_solves(study, tmp_path, capsys):
+    assert S.main([study, "--seeds", "0-1", "--epochs", "1", "--workers", "1", "--results", str(tmp_path),
+                   "--figures", str(tmp_path)]) == 0
+    assert (tmp_path / f"{study}.json").exists() and (tmp_path / f"study_{study}.png").exists()
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: E.accuracy("a model"), "model must be an EncoderMLP"),
+    (lambda: E.code_margin(None), "model must be an EncoderMLP"),
+    (lambda: E.sweep_seeds([0, 1], n_epochs=5, lr=[True, 0.5]), "lr must be a number"),
+    (lambda: E.sweep_seeds([0], n_epochs=5, init_scale="0.1"), "init_scale must be a number"),
+    (lambda: E.train(n_epochs=5, snapshot_callback=5, verbose=False), "snapshot_callback must be callable"),
+    (lambda: E.sweep_seeds([0], n_epochs=5, observer="x"), "observer must be callable"),
+    (lambda: E.sweep_seeds([0], n_epochs=5, workers=0), "workers must be an integer"),
+    (lambda: E.summarize([]), "at least one run"),
+    (lambda: E.sweep_seeds("0-3"), "seeds must be a sequence"),
+])
+def test_the_api_answers_wrong_arguments_with_clear_value_errors(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
+
+
+# ------------------------------------------------------------------------------- the criterion's edges
+def test_the_published_recipe_stops_at_epoch_201_not_before():
+    runs = E.sweep_seeds(range(10), n_epochs=2000, size="4-2-4")
+    early = [r for r in runs if r["epochs"] == 201]
+    assert len(early) >= 5 and all(r["solve_epoch"] == 201 for r in early)
+    # those networks meet the criterion well before 201: the floor, not the criterion, stops them
+    first_solved = {}
+
+    def observe(epoch, rows, batch):
+        for row, ok in zip(rows, T.strict_criterion(batch)):
+            first_solved.setdefault(int(row), epoch if ok else None)
+            if ok and first_solved[int(row)] is None:
+                first_solved[int(row)] = epoch
+    E.sweep_seeds(range(10), n_epochs=300, size="4-2-4", early_stop=False, observer=observe)
+    assert any(first_solved[i] is not None and first_solved[i] < 200 for i in range(10) if runs[i]["epochs"] == 201)
+
+
+def test_a_code_bit_at_exactly_one_half_is_off():
+    h = np.full((4, 2), 0.2)
+    h[1, 1] = h[2, 0] = 0.9
+    h[3] = [0.9, 0.5]                                    # would be corner 3 if 0.5 counted as on
+    assert T.corner_of(h).tolist() == [0, 1, 2, 2]
+    assert not T.is_solved(T.corner_of(h), np.eye(4), h)
+    h[3, 1] = np.nextafter(0.5, 1)
+    assert T.is_solved(T.corner_of(h), np.eye(4), h)
+
+
+def test_the_margin_is_inclusive():
+    h = np.array([[0.3, 0.3], [0.3, 0.7], [0.7, 0.3], [0.7, 0.7]])
+    margin = float(T.code_margin_of(h))
+    assert T.is_solved(T.corner_of(h), np.eye(4), h, margin=margin)
+    assert not T.is_solved(T.corner_of(h), np.eye(4), h, margin=np.nextafter(margin, 1))
