@@ -111,6 +111,12 @@ def refuse_foreign_outputs(parser, paths, force=False):
                          f"(pass --force to replace it)")
 
 
+def add_json_args(parser):
+    parser.add_argument("--json", metavar="PATH", type=arg_type(check_output_path), default=None,
+                        help="also write the result as JSON to PATH")
+    add_force_arg(parser)
+
+
 def add_force_arg(parser):
     parser.add_argument("--force", action="store_true",
                         help="replace an output file even if it does not look like one this project wrote")

@@ -291,9 +291,7 @@ def main(argv=None):
                                            "and to the criterion (the kernels are written for 8-3-8).")
     parser.add_argument("--bytes-per-element", type=cli.arg_type(check_bytes_per_element, int),
                         default=1, help=f"bytes per traced value, 1 to {MAX_BYTES_PER_ELEMENT} (default 1, as published)")
-    parser.add_argument("--json", metavar="PATH", type=cli.arg_type(cli.check_output_path), default=None,
-                        help="also write every number as JSON to PATH")
-    cli.add_force_arg(parser)
+    cli.add_json_args(parser)
     args = parser.parse_args(argv)
     cli.refuse_foreign_outputs(parser, [args.json], args.force)
     start = time.perf_counter()

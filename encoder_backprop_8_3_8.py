@@ -31,7 +31,7 @@ from optimizers import OPTIMIZER_HELP, OPTIMIZERS
 from parallel_map import map_chunks
 from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, Shape, accuracy_of, check_sweep_memory,
                            code_margin_of, corner_of, distinct_codes_of, fit, is_solved, network_rng, outputs_within,
-                           parse_size)
+                           parse_size, read_only)
 
 MIN_STOP_EPOCH = 201  # the published procedure never stops before its 201st epoch
 N_PATTERNS, N_HIDDEN = DEFAULT_SHAPE.n_patterns, DEFAULT_SHAPE.n_hidden
@@ -46,16 +46,12 @@ def make_encoder_data(shape=DEFAULT_SHAPE):
 
 @functools.lru_cache(maxsize=None)
 def _one_hot(n):
-    eye = np.eye(n)
-    eye.flags.writeable = False
-    return eye
+    return read_only(np.eye(n))
 
 
 @functools.lru_cache(maxsize=None)
 def _ones(n):
-    ones = np.ones(n)
-    ones.flags.writeable = False
-    return ones
+    return read_only(np.ones(n))
 
 
 def sigmoid(z, out=None):
@@ -642,9 +638,7 @@ def build_parser():
                    default=None, help="restart a network whose current attempt has run this many epochs unsolved "
                                       "(a fixed budget per attempt, Fahlman's protocol; default: never)")
     cli.add_parallel_args(p)
-    p.add_argument("--json", metavar="PATH", type=cli.arg_type(cli.check_output_path), default=None,
-                   help="also write the result as JSON to PATH")
-    cli.add_force_arg(p)
+    cli.add_json_args(p)
     return p
 
 

@@ -36,7 +36,8 @@ import validation as check
 from interval_stats import bootstrap_median, wilson_interval
 from parallel_map import map_chunks
 from published_figures import AHS85 as PUBLISHED_AHS85
-from training_loop import DEFAULT_SHAPE, check_sweep_memory, count_distinct, fit, is_solved, network_rng, parse_size
+from training_loop import (DEFAULT_SHAPE, check_sweep_memory, count_distinct, fit, is_solved, network_rng, parse_size,
+                           read_only)
 
 MAX_READOUT_PATTERNS = 12        # ahs85's exact readout enumerates the 2^N states of V2
 MAX_READOUT_HIDDEN = 16          # both readouts enumerate the 2^H hidden states
@@ -47,9 +48,7 @@ AHS85_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))   # (temperature, 
 def binary_states(n_bits):
     """All 2^n_bits binary vectors as rows (float64), row c being c in binary, bit 1 the high bit."""
     c = np.arange(2 ** n_bits)
-    states = ((c[:, None] >> np.arange(n_bits - 1, -1, -1)) & 1).astype(float)
-    states.flags.writeable = False
-    return states
+    return read_only(((c[:, None] >> np.arange(n_bits - 1, -1, -1)) & 1).astype(float))
 
 
 def logsumexp(x, axis):
@@ -186,7 +185,7 @@ class _AHS85Batch:
                     recorded.append(flat_states.copy())
             if recorded:
                 X = np.stack(recorded, 1).reshape(S, -1, n)          # (S, C * samples, n)
-                stats[...] += X.transpose(0, 2, 1) @ X               # counts: exact in float32
+                stats[...] += np.einsum("sci,scj->sij", X, X, optimize=True)   # counts: exact in float32
                 samples += len(recorded)
 
         for temperature, time_units in learner.schedule:
@@ -543,9 +542,7 @@ def build_parser():
                                                       float), default=10.0,
                    help="ahs85: temperature of the statistics and of the readout, > 0 (default 10)")
     cli.add_parallel_args(p)
-    p.add_argument("--json", metavar="PATH", type=cli.arg_type(cli.check_output_path), default=None,
-                   help="also write the result as JSON to PATH")
-    cli.add_force_arg(p)
+    cli.add_json_args(p)
     return p
 
 

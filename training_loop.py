@@ -99,18 +99,20 @@ def network_rng(seed, attempt=0):
 
 
 # ------------------------------------------------------------------------------------------- codes & criterion
+def read_only(array):
+    """`array`, made read-only: for the small constant arrays that are cached and shared."""
+    array.flags.writeable = False
+    return array
+
+
 @functools.lru_cache(maxsize=None)
 def _code_bits(n_hidden):
-    bits = np.left_shift(1, np.arange(n_hidden - 1, -1, -1))
-    bits.flags.writeable = False
-    return bits
+    return read_only(np.left_shift(1, np.arange(n_hidden - 1, -1, -1)))
 
 
 @functools.lru_cache(maxsize=None)
 def _pattern_index(n):
-    index = np.arange(n)
-    index.flags.writeable = False
-    return index
+    return read_only(np.arange(n))
 
 
 def corner_of(h, threshold=0.5):
