@@ -3,11 +3,9 @@
 Every output goes through a temporary file in the target's folder, named `.tmp-<target>-<random>`, and
 `os.replace`; a temporary left behind by a killed run is removed by the next write to the same target.
 """
-import glob
 import json
 import math
 import os
-import tempfile
 
 
 def _umask():
@@ -22,6 +20,7 @@ def _temp_prefix(path):
 
 def remove_stale_temporaries(path):
     """Delete temporaries of `path` left by an earlier run that was killed mid-write."""
+    import glob  # here and tempfile below: only a run that writes pays for their import
     folder = os.path.dirname(os.path.abspath(path))
     for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(_temp_prefix(path)) + "*")):
         try:
@@ -32,6 +31,7 @@ def remove_stale_temporaries(path):
 
 def write_atomic(path, write, mode="w"):
     """Write a file through a temporary file in the same folder, then os.replace it into place."""
+    import tempfile
     remove_stale_temporaries(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(path))

@@ -22,7 +22,7 @@ import encoder_backprop_8_3_8 as E
 import encoder_boltzmann_8_3_8 as B
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("single", "sweep", "parallel", "boltzmann", "figures", "gif", "data_movement")
+SECTIONS = ("single", "sweep", "parallel", "boltzmann", "figures", "gif", "data_movement", "baseline")
 
 
 def run_process(args, cwd=HERE):
@@ -107,6 +107,48 @@ def bench_boltzmann(repeat):
                max(1, repeat // 2), "goal <= 0.35 ms")
 
 
+def load_engine(folder):
+    """The module encoder_backprop_8_3_8 (with the modules it imports) of another checkout, e.g. an earlier
+    commit made with `git worktree add /tmp/old COMMIT`."""
+    names = [m for m in sys.modules if m in ENGINE_MODULES]
+    saved = {m: sys.modules.pop(m) for m in names}
+    sys.path.insert(0, folder)
+    try:
+        import encoder_backprop_8_3_8 as other
+    finally:
+        sys.path.remove(folder)
+        for m in ENGINE_MODULES:
+            sys.modules.pop(m, None)
+        sys.modules.update(saved)
+    return other
+
+
+ENGINE_MODULES = ("encoder_backprop_8_3_8", "training_loop", "optimizers", "validation", "cli_support",
+                  "atomic_files", "interval_stats", "parallel_map", "published_figures")
+
+
+def bench_baseline(repeat, baseline):
+    """This engine against the one in `baseline`, timed in turns in one process (this machine's speed drifts by
+    10-20% over minutes, so separate runs of the two would compare the drift)."""
+    if not baseline:
+        raise SystemExit("the baseline section needs --baseline FOLDER (a checkout of the version to compare)")
+    engines = {"baseline": load_engine(os.path.abspath(baseline)), "this": E}
+    cases = {"train(seed=0)": lambda M: M.train(seed=0, verbose=False),
+             "sweep_seeds(range(30), 20000)": lambda M: M.sweep_seeds(range(30), n_epochs=20000),
+             "sweep_seeds(range(1000), 2000)": lambda M: M.sweep_seeds(range(1000), n_epochs=2000)}
+    for name, case in cases.items():
+        times = {k: [] for k in engines}
+        for _ in range(repeat):
+            for key, M in engines.items():
+                start = time.perf_counter()
+                case(M)
+                times[key].append(time.perf_counter() - start)
+        medians = {k: statistics.median(v) for k, v in times.items()}
+        report(f"baseline: {name}, baseline", medians["baseline"], "s", repeat)
+        report(f"baseline: {name}, this version", medians["this"], "s", repeat)
+        report(f"baseline: {name}, this / baseline", medians["this"] / medians["baseline"], "x", repeat)
+
+
 def bench_figures(repeat):
     with tempfile.TemporaryDirectory() as tmp:
         wall, mem = median_process([sys.executable, "visualize_encoder_backprop_8_3_8.py", "--outdir", tmp], repeat)
@@ -133,7 +175,10 @@ def bench_data_movement(repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is shown (default 5)")
-    parser.add_argument("--only", default=",".join(SECTIONS),
+    parser.add_argument("--baseline", metavar="FOLDER", default=None,
+                        help="a checkout of another version, for the baseline section (it runs only when named "
+                             "in --only)")
+    parser.add_argument("--only", default=",".join(s for s in SECTIONS if s != "baseline"),
                         help=f"comma-separated sections to run, from {', '.join(SECTIONS)} (default: all)")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -144,7 +189,10 @@ def main(argv=None):
           f"{platform.machine()}")
     print(f"{'benchmark':<64} {'median':>10} {'unit':<6} {'runs':>4}")
     for section in sections:
-        globals()[f"bench_{section}"](args.repeat)
+        if section == "baseline":
+            bench_baseline(args.repeat, args.baseline)
+        else:
+            globals()[f"bench_{section}"](args.repeat)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import cli_support as cli
 import validation as check
 from interval_stats import bootstrap, bootstrap_median, wilson_interval
 from optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
-from optimizers import OPTIMIZER_HELP, OPTIMIZERS
+from optimizers import OPTIMIZER_HELP, OPTIMIZERS, momentum_step  # noqa: F401  (part of the engine's API)
 from parallel_map import map_chunks
 from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, Shape, accuracy_of, check_sweep_memory,
                            code_margin_of, corner_of, distinct_codes_of, fit, is_solved, network_rng, outputs_within,
@@ -176,15 +176,6 @@ def loss_value(z, y, t=None, loss="ce"):
     return LOSSES[loss][2](z, y, t).mean(-1)
 
 
-def momentum_step(P, V, G, lr, momentum):
-    """One update, in place: V = momentum * V + lr * G, then P -= V. G is scaled by lr in place.
-    P, V, G (..., P) or any matching shapes; lr, momentum scalars or broadcastable, e.g. (S, 1)."""
-    V *= momentum
-    G *= lr
-    V += G
-    P -= V
-
-
 # -------------------------------------------------------------------------------------------------- metrics
 def code_separation_of(h):
     """Mean Euclidean distance between the raw hidden codes of all pattern pairs, (...,)."""
@@ -246,6 +237,7 @@ class _BackpropBatch:
 
     def _views(self):
         """Per-chunk views (params, grads, activations) of the batch; rebuilt after compaction."""
+        self.hyper = {"lr": self.lr, "momentum": self.momentum}
         self.grads = np.empty_like(self.params)
         self.chunks = []
         for start in range(0, len(self.params), CHUNK):
@@ -265,8 +257,7 @@ class _BackpropBatch:
         loss, center = self.learner.loss, self.learner.center
         for p, g, a in self.chunks:
             backward(p[2], a[0], a[2], loss=loss, out=g, center=center)
-        self.learner.optimizer.step(self.params, self.grads, self.state, {"lr": self.lr, "momentum": self.momentum},
-                                    self.shape.n_patterns)
+        self.learner.optimizer.step(self.params, self.grads, self.state, self.hyper, self.shape.n_patterns)
         for p, _, a in self.chunks:
             forward(*p, out=a, center=center)
 

@@ -14,6 +14,15 @@ A new optimizer is one class here and one entry in OPTIMIZERS.
 import numpy as np
 
 
+def momentum_step(P, V, G, lr, momentum):
+    """One update, in place: V = momentum * V + lr * G, then P -= V. G is scaled by lr in place.
+    P, V, G (..., P) or any matching shapes; lr, momentum scalars or broadcastable, e.g. (S, 1)."""
+    V *= momentum
+    G *= lr
+    V += G
+    P -= V
+
+
 class Momentum:
     """Full-batch gradient descent with momentum; the published recipe, bit for bit."""
     defaults = {"lr": 0.5, "init_scale": 0.1, "loss": "ce", "activation": "logistic"}
@@ -26,11 +35,7 @@ class Momentum:
         state["velocity"][rows] = 0.0
 
     def step(self, P, G, state, hyper, n_patterns):
-        V = state["velocity"]
-        V *= hyper["momentum"]
-        G *= hyper["lr"]
-        V += G
-        P -= V
+        momentum_step(P, state["velocity"], G, hyper["lr"], hyper["momentum"])
 
 
 class Quickprop:

@@ -76,7 +76,11 @@ def sweep(args, seeds, **kwargs):
     if kwargs.get("observer") is None:              # an observer runs in this process; anything else may spread
         kwargs.update(workers=args.workers, executor=args.executor, chunk_size=args.chunk_size)
     start = time.perf_counter()
-    runs = E.sweep_seeds(seeds, **kwargs)
+    progress = cli.Progress(len(seeds))
+    try:
+        runs = E.sweep_seeds(seeds, progress=progress.epoch_hook(), **kwargs)
+    finally:
+        progress.close()
     seconds = time.perf_counter() - start
     record = {"n_networks": len(seeds)}
     for key in RUN_SETTINGS:

@@ -129,9 +129,14 @@ def count_distinct(codes, n_hidden=None):
     is the fast path of the loop; otherwise the codes are sorted and their changes counted."""
     codes = np.asarray(codes)
     if n_hidden is not None and n_hidden <= 5:
-        return np.bitwise_count(np.bitwise_or.reduce(np.left_shift(1, codes), axis=-1))
+        return np.bitwise_count(_corner_mask(codes))
     ordered = np.sort(codes, axis=-1)
     return 1 + (np.diff(ordered, axis=-1) != 0).sum(-1)
+
+
+def _corner_mask(codes):
+    """Bit mask of the corners occupied, (...,) from codes (..., n) < 32."""
+    return np.bitwise_or.reduce(np.left_shift(1, codes), axis=-1)
 
 
 def distinct_codes_of(h, threshold=0.5):
@@ -162,8 +167,11 @@ def is_solved(codes, outputs, hidden=None, margin=0.0):
     codes (..., N) corner indices, outputs (..., N, N) reconstruction scores, hidden (..., N, H) activations.
     Solved = N distinct codes, every pattern reconstructed (argmax), and, when margin > 0, every
     |hidden - 0.5| >= margin. Cheap tests go first: most networks at most epochs fail the code count."""
-    n_hidden = None if hidden is None else hidden.shape[-1]
-    ok = count_distinct(codes, n_hidden) == codes.shape[-1]
+    n_hidden, n = None if hidden is None else hidden.shape[-1], codes.shape[-1]
+    if n_hidden is not None and n == 1 << n_hidden and n_hidden <= 5:
+        ok = _corner_mask(codes) == (1 << n) - 1         # every corner taken: the hot path of 8-3-8 and 4-2-4
+    else:
+        ok = count_distinct(codes, n_hidden) == n
     if ok.any():
         ok = ok & reconstructs(outputs)
     if margin > 0 and ok.any():

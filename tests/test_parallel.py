@@ -41,7 +41,7 @@ def test_an_observer_cannot_run_in_other_processes():
 
 
 def test_chunks_are_balanced_and_bounded():
-    assert parallel_map.default_chunk_size(1000, 2) == 125
+    assert parallel_map.default_chunk_size(1000, 2) == 500
     assert parallel_map.default_chunk_size(10, 2) == parallel_map.MIN_CHUNK
     assert parallel_map.default_chunk_size(10 ** 6, 2) == parallel_map.MAX_CHUNK
     done = []
