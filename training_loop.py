@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The mutation run (setup.cfg, docs/reliability.md) targets the criterion and the loop below; the shape, the
+# bounds and the random streams above them are checked by their own tests.
+# pragma: no mutate start
 # Networks are processed in chunks of this many so that every temporary stays small (a (256, 8, 8) float64
 # array is 128 KiB): large temporaries are mmap-ed and page-faulted by malloc on every epoch, which costs
 # more than the arithmetic. Chunking changes no number: each network's arithmetic is independent of the others.
@@ -115,6 +118,7 @@ def _pattern_index(n):
     return read_only(np.arange(n))
 
 
+# pragma: no mutate end
 def corner_of(h, threshold=0.5):
     """Corner index of each pattern's binarised code (h > threshold), (..., n) from h (..., n, H); corner
     c = sum_j b_j 2^(H-1-j), so hidden unit 1 is the high bit (for H = 3: c = 4*b1 + 2*b2 + b3)."""

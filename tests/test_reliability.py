@@ -112,3 +112,30 @@ def test_the_margin_is_inclusive():
     margin = float(T.code_margin_of(h))
     assert T.is_solved(T.corner_of(h), np.eye(4), h, margin=margin)
     assert not T.is_solved(T.corner_of(h), np.eye(4), h, margin=np.nextafter(margin, 1))
+
+
+def test_reconstruction_reads_each_patterns_own_row():
+    outputs = np.array([[0.9, 0.8, 0.1], [0.95, 0.96, 0.1], [0.0, 0.0, 0.5]])   # rows right, columns wrong
+    assert T.reconstructs(outputs) and not T.reconstructs(outputs.T)
+    assert T.accuracy_of(outputs) == 1.0 and T.accuracy_of(outputs.T) < 1.0
+
+
+def test_the_criterion_when_the_codes_need_not_fill_the_cube():
+    hidden = np.array([[0.1, 0.9], [0.9, 0.1], [0.9, 0.9]])                 # 3 patterns, 4 corners
+    assert T.is_solved(T.corner_of(hidden), np.eye(3), hidden)
+    hidden[2] = [0.9, 0.1]
+    assert not T.is_solved(T.corner_of(hidden), np.eye(3), hidden)
+    many = np.random.default_rng(0).random((5, 40, 10))                     # the sorted path, H > 5
+    codes = T.corner_of(many)
+    assert T.count_distinct(codes, 10).tolist() == [len(set(c)) for c in codes.tolist()]
+
+
+def test_a_fixed_budget_alone_restarts_and_the_number_of_restarts_is_capped():
+    from test_sizes import ScriptedLearner
+    result = T.fit(ScriptedLearner(), [9], {}, 100, restart_every=30)
+    assert result["restart_epochs"][0] == [30, 60, 90]
+    capped = T.fit(ScriptedLearner(), [9], {}, 100, restart_every=30, max_restarts=1)
+    assert capped["restart_epochs"][0] == [30]
+    patient = T.fit(ScriptedLearner(), [9], {}, 100, patience=20)
+    # the code count first rises at epoch 1 of each attempt, so each restart comes 21 epochs after the last
+    assert patient["restart_epochs"][0] == [21, 42, 63, 84]
