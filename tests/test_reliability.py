@@ -139,3 +139,38 @@ def test_a_fixed_budget_alone_restarts_and_the_number_of_restarts_is_capped():
     patient = T.fit(ScriptedLearner(), [9], {}, 100, patience=20)
     # the code count first rises at epoch 1 of each attempt, so each restart comes 21 epochs after the last
     assert patient["restart_epochs"][0] == [21, 42, 63, 84]
+
+
+def test_reconstruction_of_a_stack_reads_rows():
+    one = np.array([[0.9, 0.8, 0.1], [0.95, 0.96, 0.1], [0.0, 0.0, 0.5]])
+    stack = np.stack([one, one.T])
+    assert T.reconstructs(stack).tolist() == [True, False]
+
+
+def test_the_loop_reports_progress_and_trains_to_the_cap_without_early_stop():
+    from test_sizes import ScriptedLearner
+    seen = []
+    result = T.fit(ScriptedLearner(), [0, 1, 4], {}, 60, early_stop=False, progress=lambda e, k: seen.append((e, k)))
+    assert seen[0] == (1, 3) and seen[-1] == (60, 3) and len(seen) == 60
+    assert result["epochs"].tolist() == [60, 60, 60] and result["solve_epoch"].tolist() == [10, 20, 50]
+    seen = []
+    T.fit(ScriptedLearner(), [0, 1], {}, 60, progress=lambda e, k: seen.append((e, k)))
+    assert seen[9] == (10, 2) and seen[10] == (11, 1)                 # network 0 left at epoch 10
+
+
+def test_patience_and_a_budget_together_both_restart():
+    from test_sizes import ScriptedLearner
+    result = T.fit(ScriptedLearner(), [9], {}, 100, patience=20, restart_every=1000)
+    assert result["restart_epochs"][0] == [21, 42, 63, 84]
+
+
+def test_the_201_floor_holds_with_restarts_and_the_margin_reaches_the_loop():
+    runs = E.sweep_seeds(range(6), n_epochs=3000, size="4-2-4", patience=1000)
+    assert sum(r["epochs"] == 201 for r in runs) >= 3 and min(r["epochs"] for r in runs) >= 201
+    strict = E.sweep_seeds(range(6), n_epochs=3000, size="4-2-4", margin=0.3)
+    for plain, tight in zip(runs, strict):
+        if tight["solved"]:
+            assert tight["margin_at_solve"] >= 0.3 and tight["code_margin"] >= 0.3
+        if plain["solved"] and plain["epochs"] == 201:
+            assert plain["margin_at_solve"] is not None
+    assert any(t["epochs"] > p["epochs"] for p, t in zip(runs, strict))
