@@ -46,6 +46,11 @@ def _stop(executor):
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+    # the pool's manager thread sees its workers gone and ends; waiting for it here keeps it from failing on
+    # closed pipes at interpreter exit ("Exception ignored in threading._shutdown")
+    executor.shutdown(wait=True)
 
 
 def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress=None):
