@@ -8,7 +8,6 @@ the 2-D projection of the H-cube, otherwise) and code_table.png. Training is the
 `train`; this script only plots. The drawing helpers here (palette, cube projection, heatmaps) are shared
 with make_encoder_backprop_8_3_8_gif.py.
 """
-import argparse
 import os
 import sys
 

@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 
-import cli_support as cli
 import encoder_backprop_8_3_8 as E
 import training_loop as T
 
@@ -175,6 +174,6 @@ def test_no_script_uses_a_private_name_of_another_module_and_nothing_points_outs
     for name in os.listdir(ROOT):
         if name.endswith(".py") or name == "README.md":
             text = open(os.path.join(ROOT, name), encoding="utf-8").read()
-            assert "../shared" not in text, name
+            assert "../" + "shared" not in text, name       # split so that this file does not match itself
             if name.endswith(".py"):
                 assert not any(f"{alias}._" in text for alias in ("E", "V", "S", "T", "cli")), name
