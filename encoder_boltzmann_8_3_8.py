@@ -36,8 +36,8 @@ import validation as check
 from interval_stats import bootstrap_median, wilson_interval
 from parallel_map import map_chunks
 from published_figures import AHS85 as PUBLISHED_AHS85
-from training_loop import (DEFAULT_SHAPE, check_sweep_memory, count_distinct, fit, is_solved, network_rng, parse_size,
-                           read_only)
+from training_loop import (DEFAULT_SHAPE, accuracy_of, check_sweep_memory, count_distinct, first_epoch_tracker, fit,
+                           is_solved, network_rng, parse_size, read_only)
 
 MAX_READOUT_PATTERNS = 12        # ahs85's exact readout enumerates the 2^N states of V2
 MAX_READOUT_HIDDEN = 16          # both readouts enumerate the 2^H hidden states
@@ -392,18 +392,6 @@ def make_learner(rule, shape, k=5, stats="unit", noise="settling", noise_off_on=
                  collect_temperature=temperature, readout_temperature=temperature)
 
 
-def _first_code_epochs(n, n_patterns, n_hidden):
-    """An observer recording, per network, the first epoch with >= N - 1 and with N distinct dominant codes."""
-    first = {n_patterns - 1: np.zeros(n, int), n_patterns: np.zeros(n, int)}
-
-    def observe(epoch, rows, batch):
-        codes = count_distinct(batch.codes(), n_hidden)
-        for threshold, arr in first.items():
-            new = (codes >= threshold) & (arr[rows] == 0)
-            arr[rows[new]] = epoch
-    return first, observe
-
-
 def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, early_stop=False, patience="default",
                     max_restarts=20, return_weights=False, progress=None, observer=None, workers=1, executor=None,
                     chunk_size=None, **options):
@@ -423,7 +411,7 @@ def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, ear
     n_epochs, shape = check.check_epochs(n_epochs), parse_size(size)
     check.check_choice(rule, RULES, "rule")
     patience = check.check_patience(DEFAULT_PATIENCE[rule] if patience == "default" else patience)
-    max_restarts = None if max_restarts is None else check.check_positive_int(max_restarts + 1, "max_restarts") - 1
+    max_restarts = None if max_restarts is None else check.check_count(max_restarts, "max_restarts")
     learner = make_learner(rule, shape, **options)
     check_memory(len(seeds), shape)
     workers = check.check_positive_int(workers, "workers")
@@ -438,7 +426,7 @@ def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, ear
         return map_chunks(chunk, seeds, workers=workers, executor=executor, chunk_size=chunk_size,
                           progress=chunk_progress)
 
-    first, track = _first_code_epochs(len(seeds), shape.n_patterns, shape.n_hidden)
+    first, track = first_epoch_tracker(len(seeds), (shape.n_patterns - 1, shape.n_patterns), shape.n_hidden)
 
     def observe(epoch, rows, batch):
         track(epoch, rows, batch)
@@ -454,7 +442,7 @@ def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, ear
                                                learner.readout_temperature)
     solved = is_solved(codes, outputs)
     n_codes = count_distinct(codes)
-    accuracy = (np.argmax(outputs, -1) == np.arange(shape.n_patterns)).mean(-1)
+    accuracy = accuracy_of(outputs)
     runs = []
     for i, seed in enumerate(seeds):
         run = {"seed": seed, "rule": rule, "size": str(shape), "solved": bool(solved[i]),
@@ -525,8 +513,8 @@ def build_parser():
                    help="restart a network whose best code count has not improved for this many epochs "
                         "(default: 250 for cdk, never for ahs85)")
     p.add_argument("--no-restarts", action="store_true", help="never restart a network (cdk restarts by default)")
-    p.add_argument("--max-restarts", type=cli.arg_type(lambda v: check.check_positive_int(v + 1, "max-restarts") - 1,
-                                                       int), default=20, help="at most this many restarts (default 20)")
+    p.add_argument("--max-restarts", type=cli.arg_type(lambda v: check.check_count(v, "max-restarts"), int),
+                   default=20, help="at most this many restarts, >= 0 (default 20)")
     p.add_argument("--stats", type=cli.arg_type(lambda v: check.check_choice(v, ("unit", "probe"), "stats")),
                    default="unit", help="ahs85: collect statistics once per time unit (unit, default) or after "
                                         "every probe (probe)")

@@ -30,7 +30,7 @@ import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
 from interval_stats import bootstrap, fmt_median, fmt_rate, monte_carlo_uniform_p, quantiles, rate  # noqa: E402
 from published_figures import FAHLMAN88  # noqa: E402
-from training_loop import DEFAULT_SHAPE, count_distinct  # noqa: E402
+from training_loop import DEFAULT_SHAPE, first_epoch_tracker  # noqa: E402
 
 PUBLISHED_FAHLMAN = {"quickprop": FAHLMAN88["quickprop"], "momentum": FAHLMAN88["backprop"]}
 PAIRS = [(i, j) for i in range(8) for j in range(i + 1, 8)]            # the 28 unordered pattern pairs
@@ -50,18 +50,6 @@ def saturation(h):
     """Largest distance of any activation from its nearest corner value (0 or 1), (...,)."""
     h = np.asarray(h)
     return np.minimum(h, 1 - h).max(axis=(-2, -1))
-
-
-def first_epoch_tracker(n, thresholds=(7, 8)):
-    """An observer recording, per network, the first epoch its distinct-code count reached each threshold."""
-    first = {t: np.zeros(n, dtype=int) for t in thresholds}
-
-    def observe(epoch, rows, batch):
-        codes = count_distinct(batch.codes(), batch.shape.n_hidden)
-        for t, arr in first.items():
-            new = (codes >= t) & (arr[rows] == 0)
-            arr[rows[new]] = epoch
-    return first, observe
 
 
 RUN_SETTINGS = ("size", "optimizer", "criterion", "activation", "loss", "lr", "momentum", "init_scale")
@@ -513,7 +501,7 @@ def study_compare(args):
     for seeds, cap, patience in ((few, cap_1985, None), (few, cap_1985, args.patience),
                                  (args.seeds, args.epochs, None), (args.seeds, args.epochs, args.patience)):
         label = f"{len(seeds)} seeds, cap {cap}" + (f", restarts (patience {patience})" if patience else "")
-        first, observe = first_epoch_tracker(len(seeds))
+        first, observe = first_epoch_tracker(len(seeds), (7, 8), n_hidden=3)
         runs, seconds = sweep(args, seeds, n_epochs=cap, patience=patience, observer=observe)
         epochs = solved_epochs(runs)
         reached7 = first[7][first[7] > 0]

@@ -57,11 +57,6 @@ class Shape:
         n, h = self.n_patterns, self.n_hidden
         return 2 * n * h + h + n
 
-    @property
-    def fits_in_corners(self):
-        """True when N distinct corners exist in {0,1}^H."""
-        return self.n_patterns <= 2 ** self.n_hidden
-
 
 DEFAULT_SHAPE = Shape()
 
@@ -204,6 +199,19 @@ CRITERIA = {"strict": strict_criterion, "fahlman": fahlman_criterion}
 CRITERION_HELP = {"strict": "every pattern reconstructed (argmax) and N distinct hidden codes (default)",
                   "fahlman": "every output below 0.4 where its target is 0 and above 0.6 where it is 1 "
                              "(Fahlman 1988); says nothing about the codes"}
+
+
+def first_epoch_tracker(n, thresholds, n_hidden=None):
+    """An observer for `fit` recording, per network, the first epoch its distinct-code count reached each
+    threshold: returns ({threshold: (n,) ints, 0 = never}, observer)."""
+    first = {t: np.zeros(n, dtype=int) for t in thresholds}
+
+    def observe(epoch, rows, batch):
+        codes = count_distinct(batch.codes(), n_hidden)
+        for t, arr in first.items():
+            new = (codes >= t) & (arr[rows] == 0)
+            arr[rows[new]] = epoch
+    return first, observe
 
 
 # ------------------------------------------------------------------------------------------- the one loop

@@ -28,6 +28,12 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_count(value, name):
+    if not is_int(value) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def check_epochs(n_epochs, name="epochs"):
     return check_positive_int(n_epochs, name)
 

@@ -21,7 +21,7 @@ import cli_support as cli  # noqa: E402
 import encoder_boltzmann_8_3_8 as B  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from training_loop import count_distinct  # noqa: E402
+from training_loop import accuracy_of, count_distinct  # noqa: E402
 
 
 def record(seed, rule, epochs, shape):
@@ -31,7 +31,7 @@ def record(seed, rule, epochs, shape):
     def observe(epoch, rows, batch):
         history["epoch"].append(epoch)
         history["codes"].append(int(count_distinct(batch.codes())[0]))
-        history["accuracy"].append(float((np.argmax(batch.outputs[0], -1) == np.arange(shape.n_patterns)).mean()))
+        history["accuracy"].append(float(accuracy_of(batch.outputs[0])))
         history["weight_norm"].append(float(np.linalg.norm(batch.params[0])))
     run = B.sweep_boltzmann([seed], rule, epochs, size=shape, return_weights=True, observer=observe)[0]
     return history, np.array(run["params"]), run
