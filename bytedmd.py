@@ -264,3 +264,17 @@ def cost_by_phase(fn, args, bytes_per_element=1):
     for depth, name in _price(log, initial, _collect(result, set())):
         costs[name] = costs.get(name, 0) + read_cost(depth, bytes_per_element)
     return costs, _unwrap(result)
+
+
+def instruction_lower_bound(fn, args, bytes_per_element=1):
+    """A lower bound on the cost of any schedule of fn's instructions: an instruction's distinct inputs sit
+    at distinct depths, so one reading m distinct values (value r read c_r times, c_1 >= c_2 >= ...) costs at
+    least sum_r c_r * read_cost(r), however the instructions are ordered. Returns (bound, instruction count).
+    It ignores how far apart a value's uses are, so it is loose; it holds for every order of the same
+    arithmetic (same instructions, any association the trace records)."""
+    log, _, _ = _run(fn, args)
+    bound = 0
+    for inputs, _, _ in log.instructions:
+        counts = sorted((inputs.count(v) for v in dict.fromkeys(inputs)), reverse=True)
+        bound += sum(c * read_cost(r, bytes_per_element) for r, c in enumerate(counts, start=1))
+    return bound, len(log.instructions)

@@ -103,6 +103,16 @@ def ahs85_readout(W, layout, temperature=10.0):
 
 
 # -------------------------------------------------------------------------------------- ahs85: the learner
+def probe_plan(uniforms, free):
+    """Random single-unit probes from uniforms (..., P, 2) float32: the unit probed (..., P), from the first
+    number, and the logit of the second. A probe turns its unit on when field > T * logit, which is
+    u < 1 / (1 + exp(-field / T)) with the logarithm taken once per probe instead of an exp per test."""
+    units = free[(uniforms[..., 0] * len(free)).astype(int)]
+    u = uniforms[..., 1]
+    with np.errstate(divide="ignore"):                              # u = 0 gives -inf: that probe turns on
+        return units, np.log(u / (1 - u))
+
+
 class AHS85:
     """The 1985 learning procedure as a learner of training_loop.fit. Settings: none per network.
 
@@ -125,6 +135,19 @@ class AHS85:
         self.step_size, self.schedule = step, tuple(schedule)
         self.collect_units, self.collect_temperature = collect_units, collect_temperature
         self.readout_temperature = readout_temperature
+        N, n = shape.n_patterns, self.layout.n_units
+        time_units = sum(t for _, t in self.schedule) + collect_units
+        probes_clamped, probes_free = time_units * shape.n_hidden, time_units * self.layout.true_unit
+        n_noise = N if noise == "pattern" else 2 * N
+        # per cycle: (unit, decision) pairs of every clamped and every free probe, the clamping noise, and the
+        # random starting states of the clamped and the free settlings
+        self.uniform_sizes = [2 * N * probes_clamped * 2, 2 * N * probes_free * 2, n_noise * 2 * N,
+                              2 * N * n, 2 * N * n]
+        self.uniforms_per_cycle = sum(self.uniform_sizes)
+
+    def split_uniforms(self, u):
+        """(S, uniforms_per_cycle) -> clamped probes, free probes, noise, clamped starts, free starts."""
+        return np.split(u, np.cumsum(self.uniform_sizes)[:-1], axis=-1)
 
     def start(self, seeds, settings):
         return _AHS85Batch(self, np.asarray(seeds))
@@ -165,10 +188,8 @@ class _AHS85Batch:
         cell_base = np.arange(S * C) * n                            # each chain's first cell in flat_states
         # per probe (rows), per chain (columns): the unit probed and the threshold its field must exceed;
         # u < 1 / (1 + exp(-f/T))  <=>  T * log(u / (1 - u)) < f, so the logit is taken once, not per probe
-        units = free[(uniforms[..., 0] * len(free)).astype(int)].reshape(S * C, -1).T.copy()
-        u = uniforms[..., 1]
-        with np.errstate(divide="ignore"):                          # u = 0 gives -inf: that probe turns on
-            logits = np.log(u / (1 - u)).reshape(S * C, -1).T.copy()
+        units, logits = probe_plan(uniforms, free)
+        units, logits = units.reshape(S * C, -1).T.copy(), logits.reshape(S * C, -1).T.copy()
         probe = 0
         stats = np.zeros((S, n, n))
         samples = 0
@@ -194,19 +215,20 @@ class _AHS85Batch:
         return stats, samples * C
 
     def step(self):
-        """One learning cycle of every network in the batch."""
+        """One learning cycle of every network in the batch, each drawing from its own stream."""
+        u = np.empty((len(self.seeds), self.learner.uniforms_per_cycle), np.float32)   # one call per network
+        for row, rng in zip(u, self.rngs):
+            rng.random(out=row, dtype=np.float32)
+        self.cycle(u)
+
+    def cycle(self, u):
+        """One learning cycle of every network given its uniforms u (S, uniforms_per_cycle), float32."""
         learner, layout = self.learner, self.layout
         S, n, N = len(self.seeds), layout.n_units, self.shape.n_patterns
         C = 2 * N                                                   # settlings per phase
         hidden_free, all_free = layout.hid, np.arange(layout.true_unit)
-        probes_clamped = (sum(t for _, t in learner.schedule) + learner.collect_units) * len(hidden_free)
-        probes_free = (sum(t for _, t in learner.schedule) + learner.collect_units) * len(all_free)
         n_noise = N if learner.noise == "pattern" else C
-        sizes = [C * probes_clamped * 2, C * probes_free * 2, n_noise * 2 * N, C * n, C * n]
-        u = np.empty((S, sum(sizes)), np.float32)                   # one call per network per cycle
-        for row, rng in zip(u, self.rngs):
-            rng.random(out=row, dtype=np.float32)
-        u_clamped, u_free, u_noise, u_init_clamped, u_init_free = np.split(u, np.cumsum(sizes)[:-1], axis=1)
+        u_clamped, u_free, u_noise, u_init_clamped, u_init_free = learner.split_uniforms(u)
 
         # clamped phase: chain c settles pattern c // 2 on V1 and V2, each bit flipped by the clamping noise
         clean = np.concatenate([np.eye(N), np.eye(N)], 1)[np.arange(n_noise) % N if n_noise == N
@@ -271,13 +293,50 @@ def rbm_readout(params, shape):
     return readout(log_h, sigmoid(drive_v2), shape.n_hidden)
 
 
+def cd_update(params, velocity, uniforms, learner):
+    """One full-batch CD-k update of stacked RBMs, in place, in the dtype of params.
+
+    params, velocity (S, P); uniforms (S, k * N * (H + 2N)): for each Gibbs step and pattern, H numbers that
+    sample the hidden units, then 2N that sample the visible ones (a unit is on when its number is below its
+    probability). The last hidden step uses probabilities. Visible probabilities depend on the hidden state
+    only through its 2^H values, so they are computed once per update as a table over the hidden states."""
+    shape, k, dtype = learner.shape, learner.k, params.dtype
+    n, n_hid = shape.n_patterns, shape.n_hidden
+    S = len(params)
+    W, b, c = rbm_unpack(params, shape)                              # (S, 2N, H), (S, 2N), (S, H)
+    VW, Vb, Vc = rbm_unpack(velocity, shape)
+    draws = uniforms.reshape(S, k, n, n_hid + 2 * n)
+    data = np.concatenate([np.eye(n), np.eye(n)], 1).astype(dtype)  # (N, 2N): pattern i on V1[i] and V2[i]
+    h_states = binary_states(n_hid).astype(dtype)                   # (K, H)
+    p_v_table = sigmoid(h_states @ W.transpose(0, 2, 1) + b[:, None, :])       # (S, K, 2N): p(v | h state)
+    p_v_rows = p_v_table.reshape(-1, 2 * n)                          # (S * K, 2N)
+    code_weights = (2 ** np.arange(n_hid - 1, -1, -1)).astype(dtype)           # h -> its row in the table
+    first_row = (np.arange(S) * len(h_states))[:, None]              # (S, 1): each network's first table row
+    ph0 = sigmoid(W[:, :n] + W[:, n:] + c[:, None, :])              # (S, N, H): data @ W, one-hot pairs
+    ph = ph0
+    for step in range(k):
+        h = (draws[:, step, :, :n_hid] < ph).astype(dtype)
+        p_v = p_v_rows[first_row + (h @ code_weights).astype(np.intp)]              # (S, N, 2N)
+        v = (draws[:, step, :, n_hid:] < p_v).astype(dtype)         # (S, N, 2N)
+        ph = sigmoid(v @ W + c[:, None, :])
+    inv_n = dtype.type(1 / n)                                          # means over the N patterns
+    grad_W = (np.concatenate([ph0, ph0], 1) - v.transpose(0, 2, 1) @ ph) * inv_n - dtype.type(learner.decay) * W
+    grad_b = data.sum(0) * inv_n - v.sum(1) * inv_n
+    mean_ph0 = ph0.sum(1) * inv_n
+    grad_c = mean_ph0 - ph.sum(1) * inv_n + dtype.type(learner.sparsity) * (dtype.type(learner.target) - mean_ph0)
+    for V, P, G in ((VW, W, grad_W), (Vb, b, grad_b), (Vc, c, grad_c)):
+        V *= dtype.type(learner.momentum)
+        V += dtype.type(learner.lr) * G
+        P += V
+
+
 class CDk:
     """The public CD-k recipe as a learner of training_loop.fit (one epoch = `updates` full-batch updates).
     Settings: none per network. k >= 1 Gibbs steps from the data; the last hidden step uses probabilities."""
     min_stop_epoch = 1
 
     def __init__(self, shape=DEFAULT_SHAPE, k=5, lr=0.1, momentum=0.5, decay=1e-4, sparsity=5.0, target=0.5,
-                 init_scale=0.3, updates=16):
+                 init_scale=0.3, updates=16, dtype=np.float32):
         if shape.n_hidden > MAX_READOUT_HIDDEN:
             raise ValueError(f"the exact readout enumerates 2^H hidden states: H must be <= {MAX_READOUT_HIDDEN}")
         self.shape, self.k, self.lr, self.momentum = shape, k, lr, momentum
@@ -285,12 +344,14 @@ class CDk:
         self.init_scale, self.updates = init_scale, updates
         n, h = shape.n_patterns, shape.n_hidden
         self.n_params = 2 * n * h + 2 * n + h
+        self.uniforms_per_update = k * n * (h + 2 * n)
+        self.dtype = np.dtype(dtype)
 
     def init(self, seed, attempt=0):
-        """(params (P,) float32, the network's random stream): W ~ init_scale * N(0, 1), biases 0. The RBM
-        works in float32: exp is four times faster than in float64 here, and the recipe's own code used it."""
+        """(params (P,), the network's random stream): W ~ init_scale * N(0, 1), biases 0. The RBM works in
+        float32 by default: exp is four times faster than in float64 here, and the recipe's own code used it."""
         rng = network_rng(int(seed), attempt)
-        params = np.zeros(self.n_params, np.float32)
+        params = np.zeros(self.n_params, self.dtype)
         W, _, _ = rbm_unpack(params, self.shape)
         W[...] = self.init_scale * rng.standard_normal(W.shape)
         return params, rng
@@ -316,32 +377,12 @@ class _CDkBatch:
 
     def step(self):
         """One epoch: `updates` full-batch CD-k updates of every network."""
-        learner, shape = self.learner, self.shape
-        n, n_hid, k = shape.n_patterns, shape.n_hidden, learner.k
-        S = len(self.seeds)
-        data = np.concatenate([np.eye(n), np.eye(n)], 1).astype(np.float32)   # pattern i on V1[i] and V2[i]
-        per_update = k * n * (n_hid + 2 * n)                           # h samples before each v, and the v's
-        u = np.empty((S, learner.updates, per_update), np.float32)
+        learner = self.learner
+        u = np.empty((len(self.seeds), learner.updates, learner.uniforms_per_update), self.params.dtype)
         for row, rng in zip(u, self.rngs):
-            rng.random(out=row, dtype=np.float32)
-        W, b, c = rbm_unpack(self.params, shape)
-        VW, Vb, Vc = rbm_unpack(self.velocity, shape)
+            rng.random(out=row, dtype=self.params.dtype)
         for t in range(learner.updates):
-            draws = u[:, t].reshape(S, k, n, n_hid + 2 * n)
-            ph0 = sigmoid(data @ W + c[:, None, :])                    # (S, N, H)
-            ph = ph0
-            for step in range(k):
-                h = (draws[:, step, :, :n_hid] < ph).astype(np.float32)
-                v = (draws[:, step, :, n_hid:] < sigmoid(h @ W.transpose(0, 2, 1) + b[:, None, :])).astype(np.float32)
-                ph = sigmoid(v @ W + c[:, None, :])
-            grad_W = (data.T @ ph0 - v.transpose(0, 2, 1) @ ph) / n - learner.decay * W
-            grad_b = (data - v).mean(1)
-            mean_ph0 = ph0.mean(1)
-            grad_c = (ph0 - ph).mean(1) + learner.sparsity * (learner.target - mean_ph0)
-            for V, P, G in ((VW, W, grad_W), (Vb, b, grad_b), (Vc, c, grad_c)):
-                V *= np.float32(learner.momentum)
-                V += np.float32(learner.lr) * G
-                P += V
+            cd_update(self.params, self.velocity, u[:, t], learner)
         self._readout()
 
     def restart(self, rows, attempts):

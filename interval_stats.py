@@ -73,3 +73,28 @@ def monte_carlo_uniform_p(counts, probs=None, draws=100_000, seed=12345):
     sims = np.random.default_rng(seed).multinomial(n, probs, size=draws)
     sim_stats = ((sims - expected) ** 2 / expected).sum(1)
     return float(observed_stat), float((1 + (sim_stats >= observed_stat - 1e-9).sum()) / (1 + draws))
+
+
+def cost_per_success(work, successes, draws=2000, seed=12345, level=0.95):
+    """{"mean", "ci_95", "n", "successes"}: total work over all attempts divided by the number of successes,
+    the expected cost of one success when failed attempts are paid for too, with a percentile-bootstrap
+    interval over the units (resampled whole: work and outcome together). None when nothing succeeded."""
+    work, successes = np.asarray(work, dtype=float), np.asarray(successes, dtype=bool)
+    if work.shape != successes.shape:
+        raise ValueError(f"work {work.shape} and successes {successes.shape} must have the same shape")
+    if not successes.any():
+        return None
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, work.size, size=(draws, work.size))
+    wins = successes[pick].sum(1)
+    ratios = work[pick].sum(1)[wins > 0] / wins[wins > 0]
+    tail = (1 - level) / 2
+    return {"mean": float(work.sum() / successes.sum()),
+            "ci_95": [float(np.quantile(ratios, tail)), float(np.quantile(ratios, 1 - tail))],
+            "n": int(work.size), "successes": int(successes.sum())}
+
+
+def fmt_mean(m, unit=""):
+    if m is None:
+        return "n/a"
+    return f"{m['mean']:.4g}{unit} (95% CI {m['ci_95'][0]:.4g}-{m['ci_95'][1]:.4g}{unit})"

@@ -6,7 +6,7 @@
     python3 study_encoder_backprop_8_3_8.py restarts     # restart-on-plateau: solve rate and cost per patience
     python3 study_encoder_backprop_8_3_8.py recipe1986   # squared error (1986) beside cross-entropy
     python3 study_encoder_backprop_8_3_8.py grid         # solve rate over learning rate x init scale
-    python3 study_encoder_backprop_8_3_8.py compare      # the numbers of the backprop vs Boltzmann table
+    python3 study_encoder_backprop_8_3_8.py compare      # backprop vs Boltzmann learning, failures paid for
     python3 study_encoder_backprop_8_3_8.py all          # every study with its defaults, timed
 
 Each study prints a summary, writes viz/study_<name>.png and results/<name>.json ({"config", "summary"
@@ -14,6 +14,7 @@ with n = networks trained, and the study's own keys}). --seeds and --epochs shri
 The script orchestrates, analyses and plots; all training is encoder_backprop_8_3_8.sweep_seeds.
 """
 import os
+import resource
 import sys
 import time
 
@@ -26,11 +27,13 @@ import numpy as np  # noqa: E402
 import atomic_files  # noqa: E402
 import cli_support as cli  # noqa: E402
 import encoder_backprop_8_3_8 as E  # noqa: E402
+import encoder_boltzmann_8_3_8 as B  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from interval_stats import bootstrap, fmt_median, fmt_rate, monte_carlo_uniform_p, quantiles, rate  # noqa: E402
-from published_figures import FAHLMAN88  # noqa: E402
-from training_loop import DEFAULT_SHAPE, first_epoch_tracker  # noqa: E402
+from interval_stats import (bootstrap, cost_per_success, fmt_mean, fmt_median, fmt_rate,  # noqa: E402
+                            monte_carlo_uniform_p, quantiles, rate, wilson_interval)
+from published_figures import AHS85 as PUBLISHED_AHS85, FAHLMAN88  # noqa: E402
+from training_loop import DEFAULT_SHAPE  # noqa: E402
 
 PUBLISHED_FAHLMAN = {"quickprop": FAHLMAN88["quickprop"], "momentum": FAHLMAN88["backprop"]}
 PAIRS = [(i, j) for i in range(8) for j in range(i + 1, 8)]            # the 28 unordered pattern pairs
@@ -494,46 +497,120 @@ def study_grid(args):
 
 
 # --------------------------------------------------------------------------------------------- 6. compare
-def study_compare(args):
-    """The numbers of the README's backprop vs Boltzmann table, on the strict criterion."""
-    rows = []
-    few, cap_1985 = args.seeds[:20], min(4000, args.epochs)
-    for seeds, cap, patience in ((few, cap_1985, None), (few, cap_1985, args.patience),
-                                 (args.seeds, args.epochs, None), (args.seeds, args.epochs, args.patience)):
-        label = f"{len(seeds)} seeds, cap {cap}" + (f", restarts (patience {patience})" if patience else "")
-        first, observe = first_epoch_tracker(len(seeds), (7, 8), n_hidden=3)
-        runs, seconds = sweep(args, seeds, n_epochs=cap, patience=patience, observer=observe)
-        epochs = solved_epochs(runs)
-        reached7 = first[7][first[7] > 0]
-        reached8 = first[8][first[8] > 0]
-        rows.append({"setting": label, "seeds": [int(s) for s in (seeds[0], seeds[-1])], "n": len(seeds), "cap": cap,
-                     "patience": patience, "solved": rate(len(epochs), len(seeds)),
-                     "median_epochs_to_solve": float(np.median(epochs)) if epochs else None,
-                     "median_epochs_to_7_codes": float(np.median(reached7)) if len(reached7) else None,
-                     "median_epochs_to_8_codes": float(np.median(reached8)) if len(reached8) else None,
-                     "wall_seconds": seconds})
-    summary = {"n": sum(r["n"] for r in rows), "rows": rows}
-    lines = ["compare: backprop on the strict criterion (100% reconstruction and 8 distinct codes)"]
-    for r in rows:
-        lines.append(f"  {r['setting']}: solved {fmt_rate(r['solved'])}; median epochs to solve "
-                     f"{r['median_epochs_to_solve']}, first reach 7 codes {r['median_epochs_to_7_codes']}, "
-                     f"8 codes {r['median_epochs_to_8_codes']}; {r['wall_seconds']:.2f} s")
+# One row per learner: (label, color, weight updates per epoch). An "epoch" is the learner's own unit: a
+# full-batch update (backprop), 16 CD updates (cdk), one learning cycle (ahs85).
+COMPARE_LEARNERS = {"backprop": ("backprop, published recipe", "#1f77b4", 1),
+                    "backprop_restarts": ("backprop + restarts", "#17becf", 1),
+                    "cd1": ("CD-1 recipe (+ restarts)", "#ff7f0e", 16),
+                    "cd5": ("CD-5 recipe (+ restarts)", "#d62728", 16),
+                    "ahs85": ("Boltzmann 1985 (ahs85)", "#2ca02c", 1)}
 
-    fig, ax = plt.subplots(figsize=(9, 4), dpi=V.DPI)
-    labels = [f"backprop, {r['setting']}" for r in rows] + \
-        ["Boltzmann, AHS 1985 (20 runs)", "Boltzmann sibling, CD-5 + restarts"]
-    rates = [r["solved"]["rate"] for r in rows] + [16 / 20, 16 / 20]
-    colors = ["#1f77b4"] * len(rows) + ["#ff7f0e"] * 2
-    ax.barh(range(len(labels)), rates, color=colors)
-    for i, v in enumerate(rates):
-        ax.text(v + 0.01, i, f"{v:.0%}", va="center", fontsize=9)
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.set_xlim(0, 1.1)
-    ax.invert_yaxis()
-    ax.set_xlabel("fraction of runs reaching 8 distinct codes (strict criterion for backprop)")
-    ax.set_title("Backprop (blue, measured here) vs Boltzmann learning (orange, published)", fontsize=10)
+
+def cpu_seconds():
+    """CPU time of this process and of its finished child processes (a sweep's own pool is joined)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def compare_runs(args, learner, seeds):
+    """Train one learner to its first solve: [(solve epoch or None, epochs spent, restarts)] and CPU seconds."""
+    before = cpu_seconds()
+    if learner.startswith("backprop"):
+        patience = args.patience if learner == "backprop_restarts" else None
+        runs, _ = sweep(args, seeds, n_epochs=args.epochs, patience=patience)
+    else:
+        rule, options = ("ahs85", {}) if learner == "ahs85" else ("cdk", {"k": int(learner[2:])})
+        progress = cli.Progress(len(seeds))
+        try:
+            runs = B.sweep_boltzmann(seeds, rule, args.boltzmann_epochs, early_stop=True, progress=progress.epoch_hook(),
+                                     workers=args.workers, executor=args.executor, chunk_size=args.chunk_size,
+                                     **options)
+        finally:
+            progress.close()
+    seconds = cpu_seconds() - before
+    return [(r["solve_epoch"], r["epochs"], r["restarts"]) for r in runs], seconds
+
+
+def study_compare(args):
+    """Backprop against Boltzmann learning on the 8-3-8 encoder, in one harness and under one criterion (N
+    distinct dominant codes and every pattern reconstructed, read exactly), failures and restarts paid for."""
+    rows, curves = [], {}
+    lines = [f"compare: strict criterion, each network stopped at its first solve; backprop cap {args.epochs} "
+             f"epochs, Boltzmann caps {args.boltzmann_epochs} epochs (cdk) / cycles (ahs85), over restarts"]
+    for learner, (label, _, per_epoch) in COMPARE_LEARNERS.items():
+        seeds = args.seeds[:args.ahs85_networks] if learner == "ahs85" else args.seeds
+        runs, cpu = compare_runs(args, learner, seeds)
+        solve = np.array([s or 0 for s, _, _ in runs])
+        spent = np.array([e for _, e, _ in runs], dtype=float)
+        solved = solve > 0
+        cpu_per_epoch = cpu / spent.sum() if args.executor is None else None   # a remote cluster's CPU is not seen
+        row = {"learner": learner, "label": label, "seeds": [int(seeds[0]), int(seeds[-1])], "n": len(seeds),
+               "cap_epochs": args.epochs if learner.startswith("backprop") else args.boltzmann_epochs,
+               "updates_per_epoch": per_epoch, "solved": rate(solved.sum(), len(seeds)),
+               "median_epochs_to_solve": bootstrap(solve[solved], "median"),
+               "median_updates_to_solve": bootstrap(solve[solved] * per_epoch, "median"),
+               "restarts": int(sum(r for _, _, r in runs)),
+               "cost_epochs_per_solved": cost_per_success(spent, solved),
+               "cost_updates_per_solved": cost_per_success(spent * per_epoch, solved),
+               "cpu_seconds": cpu, "cpu_seconds_per_network_epoch": cpu_per_epoch,
+               "cpu_seconds_per_network": None if cpu_per_epoch is None else cpu / len(seeds),
+               "cost_seconds_per_solved": None if cpu_per_epoch is None else
+               cost_per_success(spent * cpu_per_epoch, solved)}
+        row["networks"] = {"seed": [int(s) for s in seeds], "solve_epoch": [s for s, _, _ in runs],
+                           "epochs": [int(e) for _, e, _ in runs], "restarts": [int(r) for _, _, r in runs]}
+        rows.append(row)
+        curves[learner] = (np.sort(solve[solved]), len(seeds), spent.max())
+        lines.append(f"  {label} ({row['n']} networks): solved {fmt_rate(row['solved'])}; median updates to "
+                     f"solve {fmt_median(row['median_updates_to_solve'])}; per solved network, failures and "
+                     f"restarts paid: {fmt_mean(row['cost_updates_per_solved'])} updates, "
+                     f"{fmt_mean(row['cost_seconds_per_solved'], ' s')} CPU"
+                     + ("" if cpu_per_epoch is None else f"; {cpu_per_epoch * 1e6:.1f} us CPU per network-epoch"))
+    published = PUBLISHED_AHS85["8-3-8"]
+    summary = {"n": sum(r["n"] for r in rows), "rows": rows,
+               "published_ahs85": {**published, "solved_rate": rate(published["solved"], published["runs"])}}
+    lines.append(f"  published (Ackley, Hinton & Sejnowski 1985): {published['solved']}/{published['runs']} "
+                 f"within {published['cycles_cap']} cycles, median {published['median_cycles_to_8_codes']} cycles")
+    return {"summary": summary}, compare_figure(rows, curves, summary["published_ahs85"]), lines
+
+
+def compare_figure(rows, curves, published):
+    """Fraction solved against CPU time per network (log x) and against weight updates, Wilson bands."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), dpi=V.DPI, sharey=True)
+    for row in rows:
+        label, color, per_epoch = COMPARE_LEARNERS[row["learner"]]
+        solve, n, longest = curves[row["learner"]]
+        if not len(solve):
+            continue
+        solve = np.append(solve, max(longest, solve[-1]))              # flat to the last network's end
+        k = np.append(np.arange(1, len(solve)), len(solve) - 1)
+        low, high = np.array([wilson_interval(i, n) for i in k]).T
+        for ax, scale in ((axes[0], row["cpu_seconds_per_network_epoch"]), (axes[1], per_epoch)):
+            if scale is None:
+                continue
+            x = solve * scale
+            ax.step(x, k / n, where="post", color=color, label=f"{label} ({row['solved']['k']}/{n})")
+            ax.fill_between(x, low, high, step="post", color=color, alpha=0.2, linewidth=0)
+    ahs85 = next((r for r in rows if r["learner"] == "ahs85"), None)
+    low, high = published["solved_rate"]["wilson_95"]
+    p = published["solved_rate"]["rate"]
+    xs = [None if ahs85 is None or ahs85["cpu_seconds_per_network_epoch"] is None else
+          published["cycles_cap"] * ahs85["cpu_seconds_per_network_epoch"], published["cycles_cap"]]
+    for ax, x in zip(axes, xs):
+        if x is not None:
+            ax.errorbar([x], [p], yerr=[[p - low], [high - p]], fmt="*", color="black", markersize=11, capsize=4,
+                        label=f"AHS 1985, published: {published['solved']}/{published['runs']} by cycle "
+                              f"{published['cycles_cap']}")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].set_xlabel("CPU seconds per network (budget; this machine, batched)")
+    axes[1].set_xlabel("weight updates per network (budget; restarts included)")
+    axes[0].set_ylabel("fraction of networks solved (95% Wilson band)")
+    axes[0].set_title("Solved within a time budget", fontsize=10)
+    axes[1].set_title("Solved within an update budget", fontsize=10)
+    axes[1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    return {"summary": summary}, fig, lines
+    return fig
 
 
 # ------------------------------------------------------------------------------------------ 7. optimizers
@@ -633,8 +710,13 @@ STUDIES = {
              {"lrs": ([0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0, 5.0], cli.list_of(float, check.check_lr), "learning rates"),
               "init_scales": ([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0], cli.list_of(float, check.check_init_scale),
                               "init scales")}),
-    "compare": (study_compare, "0-999", 20000, "numbers for the backprop vs Boltzmann table",
-                {"patience": (1000, cli.arg_type(check.check_patience, int), "patience of the restart rows")}),
+    "compare": (study_compare, "0-999", 20000,
+                "backprop, backprop + restarts, CD-1, CD-5 and the 1985 Boltzmann procedure, to the same criterion",
+                {"patience": (1000, cli.arg_type(check.check_patience, int), "patience of backprop + restarts"),
+                 "boltzmann_epochs": (4000, cli.arg_type(lambda v: check.check_epochs(v, "boltzmann-epochs"), int),
+                                      "cap of the Boltzmann learners: epochs of 16 updates (cdk), cycles (ahs85)"),
+                 "ahs85_networks": (200, cli.arg_type(lambda v: check.check_positive_int(v, "ahs85-networks"), int),
+                                    "the 1985 procedure trains the first this-many seeds (it is slow)")}),
     "optimizers": (study_optimizers, "0-99", 20000,
                    "momentum, quickprop, Rprop+ and iRprop- over encoder sizes, Fahlman's protocol and strict",
                    {"sizes": (["4-2-4", "8-3-8", "10-5-10", "16-4-16", "32-5-32"], cli.list_of(str, lambda v: str(cli.parse_size(v))),

@@ -135,16 +135,58 @@ def test_the_best_schedule_is_at_least_twice_as_cheap_as_layerwise():
     assert table["a"]["total"] / min(r["total"] for r in table.values()) >= 2.0
 
 
-def test_cli_prints_the_table_and_writes_json(tmp_path, capsys):
-    out = tmp_path / "dm.json"
-    assert D.main(["--json", str(out)]) == 0
-    text = capsys.readouterr().out
-    assert "published kernel replicated: 18,327" in text and "(e) column-wise" in text
+def test_the_tuned_schedule_is_at_least_5_percent_below_column_wise_and_above_the_bound():
+    params, velocities = D.reference_state(0)
+    table = D.measure_schedules(params, velocities)
+    assert (table["e"]["total"], table["f"]["total"]) == (10343, 9771)
+    assert table["f"]["total"] <= 0.95 * table["e"]["total"]
+    bound, _ = bytedmd.instruction_lower_bound(D.update_tuned, D.kernel_args(params, velocities))
+    assert bound < table["f"]["total"]
+    assert bytedmd.instruction_lower_bound(D.update_columns, D.kernel_args(params, velocities))[0] == bound
+
+
+def test_the_lower_bound_prices_each_instruction_at_the_shallowest_depths():
+    assert bytedmd.instruction_lower_bound(lambda a, b: a + b, (1.0, 2.0)) == (3, 1)    # depths 1 and 2
+    assert bytedmd.instruction_lower_bound(lambda a: a + a, (1.0,)) == (2, 1)           # twice at depth 1
+    assert bytedmd.instruction_lower_bound(add3, (1, 2, 3)) == (6, 2)                   # its real cost: 6
+    assert bytedmd.instruction_lower_bound(matvec, ([[1, 2], [3, 4]], [5, 6]))[0] <= 26
+
+
+def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, capsys):
     import json
+    compare = tmp_path / "compare.json"
+    rows = [{"learner": "backprop", "n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4},
+             "cost_updates_per_solved": {"mean": 3000.0, "ci_95": [2000.0, 5000.0]},
+             "median_updates_to_solve": {"median": 900.0}},
+            {"learner": "cd1", "n": 4, "seeds": [0, 3], "solved": {"k": 4, "n": 4},
+             "cost_updates_per_solved": {"mean": 10000.0, "ci_95": [9000.0, 11000.0]},
+             "median_updates_to_solve": {"median": 6000.0}}]
+    compare.write_text(json.dumps({"summary": {"rows": rows}}))
+    out = tmp_path / "dm.json"
+    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "published kernel replicated: 18,327" in text and "(f) tuned" in text and "CD-5: layerwise" in text
     data = json.loads(out.read_text())
     assert data["published_replicated"] == {"kernel": 18327, "forward_only": 6489}
-    assert data["totals"][0]["median_updates"] == 982 and data["totals"][0]["solved"] == 7
-    assert data["totals"][1]["seeds"] == "0-29" and data["totals"][1]["solved"] == 21
+    assert data["published_contract_totals"][0]["median_updates"] == 982
+    assert data["published_contract_totals"][0]["solved"] == 7
+    totals = {row["learner"]: row for row in data["totals_per_solved"]}
+    assert set(totals) == {"backprop", "cd1"}
+    assert totals["backprop"]["total_per_solved"]["best"]["mean"] == 3000.0 * 9771
+    assert totals["cd1"]["total_per_solved"]["layerwise"]["ci_95"][1] == 11000.0 * data["cd"]["1"]["layerwise"]["mean"]
+
+
+def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
+    assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1"]) == 0
+    assert "run `python3 study_encoder_backprop_8_3_8.py compare` first" in capsys.readouterr().out
+
+
+def test_a_broken_compare_result_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "compare.json"
+    bad.write_text("{}")
+    with pytest.raises(SystemExit) as info:
+        D.main(["--compare", str(bad)])
+    assert info.value.code == 2 and "is not a compare study result" in capsys.readouterr().err
 
 
 def test_read_cost_in_closed_form_equals_the_sum_over_bytes():

@@ -174,3 +174,14 @@ def test_the_201_floor_holds_with_restarts_and_the_margin_reaches_the_loop():
         if plain["solved"] and plain["epochs"] == 201:
             assert plain["margin_at_solve"] is not None
     assert any(t["epochs"] > p["epochs"] for p, t in zip(runs, strict))
+
+
+def test_cost_per_success_pays_for_failures():
+    from interval_stats import cost_per_success
+    result = cost_per_success([10, 20, 30, 40], [True, False, True, False])
+    assert result["mean"] == 50.0 and result["successes"] == 2 and result["n"] == 4
+    assert result["ci_95"][0] <= 50.0 <= result["ci_95"][1]
+    assert cost_per_success([5, 5], [False, False]) is None
+    assert cost_per_success([7], [True])["ci_95"] == [7.0, 7.0]
+    with pytest.raises(ValueError, match="same shape"):
+        cost_per_success([1, 2], [True])

@@ -101,7 +101,8 @@ TINY = {
     "restarts": ["--seeds", "0-9", "--epochs", "1500", "--patiences", "300,800"],
     "recipe1986": ["--seeds", "0-5", "--epochs", "800", "--lrs", "0.5,2"],
     "grid": ["--seeds", "0-2", "--epochs", "400", "--lrs", "0.5,1", "--init-scales", "0.1,0.5"],
-    "compare": ["--seeds", "0-24", "--epochs", "1000", "--patience", "500"],
+    "compare": ["--seeds", "0-24", "--epochs", "1000", "--patience", "500", "--boltzmann-epochs", "40",
+                "--ahs85-networks", "3"],
 }
 
 
@@ -182,3 +183,24 @@ def test_studies_for_three_bits_refuse_other_sizes_and_the_others_run_at_them(tm
     assert S.main(["restarts", "--size", "4-2-4", "--seeds", "0-9", "--epochs", "600", "--patiences", "200",
                    "--results", str(tmp_path), "--figures", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "restarts.json").read_text())["config"]["size"] == "4-2-4"
+
+
+def test_compare_pays_for_failures_and_restarts_with_each_learners_own_counts(tmp_path):
+    S.main(["compare", "--seeds", "0-19", "--epochs", "600", "--patience", "300", "--boltzmann-epochs", "30",
+            "--ahs85-networks", "2", "--workers", "1", "--results", str(tmp_path), "--figures", str(tmp_path)])
+    rows = {r["learner"]: r for r in json.loads((tmp_path / "compare.json").read_text())["summary"]["rows"]}
+    assert list(rows) == ["backprop", "backprop_restarts", "cd1", "cd5", "ahs85"]
+    assert rows["ahs85"]["n"] == 2 and rows["cd1"]["n"] == 20
+    for row in rows.values():
+        nets = row["networks"]
+        solved = [s is not None for s in nets["solve_epoch"]]
+        assert row["solved"]["k"] == sum(solved)
+        for s, spent in zip(nets["solve_epoch"], nets["epochs"]):      # first solve stops a network
+            assert spent == (s if s is not None else row["cap_epochs"])
+        if any(solved):
+            want = sum(nets["epochs"]) * row["updates_per_epoch"] / sum(solved)
+            assert row["cost_updates_per_solved"]["mean"] == pytest.approx(want)
+            assert row["cost_seconds_per_solved"]["mean"] == pytest.approx(
+                sum(nets["epochs"]) * row["cpu_seconds_per_network_epoch"] / sum(solved))
+    assert rows["cd1"]["updates_per_epoch"] == 16 and rows["backprop"]["updates_per_epoch"] == 1
+    assert rows["backprop_restarts"]["restarts"] == sum(rows["backprop_restarts"]["networks"]["restarts"]) > 0
