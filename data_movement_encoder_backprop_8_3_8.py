@@ -489,9 +489,12 @@ def main(argv=None):
         print(f"totals to the criterion with failures and restarts paid (update counts from {args.compare}): "
               f"expected data movement per solved network = updates spent by all networks / networks solved x "
               f"cost per update (plain = layerwise, best = cheapest schedule)")
+        reference = next((r for r in totals if r["learner"] == "backprop_restarts"), None)
         for row in totals:
             u, s = row["updates_per_solved"], row["solved"]
             line = "; ".join(f"{name} {t['mean']:,.3g} (95% CI {t['ci_95'][0]:,.3g}-{t['ci_95'][1]:,.3g})"
+                             + ("" if reference is None else
+                                f", {t['mean'] / reference['total_per_solved'][name]['mean']:.1f}x backprop + restarts")
                              for name, t in row["total_per_solved"].items())
             print(f"  {row['learner']:<18} solved {s['k']}/{s['n']}, {u['mean']:,.0f} updates per solved network: {line}")
     print("published contract (seeds 0-9, median updates of the solved runs x cost per update, failures dropped):")
