@@ -425,9 +425,9 @@ def build_parser():
                              "results/compare.json; made by `study_encoder_backprop_8_3_8.py compare`)")
     parser.add_argument("--cd-updates", type=cli.arg_type(lambda v: check.check_positive_int(v, "cd-updates"), int),
                         default=16, help="CD updates of seed 0 traced per kernel, their mean reported (default 16)")
-    parser.add_argument("--ahs85-cycles", type=cli.arg_type(lambda v: check.check_positive_int(v, "ahs85-cycles"),
-                                                            int), default=1,
-                        help="1985 learning cycles of seed 0 traced, their mean reported; about 5 s each (default 1)")
+    parser.add_argument("--ahs85-cycles", type=cli.arg_type(lambda v: check.check_count(v, "ahs85-cycles"), int),
+                        default=1, help="1985 learning cycles of seed 0 traced, their mean reported; about 5 s each; "
+                                        "0 skips the 1985 cycle and its total (default 1)")
     cli.add_json_args(parser)
     return parser
 
@@ -465,7 +465,7 @@ def main(argv=None):
           f"below (e)")
 
     cd = {k: measure_cd(k, args.cd_updates, b) for k in (1, 5)}
-    ahs85 = measure_ahs85(args.ahs85_cycles, b)
+    ahs85 = measure_ahs85(args.ahs85_cycles, b) if args.ahs85_cycles else None
     print(f"Boltzmann learning, one update (same contract; the Bernoulli samples read their uniform and their "
           f"probability; mean over seed 0's first {args.cd_updates} CD updates / {args.ahs85_cycles} cycle(s)):")
     for k, costs in cd.items():
@@ -473,13 +473,16 @@ def main(argv=None):
                                                                       if c["min"] != c["max"] else "")
                                         for name, c in costs.items())
               + f"; published {PUBLISHED[f'boltzmann_cd{k}_per_update']:,} (no activations traced, no optimizer step)")
-    print(f"  ahs85, one learning cycle: {ahs85['mean']:,.0f}" + (f" ({ahs85['min']:,}-{ahs85['max']:,})"
-                                                                  if ahs85["min"] != ahs85["max"] else ""))
+    if ahs85 is None:
+        print("  ahs85, one 1985 cycle: not traced (--ahs85-cycles 0)")
+    else:
+        print(f"  ahs85, one learning cycle: {ahs85['mean']:,.0f}" + (f" ({ahs85['min']:,}-{ahs85['max']:,})"
+                                                                      if ahs85["min"] != ahs85["max"] else ""))
     per_update = {"backprop": {"layerwise": table["a"]["total"], "best": table[best_key]["total"]},
                   "backprop_restarts": {"layerwise": table["a"]["total"], "best": table[best_key]["total"]},
                   "cd1": {"layerwise": cd[1]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[1].values())},
                   "cd5": {"layerwise": cd[5]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[5].values())},
-                  "ahs85": {"layerwise": ahs85["mean"], "best": ahs85["mean"]}}
+                  **({} if ahs85 is None else {"ahs85": {"layerwise": ahs85["mean"], "best": ahs85["mean"]}})}
     totals = []
     if compare is None:
         print(f"totals to the criterion: no {args.compare}; run `python3 study_encoder_backprop_8_3_8.py compare` "

@@ -177,8 +177,9 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
 
 
 def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
-    assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1"]) == 0
-    assert "run `python3 study_encoder_backprop_8_3_8.py compare` first" in capsys.readouterr().out
+    assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "run `python3 study_encoder_backprop_8_3_8.py compare` first" in text and "one 1985 cycle: not traced" in text
 
 
 def test_a_broken_compare_result_is_one_line_and_exit_2(tmp_path, capsys):
