@@ -29,9 +29,9 @@ from interval_stats import bootstrap, bootstrap_median, wilson_interval
 from optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from optimizers import OPTIMIZER_HELP, OPTIMIZERS, momentum_step  # noqa: F401  (part of the engine's API)
 from parallel_map import map_chunks
-from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, Shape, accuracy_of, check_sweep_memory,
-                           code_margin_of, corner_of, distinct_codes_of, fit, is_solved, network_rng, outputs_within,
-                           parse_size, read_only)
+from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, PATIENCE_CLOCKS, Shape, accuracy_of,
+                           check_sweep_memory, code_margin_of, corner_of, distinct_codes_of, fit, is_solved,
+                           network_rng, outputs_within, parse_size, read_only)
 
 MIN_STOP_EPOCH = 201  # the published procedure never stops before its 201st epoch
 N_PATTERNS, N_HIDDEN = DEFAULT_SHAPE.n_patterns, DEFAULT_SHAPE.n_hidden
@@ -75,15 +75,19 @@ def unpack(params, shape=DEFAULT_SHAPE):
             params[..., 2 * n_w + h:])
 
 
-def init_params(seed, init_scale=0.1, attempt=0, shape=DEFAULT_SHAPE):
+def init_params(seed, init_scale=0.1, attempt=0, shape=DEFAULT_SHAPE, bias_scale=(0.0, 0.0)):
     """Fresh parameters (P,): W1 then W2 drawn from U(-init_scale, init_scale), biases zero, from the
     network's random stream `network_rng(seed, attempt)` (attempt 0: np.random.default_rng(seed), the
-    published initialisation)."""
+    published initialisation). bias_scale (hidden, output) > 0 draws b1, then b2, from U(-s, s) after the
+    weights, so the weights are the same as with zero biases."""
     rng = network_rng(seed, attempt)
     params = np.zeros(shape.n_params)
-    W1, _, W2, _ = unpack(params, shape)
+    W1, b1, W2, b2 = unpack(params, shape)
     W1[...] = rng.uniform(-init_scale, init_scale, W1.shape)
     W2[...] = rng.uniform(-init_scale, init_scale, W2.shape)
+    for bias, scale in zip((b1, b2), bias_scale):
+        if scale > 0:
+            bias[...] = rng.uniform(-scale, scale, bias.shape)
     return params
 
 
@@ -204,8 +208,9 @@ class Backprop:
     criterion) never counts a network solved before epoch 201; every other combination from epoch 1."""
 
     def __init__(self, shape=DEFAULT_SHAPE, loss="ce", optimizer="momentum", criterion="strict",
-                 activation="logistic"):
+                 activation="logistic", bias_scale=(0.0, 0.0)):
         self.shape, self.loss = shape, check_loss(loss)
+        self.bias_scale = check_bias_scale(bias_scale)
         self.center = ACTIVATIONS[check_activation(activation)][1]
         self.optimizer_name = check_optimizer(optimizer)
         self.optimizer = OPTIMIZERS[optimizer]()
@@ -213,7 +218,7 @@ class Backprop:
         self.min_stop_epoch = MIN_STOP_EPOCH if published else 1
 
     def init_params(self, seed, init_scale, attempt=0):
-        return init_params(seed, init_scale, attempt, self.shape)
+        return init_params(seed, init_scale, attempt, self.shape, self.bias_scale)
 
     def start(self, seeds, settings):
         return _BackpropBatch(self, np.asarray(seeds), {k: np.asarray(settings[k], float) for k in SETTINGS})
@@ -402,7 +407,18 @@ def _model_of(params, shape, activation="logistic"):
     return EncoderMLP(params=params, n_patterns=shape.n_patterns, n_hidden=shape.n_hidden, activation=activation)
 
 
-def _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation):
+def check_bias_scale(bias_scale):
+    """(hidden, output) initial bias scales, each 0 <= s <= the init-scale bound."""
+    try:
+        hidden, output = bias_scale
+    except (TypeError, ValueError):
+        raise ValueError(f"bias_scale must be a pair (hidden, output), got {bias_scale!r}") from None
+    return (check.check_real_in(hidden, "hidden bias scale", 0, check.MAX_INIT_SCALE, low_open=False),
+            check.check_real_in(output, "output bias scale", 0, check.MAX_INIT_SCALE, low_open=False))
+
+
+def _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation, patience_from="attempt",
+             bias_scale=(0.0, 0.0)):
     """Validated training options shared by `train` and `sweep_seeds`; loss and activation None are the
     optimizer's own."""
     optimizer = check_optimizer(optimizer)
@@ -412,6 +428,8 @@ def _options(optimizer, criterion, loss, margin, patience, restart_every, size, 
     return {"optimizer": optimizer, "criterion": criterion, "loss": loss, "activation": activation,
             "margin": check.check_margin(margin),
             "patience": check.check_patience(patience),
+            "patience_from": check.check_choice(patience_from, PATIENCE_CLOCKS, "patience_from"),
+            "bias_scale": check_bias_scale(bias_scale),
             "restart_every": None if restart_every is None else check.check_epochs(restart_every, "restart_every"),
             "shape": parse_size(size)}
 
@@ -426,10 +444,11 @@ def _settings(n, optimizer, lr, momentum, init_scale):
 
 
 def _fit(seeds, settings, n_epochs, opts, early_stop, observer=None, progress=None):
-    learner = Backprop(opts["shape"], opts["loss"], opts["optimizer"], opts["criterion"], opts["activation"])
+    learner = Backprop(opts["shape"], opts["loss"], opts["optimizer"], opts["criterion"], opts["activation"],
+                       opts["bias_scale"])
     return fit(learner, seeds, settings, n_epochs, criterion=opts["criterion"], margin=opts["margin"],
                early_stop=early_stop, patience=opts["patience"], restart_every=opts["restart_every"],
-               observer=observer, progress=progress)
+               observer=observer, progress=progress, patience_from=opts["patience_from"])
 
 
 def solved_by(criterion, h, y, margin=0.0):
@@ -439,7 +458,8 @@ def solved_by(criterion, h, y, margin=0.0):
 
 def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_stop=True,
           snapshot_callback=None, snapshot_every=50, verbose=True, *, loss=None, margin=0.0, patience=None,
-          size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None):
+          size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
+          patience_from="attempt", bias_scale=(0.0, 0.0)):
     """Train one network (by default with the published procedure); returns (model, history).
 
     history: per-epoch lists (epoch 1..E) "epoch", "loss", "acc", "n_distinct_codes", "weight_norm",
@@ -450,11 +470,13 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     optimizer's own: ce, or sse_offset for quickprop), margin > 0 (every |h - 0.5| >= margin to count as
     solved), patience (restart on plateau), restart_every (restart after a fixed budget per attempt),
     optimizer (a key of optimizers.OPTIMIZERS), criterion ("strict" or "fahlman"), size (an N-H-N spec),
-    activation (a key of ACTIVATIONS). lr, init_scale, loss and activation None are the optimizer's defaults
-    (momentum: 0.5, 0.1, ce, logistic; optimizers.DEFAULTS has the others).
+    activation (a key of ACTIVATIONS), patience_from (training_loop.PATIENCE_CLOCKS), bias_scale (hidden,
+    output: initial biases from U(-s, s) instead of zero). lr, init_scale, loss and activation None are the
+    optimizer's defaults (momentum: 0.5, 0.1, ce, logistic; optimizers.DEFAULTS has the others).
     """
     n_epochs, seed = check.check_epochs(n_epochs), check.check_seed(seed)
-    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation)
+    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation, patience_from,
+                    bias_scale)
     settings = _settings(1, opts["optimizer"], lr, momentum, init_scale)
     snapshot_every = check.check_epochs(snapshot_every, "snapshot_every")
     check.check_callable(snapshot_callback, "snapshot_callback")
@@ -499,7 +521,7 @@ def run_summary(model, history, margin=0.0):
 def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *, early_stop=True, loss=None,
                 margin=0.0, patience=None, return_weights=False, progress=None, observer=None,
                 size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
-                workers=1, executor=None, chunk_size=None):
+                workers=1, executor=None, chunk_size=None, patience_from="attempt", bias_scale=(0.0, 0.0)):
     """Train one network per seed, all together as one stack; returns one dict per network, in input order.
 
     lr, momentum and init_scale are scalars or one value per network, so a hyper-parameter grid x seeds is
@@ -519,7 +541,8 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     """
     seeds = check.check_seeds(seeds)
     n_epochs = check.check_epochs(n_epochs)
-    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation)
+    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation, patience_from,
+                    bias_scale)
     check.check_callable(progress, "progress")
     check.check_callable(observer, "observer")
     shape = opts["shape"]
@@ -533,7 +556,8 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
         chunk = functools.partial(_sweep_chunk, n_epochs=n_epochs, early_stop=early_stop, loss=opts["loss"],
                                   margin=opts["margin"], patience=opts["patience"], return_weights=return_weights,
                                   size=str(shape), optimizer=opts["optimizer"], criterion=opts["criterion"],
-                                  restart_every=opts["restart_every"], activation=opts["activation"])
+                                  restart_every=opts["restart_every"], activation=opts["activation"],
+                                  patience_from=opts["patience_from"], bias_scale=opts["bias_scale"])
         items = list(zip(seeds, settings["lr"], settings["momentum"], settings["init_scale"]))
         chunk_progress = None if progress is None else (lambda done, total: progress(None, total - done))
         return map_chunks(chunk, items, workers=workers, executor=executor, chunk_size=chunk_size,
@@ -625,12 +649,29 @@ def build_parser():
     p.add_argument("--patience", type=cli.arg_type(check.check_patience, int), default=None,
                    help="restart a network (fresh weights from a seed derived from its seed) when its best "
                         "distinct-code count has not improved for this many epochs (default: no restarts)")
+    p.add_argument("--patience-from", type=cli.arg_type(lambda v: check.check_choice(v, PATIENCE_CLOCKS,
+                                                                                     "patience-from")),
+                   default="attempt", help="when --patience runs: " + "; ".join(
+                       f"{k}: {v}" for k, v in PATIENCE_CLOCKS.items()) + " (default attempt)")
+    p.add_argument("--bias-scale", type=cli.arg_type(_parse_bias_scale), default=(0.0, 0.0),
+                   help="HIDDEN,OUTPUT: draw the initial hidden and output biases from U(-s, s) after the weights "
+                        "(default 0,0: zero biases, as published)")
     p.add_argument("--restart-every", type=cli.arg_type(lambda v: check.check_epochs(v, "restart-every"), int),
                    default=None, help="restart a network whose current attempt has run this many epochs unsolved "
                                       "(a fixed budget per attempt, Fahlman's protocol; default: never)")
     cli.add_parallel_args(p)
     cli.add_json_args(p)
     return p
+
+
+def _parse_bias_scale(text):
+    parts = str(text).split(",")
+    if len(parts) != 2:
+        raise ValueError(f"bias scale must be HIDDEN,OUTPUT (two numbers), got {text!r}")
+    try:
+        return check_bias_scale(tuple(float(p) for p in parts))
+    except ValueError as err:
+        raise ValueError(f"bad bias scale {text!r}: {err}") from None
 
 
 def _config(args):
@@ -642,6 +683,8 @@ def _config(args):
               "init_scale": defaults["init_scale"] if args.init_scale is None else args.init_scale,
               "early_stop": not args.no_early_stop, "loss": args.loss or defaults["loss"],
               "margin": args.margin, "patience": args.patience,
+              **({"patience_from": args.patience_from} if args.patience_from != "attempt" else {}),
+              **({"bias_scale": list(args.bias_scale)} if any(args.bias_scale) else {}),
               "min_stop_epoch": MIN_STOP_EPOCH if published else 1}
     if not published or args.restart_every or args.activation:
         config.update(optimizer=args.optimizer, criterion=args.criterion, restart_every=args.restart_every,
@@ -651,6 +694,7 @@ def _config(args):
 
 def _training_kwargs(args, config):
     return dict(early_stop=config["early_stop"], loss=config["loss"], margin=args.margin, patience=args.patience,
+                patience_from=args.patience_from, bias_scale=args.bias_scale,
                 size=args.size, optimizer=args.optimizer, criterion=args.criterion,
                 restart_every=args.restart_every, activation=args.activation)
 

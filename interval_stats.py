@@ -98,3 +98,12 @@ def fmt_mean(m, unit=""):
     if m is None:
         return "n/a"
     return f"{m['mean']:.4g}{unit} (95% CI {m['ci_95'][0]:.4g}-{m['ci_95'][1]:.4g}{unit})"
+
+
+def mcnemar_p(b, c):
+    """Exact two-sided McNemar p-value for b and c discordant pairs (a binomial test of b against b + c, p = 1/2)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)

@@ -4,6 +4,9 @@
     python3 study_encoder_backprop_8_3_8.py failures     # where the 7-of-8 local minimum lives
     python3 study_encoder_backprop_8_3_8.py margin       # how robust a "solve" is
     python3 study_encoder_backprop_8_3_8.py restarts     # restart-on-plateau: solve rate and cost per patience
+    python3 study_encoder_backprop_8_3_8.py plateau      # how long the base-rate plateau lasts, per learning rate
+    python3 study_encoder_backprop_8_3_8.py predict      # can a failure be seen coming (held-out AUC)?
+    python3 study_encoder_backprop_8_3_8.py biases       # is the 000 preference an artefact of zero biases?
     python3 study_encoder_backprop_8_3_8.py recipe1986   # squared error (1986) beside cross-entropy
     python3 study_encoder_backprop_8_3_8.py grid         # solve rate over learning rate x init scale
     python3 study_encoder_backprop_8_3_8.py compare      # backprop vs Boltzmann learning, failures paid for
@@ -30,10 +33,10 @@ import encoder_backprop_8_3_8 as E  # noqa: E402
 import encoder_boltzmann_8_3_8 as B  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from interval_stats import (bootstrap, cost_per_success, fmt_mean, fmt_median, fmt_rate,  # noqa: E402
+from interval_stats import (bootstrap, cost_per_success, fmt_mean, fmt_median, fmt_rate, mcnemar_p,  # noqa: E402
                             monte_carlo_uniform_p, quantiles, rate, wilson_interval)
 from published_figures import AHS85 as PUBLISHED_AHS85, FAHLMAN88  # noqa: E402
-from training_loop import DEFAULT_SHAPE  # noqa: E402
+from training_loop import DEFAULT_SHAPE, PATIENCE_CLOCKS, count_distinct, first_epoch_tracker  # noqa: E402
 
 PUBLISHED_FAHLMAN = {"quickprop": FAHLMAN88["quickprop"], "momentum": FAHLMAN88["backprop"]}
 PAIRS = [(i, j) for i in range(8) for j in range(i + 1, 8)]            # the 28 unordered pattern pairs
@@ -43,9 +46,10 @@ CORNER_NAMES = [format(c, "03b") for c in range(8)]                     # corner
 
 # ------------------------------------------------------------------------------------------------- helpers
 def wilson_bars(rates):
-    """Error bars (2, n) for a list of `rate` dicts: distances down and up to the Wilson interval's ends."""
-    values = np.array([r["rate"] for r in rates])
-    bounds = np.array([r["wilson_95"] for r in rates]).reshape(-1, 2)
+    """Error bars (2, n) for a list of `rate` dicts: distances down and up to the Wilson interval's ends (none
+    for a rate of nothing, n = 0)."""
+    values = np.array([r["rate"] or 0.0 for r in rates])
+    bounds = np.array([r["wilson_95"] if r["n"] else [v, v] for r, v in zip(rates, values)]).reshape(-1, 2)
     return np.maximum(0.0, np.stack([values - bounds[:, 0], bounds[:, 1] - values]))
 
 
@@ -56,7 +60,8 @@ def saturation(h):
 
 
 RUN_SETTINGS = ("size", "optimizer", "criterion", "activation", "loss", "lr", "momentum", "init_scale")
-LOOP_SETTINGS = {"n_epochs": 5000, "early_stop": True, "margin": 0.0, "patience": None, "restart_every": None}
+LOOP_SETTINGS = {"n_epochs": 5000, "early_stop": True, "margin": 0.0, "patience": None, "restart_every": None,
+                 "patience_from": "attempt", "bias_scale": (0.0, 0.0)}
 
 
 def sweep(args, seeds, **kwargs):
@@ -297,67 +302,347 @@ def study_margin(args):
 
 
 # ------------------------------------------------------------------------------------------- 3. restarts
-def study_restarts(args):
-    n = len(args.seeds)
-    rows = []
-    for patience in [None] + list(args.patiences):
-        runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, patience=patience)
-        epochs = np.array([r["epochs"] for r in runs])
-        solved = np.array([r["solved"] for r in runs])
-        restarts = np.array([r["restarts"] for r in runs])
-        rows.append({"patience": patience, "solved": rate(solved.sum(), n),
-                     "epochs_to_solve": quantiles(epochs[solved]),
-                     # unsolved runs count as the whole budget: the expected cost of one run of the wrapper
-                     "mean_epochs_censored": float(epochs.mean()),
-                     "restarts_histogram": np.bincount(restarts).tolist(), "mean_restarts": float(restarts.mean()),
-                     "seconds": seconds, "epochs": epochs.tolist(), "solved_flags": solved.tolist()})
-    with_restarts = [r for r in rows if r["patience"] is not None]
-    best = min(with_restarts, key=lambda r: (r["mean_epochs_censored"], r["patience"]))
-    summary = {"n": n * len(rows), "seeds": n, "budget": args.epochs, "best_patience": best["patience"],
-               "by_patience": [{k: v for k, v in r.items() if k not in ("epochs", "solved_flags")} for r in rows]}
-    lines = [f"restarts: {n} seeds, {args.epochs}-epoch total budget"]
-    for r in rows:
-        q = r["epochs_to_solve"]
-        lines.append(f"  patience {str(r['patience'] or 'none'):>5}: solved {fmt_rate(r['solved'])}; epochs to solve "
-                     f"median {q['q50'] if q else float('nan'):.0f}, 90% {q['q90'] if q else float('nan'):.0f}; "
-                     f"mean epochs (unsolved = budget) {r['mean_epochs_censored']:.0f}; mean restarts "
-                     f"{r['mean_restarts']:.2f} ({r['seconds']:.1f} s)")
-    lines.append(f"  lowest expected total epochs: patience {best['patience']}")
+def plateau_end_tracker(n, n_hidden=3):
+    """Observer: per network, the epoch after the last one at which all its codes shared one corner (the end
+    of the base-rate plateau: the codes split there and never share one corner again; 0 = never shared one).
+    Returns (ends (n,), observer)."""
+    ends = np.zeros(n, dtype=int)
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(rows)))
-    for r, color in zip(rows, colors):
-        label = f"patience {r['patience']}" if r["patience"] else "no restarts"
-        epochs = np.sort(np.array(r["epochs"])[np.array(r["solved_flags"], dtype=bool)])
-        axes[0].step(np.concatenate([[0], epochs]), np.arange(len(epochs) + 1) / n, where="post", color=color,
-                     label=label, ls="--" if r["patience"] is None else "-")
-    axes[0].set_xscale("log")
-    axes[0].set_xlabel("total epochs (all attempts)")
-    axes[0].set_ylabel("fraction of seeds solved")
-    axes[0].legend(fontsize=7)
-    axes[0].set_title("solved by epoch", fontsize=10)
-    ps = [r["patience"] for r in with_restarts]
-    axes[1].plot(ps, [r["mean_epochs_censored"] for r in with_restarts], "o-", color="#1f77b4")
-    axes[1].axhline(rows[0]["mean_epochs_censored"], color="0.4", ls="--", lw=1, label="no restarts")
-    axes[1].set_xscale("log")
-    axes[1].set_xticks(ps, [str(p) for p in ps])
-    axes[1].minorticks_off()
-    axes[1].set_xlabel("patience (epochs without a new code)")
-    axes[1].set_ylabel("mean total epochs (unsolved = budget)")
-    axes[1].legend(fontsize=8)
-    axes[1].set_title(f"expected cost; best patience {best['patience']}", fontsize=10)
-    width = 0.8 / len(with_restarts)
-    for k, (r, color) in enumerate(zip(with_restarts, colors[1:])):
-        hist = np.array(r["restarts_histogram"][:11], dtype=float)
-        axes[2].bar(np.arange(len(hist)) + k * width, hist / n, width, color=color, label=f"patience {r['patience']}")
-    axes[2].set_xlabel("restarts used")
-    axes[2].set_ylabel("fraction of seeds")
-    axes[2].legend(fontsize=7)
-    axes[2].set_title("restarts per run (0-10 shown)", fontsize=10)
-    fig.suptitle(f"Restart on plateau: {n} seeds, {args.epochs}-epoch budget")
+    def observe(epoch, rows, batch):
+        single = count_distinct(batch.codes(), n_hidden) == 1
+        ends[rows[single]] = epoch + 1
+    return ends, observe
+
+
+def restart_row(args, seeds, lr, patience, clock, observer=None):
+    """One restart policy on `seeds`: solve rate, expected epochs per solved network (failures and restarts
+    paid), median epochs of the solved (bootstrap), restarts."""
+    runs, seconds = sweep(args, seeds, n_epochs=args.epochs, lr=lr, patience=patience,
+                          patience_from=clock if patience else "attempt", observer=observer)
+    epochs = np.array([r["epochs"] for r in runs])
+    solved = np.array([r["solved"] for r in runs])
+    return {"lr": lr, "clock": clock if patience else None, "patience": patience,
+            "seeds": [int(seeds[0]), int(seeds[-1])], "solved": rate(solved.sum(), len(seeds)),
+            "cost_epochs_per_solved": cost_per_success(epochs, solved),
+            "median_epochs_to_solve": bootstrap(epochs[solved], "median"),
+            "mean_restarts": float(np.mean([r["restarts"] for r in runs])), "seconds": seconds}
+
+
+def study_restarts(args):
+    """Restart on plateau, two clocks (PATIENCE_CLOCKS) x patiences x learning rates: each policy's patience
+    is picked on --seeds by the expected epochs per solved network, then reported on --held-out seeds."""
+    held_out = args.held_out
+    overlap = set(held_out) & set(args.seeds)
+    if overlap:
+        raise ValueError(f"the held-out seeds overlap the seeds the patience is picked on (e.g. {min(overlap)})")
+    by_lr, n_networks = [], 0
+    lines = [f"restarts: patience picked on seeds {args.seeds[0]}-{args.seeds[-1]}, reported on held-out seeds "
+             f"{held_out[0]}-{held_out[-1]}; {args.epochs}-epoch total budget; cost = epochs spent by all networks "
+             f"(failures to the budget, every restart) per network solved"]
+    for lr in args.lrs:
+        ends, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
+        plain = restart_row(args, args.seeds, lr, None, None, observer=observe)
+        rows, chosen = [plain], {}
+        for clock in PATIENCE_CLOCKS:
+            candidates = [restart_row(args, args.seeds, lr, p, clock) for p in args.patiences]
+            rows += candidates
+            scored = [r for r in candidates if r["cost_epochs_per_solved"] is not None]
+            if scored:
+                chosen[clock] = min(scored, key=lambda r: (r["cost_epochs_per_solved"]["mean"], r["patience"]))["patience"]
+        held = [restart_row(args, held_out, lr, None, None)] + [restart_row(args, held_out, lr, p, clock)
+                                                                 for clock, p in chosen.items()]
+        n_networks += len(args.seeds) * len(rows) + len(held_out) * len(held)
+        ended = ends[ends > 0]
+        by_lr.append({"lr": lr, "plateau_end": {"median": bootstrap(ended, "median"), "quantiles": quantiles(ended),
+                                                "never_on_one_corner": int((ends == 0).sum())},
+                      "picked_on": rows, "chosen_patience": chosen, "held_out": held})
+        med = by_lr[-1]["plateau_end"]["median"]
+        lines.append(f"  lr {lr:g}: the plateau ends (the codes split, never to share one corner again) at a median "
+                     f"epoch {fmt_median(med)}; {(ends == 0).sum()} networks never had all codes on one corner")
+        for r in held:
+            rule = "no restarts" if r["patience"] is None else f"{r['clock']} clock, patience {r['patience']}"
+            lines.append(f"    held out, {rule}: solved {fmt_rate(r['solved'])}; epochs per solved network "
+                         f"{fmt_mean(r['cost_epochs_per_solved'])}; median of the solved "
+                         f"{fmt_median(r['median_epochs_to_solve'])}")
+    summary = {"n": n_networks, "budget": args.epochs, "pick_seeds": [args.seeds[0], args.seeds[-1]],
+               "held_out_seeds": [held_out[0], held_out[-1]], "by_lr": by_lr}
+    return {"summary": summary}, restarts_figure(by_lr, args), lines
+
+
+def restarts_figure(by_lr, args):
+    fig, axes = plt.subplots(2, len(by_lr), figsize=(5 * len(by_lr), 7.5), dpi=V.DPI, squeeze=False)
+    colors = {"attempt": "#1f77b4", "plateau": "#d62728"}
+    for column, entry in enumerate(by_lr):
+        top, bottom = axes[0, column], axes[1, column]
+        plain = entry["picked_on"][0]
+        for clock, color in colors.items():
+            rows = [r for r in entry["picked_on"] if r["clock"] == clock and r["cost_epochs_per_solved"]]
+            if not rows:
+                continue
+            ps = np.array([r["patience"] for r in rows])
+            cost = np.array([r["cost_epochs_per_solved"]["mean"] for r in rows])
+            ci = np.array([r["cost_epochs_per_solved"]["ci_95"] for r in rows]).T
+            top.errorbar(ps, cost, yerr=[cost - ci[0], ci[1] - cost], fmt="o-", color=color, capsize=3,
+                         label=f"{clock} clock (seeds {plain['seeds'][0]}-{plain['seeds'][1]})")
+            all_rows = [r for r in entry["picked_on"] if r["clock"] == clock]
+            rates = [r["solved"] for r in all_rows]
+            bottom.errorbar([r["patience"] for r in all_rows], [r["rate"] for r in rates], yerr=wilson_bars(rates),
+                            fmt="o-", color=color, capsize=3, label=f"{clock} clock")
+            for r in entry["held_out"]:
+                if r["clock"] == clock and r["cost_epochs_per_solved"]:
+                    c = r["cost_epochs_per_solved"]
+                    top.errorbar([r["patience"]], [c["mean"]], yerr=[[c["mean"] - c["ci_95"][0]], [c["ci_95"][1] - c["mean"]]],
+                                 fmt="*", markersize=13, color=color, markeredgecolor="black", capsize=3,
+                                 label=f"{clock}, held out (seeds {r['seeds'][0]}-{r['seeds'][1]})")
+        if plain["cost_epochs_per_solved"]:
+            c = plain["cost_epochs_per_solved"]
+            top.axhline(c["mean"], color="0.4", ls="--", lw=1, label="no restarts")
+            top.axhspan(*c["ci_95"], color="0.4", alpha=0.12, lw=0)
+        bottom.axhline(plain["solved"]["rate"], color="0.4", ls="--", lw=1, label="no restarts")
+        for ax in (top, bottom):
+            ax.set_xscale("log")
+            ax.set_xticks(args.patiences, [str(p) for p in args.patiences])
+            ax.minorticks_off()
+            ax.grid(alpha=0.3)
+        top.set_yscale("log")
+        top.set_title(f"lr {entry['lr']:g}", fontsize=10)
+        top.set_ylabel("epochs per solved network (95% CI)")
+        bottom.set_ylabel("fraction solved (95% Wilson)")
+        bottom.set_xlabel("patience (epochs without a new best code count)")
+        top.legend(fontsize=7)
+    fig.suptitle(f"Restart on plateau: two clocks, picked on one set of seeds and reported on another "
+                 f"({args.epochs}-epoch budget)")
     fig.tight_layout()
-    return {"summary": summary, "runs_by_patience": [{"patience": r["patience"], "epochs": r["epochs"],
-                                                      "solved": r["solved_flags"]} for r in rows]}, fig, lines
+    return fig
+
+
+def study_plateau(args):
+    """How long the base-rate plateau (every code on one corner) lasts, learning rate by learning rate, with
+    cross-entropy and no restarts; and how many networks solve by the cap."""
+    rows, lines = [], [f"plateau: {len(args.seeds)} seeds per learning rate, cap {args.epochs}, no restarts; the "
+                       f"plateau ends at the epoch after the last one with every code on one corner"]
+    for lr in args.lrs:
+        ends, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
+        runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, lr=lr, observer=observe)
+        solved = np.array([r["solved"] for r in runs])
+        epochs = np.array([r["epochs"] for r in runs])
+        # a network still on one corner at its last epoch never left the plateau within the cap
+        left = (ends > 0) & ~((ends == epochs + 1) & ~solved)
+        row = {"lr": lr, "n": len(runs), "left_plateau": rate(left.sum(), len(runs)),
+               "plateau_end": bootstrap(ends[left], "median"), "plateau_end_quantiles": quantiles(ends[left]),
+               "solved": rate(solved.sum(), len(runs)), "median_epochs_to_solve": bootstrap(epochs[solved], "median"),
+               "seconds": seconds}
+        rows.append(row)
+        lines.append(f"  lr {lr:g}: left the plateau {fmt_rate(row['left_plateau'])}, at a median epoch "
+                     f"{fmt_median(row['plateau_end'])}; solved by {args.epochs}: {fmt_rate(row['solved'])}")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=V.DPI)
+    shown = [r for r in rows if r["plateau_end"]]
+    lrs = np.array([r["lr"] for r in shown])
+    med = np.array([r["plateau_end"]["median"] for r in shown])
+    ci = np.array([r["plateau_end"]["ci_95"] for r in shown]).reshape(-1, 2).T
+    if shown:
+        axes[0].errorbar(lrs, med, yerr=[med - ci[0], ci[1] - med], fmt="o-", capsize=4, label="median (95% CI)")
+        q = [r["plateau_end_quantiles"] for r in shown]
+        axes[0].fill_between(lrs, [x["q10"] for x in q], [x["q90"] for x in q], alpha=0.2,
+                             label="10-90% of networks")
+    axes[1].errorbar([r["lr"] for r in rows], [r["solved"]["rate"] for r in rows],
+                     yerr=wilson_bars([r["solved"] for r in rows]), fmt="o-", capsize=4, label="solved by the cap")
+    axes[1].errorbar([r["lr"] for r in rows], [r["left_plateau"]["rate"] for r in rows],
+                     yerr=wilson_bars([r["left_plateau"] for r in rows]), fmt="s--", capsize=4, label="left the plateau")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate (cross-entropy, momentum 0.9)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if shown:
+        axes[0].set_yscale("log")
+    axes[0].set_ylabel("epoch the plateau ends")
+    axes[1].set_ylabel(f"fraction of networks (95% Wilson), cap {args.epochs}")
+    fig.tight_layout()
+    return {"summary": {"n": sum(r["n"] for r in rows), "rows": rows}}, fig, lines
+
+
+PREDICT_FEATURES = ("distinct codes", "patterns at corner 000", "closest pair of codes (distance)",
+                    "epochs since the plateau ended", "smallest |h - 0.5|", "mean |h - 0.5|")
+
+
+def state_features(h, epoch, plateau_end):
+    """Features of networks at one epoch from their hidden activations h (k, N, H) and plateau ends (k,)."""
+    corners = E.corner_of(h)
+    gaps = np.linalg.norm(h[:, :, None, :] - h[:, None, :, :], axis=-1)
+    n = h.shape[1]
+    closest = gaps[:, ~np.eye(n, dtype=bool)].reshape(len(h), -1).min(1)
+    since = np.where((plateau_end > 0) & (plateau_end <= epoch), epoch - plateau_end, 0)
+    margin = np.abs(h - 0.5)
+    return np.column_stack([count_distinct(corners, h.shape[2]), (corners == 0).sum(1), closest, since,
+                            margin.min((1, 2)), margin.mean((1, 2))])
+
+
+def fit_logistic(X, y, l2=1e-3, steps=50):
+    """Logistic regression by Newton's method on standardised features: returns predict(X) -> p(y = 1)."""
+    mean, scale = X.mean(0), X.std(0) + 1e-12
+    Z = np.column_stack([np.ones(len(X)), (X - mean) / scale])
+    w = np.zeros(Z.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-Z @ w))
+        hessian = Z.T @ (Z * (p * (1 - p))[:, None]) + l2 * np.eye(len(w))
+        w -= np.linalg.solve(hessian, Z.T @ (p - y) + l2 * w)
+    return lambda X_new: 1 / (1 + np.exp(-np.column_stack([np.ones(len(X_new)), (X_new - mean) / scale]) @ w))
+
+
+def auc(scores, labels):
+    """Area under the ROC curve: the probability that a random positive outranks a random negative (ties 1/2)."""
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    pos, neg = scores[labels], scores[~labels]
+    if not len(pos) or not len(neg):
+        return None
+    ranks = np.argsort(np.argsort(np.concatenate([pos, neg]), kind="stable"), kind="stable").astype(float)
+    values = np.concatenate([pos, neg])
+    for v in np.unique(values):                                      # average ranks of ties
+        tied = values == v
+        ranks[tied] = ranks[tied].mean()
+    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) - 1) / 2) / (len(pos) * len(neg)))
+
+
+def auc_interval(scores, labels, draws=2000, seed=12345):
+    """AUC with a percentile-bootstrap 95% interval over networks."""
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    rng = np.random.default_rng(seed)
+    values = [auc(scores[i], labels[i]) for i in rng.integers(0, len(scores), (draws, len(scores)))]
+    values = [v for v in values if v is not None]
+    return {"auc": auc(scores, labels), "ci_95": [float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))],
+            "n": int(len(scores)), "positives": int(labels.sum())}
+
+
+def study_predict(args):
+    """Can a failure be seen coming? The state of each network still unsolved at --at epochs predicts whether
+    it is still unsolved at the cap: a logistic model fitted on --seeds, scored (AUC) on --held-out seeds."""
+    if set(args.seeds) & set(args.held_out):
+        raise ValueError("the held-out seeds overlap the seeds the model is fitted on")
+    data = {}
+    for name, seeds in (("fit", args.seeds), ("held_out", args.held_out)):
+        ends, track = plateau_end_tracker(len(seeds), args.size.n_hidden)
+        seen = {}
+
+        def observe(epoch, rows, batch, track=track, seen=seen, ends=ends):
+            track(epoch, rows, batch)
+            if epoch == args.at:
+                seen["rows"], seen["features"] = rows.copy(), state_features(np.array(batch.hidden), epoch, ends[rows])
+        runs, _ = sweep(args, seeds, n_epochs=args.epochs, observer=observe)
+        failed = np.array([not r["solved"] for r in runs])
+        rows = seen.get("rows", np.array([], dtype=int))
+        data[name] = {"X": seen.get("features", np.empty((0, len(PREDICT_FEATURES)))), "y": failed[rows],
+                      "n": len(seeds), "still_training": len(rows), "failed": int(failed.sum())}
+    fit_set, test = data["fit"], data["held_out"]
+    result = {"at_epoch": args.at, "features": list(PREDICT_FEATURES),
+              **{f"{k}_seeds": {"seeds": [int(s[0]), int(s[-1])], "n": d["n"], "still_training_at_epoch": d["still_training"],
+                                "failed_by_cap": d["failed"]}
+                 for k, d, s in (("fit", fit_set, args.seeds), ("held_out", test, args.held_out))}}
+    lines = [f"predict: networks still unsolved at epoch {args.at}; failure = still unsolved at {args.epochs}; "
+             f"fitted on seeds {args.seeds[0]}-{args.seeds[-1]}, scored on {args.held_out[0]}-{args.held_out[-1]}"]
+    model_scores = None
+    if len(set(fit_set["y"].tolist())) == 2 and len(set(test["y"].tolist())) == 2:
+        model = fit_logistic(fit_set["X"], fit_set["y"].astype(float))
+        model_scores = model(test["X"])
+        result["model_auc_held_out"] = auc_interval(model_scores, test["y"])
+        predicted = model_scores > 0.5
+        result["model_accuracy_held_out"] = rate(int((predicted == test["y"]).sum()), len(test["y"]))
+        result["base_rate_held_out"] = rate(int(test["y"].sum()), len(test["y"]))
+        singles = []
+        for j, name in enumerate(PREDICT_FEATURES):
+            sign = 1.0 if (auc(fit_set["X"][:, j], fit_set["y"]) or 0.5) >= 0.5 else -1.0   # direction from the fit set
+            singles.append({"feature": name, "direction": sign,
+                            "auc_held_out": auc_interval(sign * test["X"][:, j], test["y"])})
+        result["single_feature"] = singles
+        a = result["model_auc_held_out"]
+        lines.append(f"  {test['still_training']} held-out networks still unsolved at epoch {args.at}, "
+                     f"{int(test['y'].sum())} of them fail: model AUC {a['auc']:.3f} (95% CI {a['ci_95'][0]:.3f}-"
+                     f"{a['ci_95'][1]:.3f}); accuracy {fmt_rate(result['model_accuracy_held_out'])} against "
+                     f"{1 - result['base_rate_held_out']['rate']:.1%} for always guessing 'solves'")
+        for s in singles:
+            a = s["auc_held_out"]
+            lines.append(f"    {s['feature']}: AUC {a['auc']:.3f} ({a['ci_95'][0]:.3f}-{a['ci_95'][1]:.3f})")
+    else:
+        lines.append("  too few failures or successes among the networks still training to fit or score a model")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), dpi=V.DPI)
+    if model_scores is not None:
+        order = np.argsort(-model_scores)
+        y = test["y"][order]
+        tpr = np.concatenate([[0], np.cumsum(y) / y.sum()])
+        fpr = np.concatenate([[0], np.cumsum(~y) / (~y).sum()])
+        a = result["model_auc_held_out"]
+        axes[0].plot(fpr, tpr, label=f"model, held out: AUC {a['auc']:.2f} ({a['ci_95'][0]:.2f}-{a['ci_95'][1]:.2f})")
+        axes[0].plot([0, 1], [0, 1], color="0.6", ls="--", lw=1)
+        names = [s["feature"] for s in result["single_feature"]]
+        values = np.array([s["auc_held_out"]["auc"] for s in result["single_feature"]])
+        ci = np.array([s["auc_held_out"]["ci_95"] for s in result["single_feature"]]).T
+        axes[1].barh(range(len(names)), values, xerr=[values - ci[0], ci[1] - values], capsize=3, color="#1f77b4")
+        axes[1].axvline(0.5, color="0.4", ls="--", lw=1)
+        axes[1].set_yticks(range(len(names)), names, fontsize=8)
+        axes[1].set_xlim(0.3, 1)
+    axes[0].set_xlabel("false positive rate")
+    axes[0].set_ylabel("true positive rate (failures caught)")
+    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].set_title(f"Predicting failure from the state at epoch {args.at}", fontsize=10)
+    axes[1].set_xlabel("held-out AUC of one feature alone (95% CI)")
+    fig.tight_layout()
+    return {"summary": {"n": fit_set["n"] + test["n"], **result}}, fig, lines
+
+
+def plateau_corner_tracker(n, n_hidden=3):
+    """Observer: per network, the corner where all its codes sat together the last time they did (the corner
+    the plateau ends on; -1 = never) and the epoch after that (0 = never). Returns (corner, ends, observer)."""
+    corner, ends = np.full(n, -1), np.zeros(n, dtype=int)
+
+    def observe(epoch, rows, batch):
+        codes = batch.codes()
+        single = count_distinct(codes, n_hidden) == 1
+        corner[rows[single]] = codes[single, 0]
+        ends[rows[single]] = epoch + 1
+    return corner, ends, observe
+
+
+def study_biases(args):
+    """Is the 000 preference an artefact of zero biases? The published initialisation against random hidden
+    biases, random output biases and both (U(-s, s), drawn after the weights, so the weights are the same)."""
+    s = args.bias_scale
+    variants = {"zero (published)": (0.0, 0.0), f"hidden U(-{s:g},{s:g})": (s, 0.0),
+                f"output U(-{s:g},{s:g})": (0.0, s), "both": (s, s)}
+    rows, lines = [], [f"biases: {len(args.seeds)} seeds per variant, cap {args.epochs}, no restarts"]
+    for label, scale in variants.items():
+        corner, ends, observe = plateau_corner_tracker(len(args.seeds), args.size.n_hidden)
+        runs, _ = sweep(args, args.seeds, n_epochs=args.epochs, bias_scale=scale, observer=observe)
+        solved = np.array([r["solved"] for r in runs])
+        plateau = corner >= 0
+        shared = [collision_anatomy(r["hidden_codes"]) for r in runs if not r["solved"]] \
+            if args.size == DEFAULT_SHAPE else []
+        shared = [a["shared_corner"] for a in shared if a is not None]
+        row = {"variant": label, "bias_scale": list(scale), "n": len(runs), "solved": rate(solved.sum(), len(runs)),
+               "had_one_corner_plateau": rate(plateau.sum(), len(runs)),
+               "plateau_corner_counts": np.bincount(corner[plateau], minlength=2 ** args.size.n_hidden).tolist(),
+               "plateau_at_000": rate(int((corner == 0).sum()), int(plateau.sum())),
+               "plateau_end": bootstrap(ends[plateau], "median"),
+               "seven_of_eight_shared_corner_counts": np.bincount(shared, minlength=8).tolist() if shared else None,
+               "shared_corner_000": rate(shared.count(0), len(shared)) if shared else None}
+        rows.append(row)
+        lines.append(f"  {label}: solved {fmt_rate(row['solved'])}; all codes on one corner at some epoch "
+                     f"{fmt_rate(row['had_one_corner_plateau'])}, the last such corner 000 in "
+                     f"{fmt_rate(row['plateau_at_000'])}; "
+                     f"plateau ends at a median epoch {fmt_median(row['plateau_end'])}"
+                     + (f"; 7-of-8 failures sharing corner 000: {fmt_rate(row['shared_corner_000'])}"
+                        if row["shared_corner_000"] else ""))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
+    x = np.arange(len(rows))
+    for ax, key, title in ((axes[0], "solved", f"solved by epoch {args.epochs}"),
+                           (axes[1], "had_one_corner_plateau", "all codes on one corner at some epoch"),
+                           (axes[2], "plateau_at_000", "...the last such corner is 000")):
+        rates = [r[key] for r in rows]
+        ax.bar(x, [r["rate"] or 0 for r in rates], yerr=wilson_bars(rates), capsize=4, color="#1f77b4")
+        ax.set_xticks(x, [r["variant"] for r in rows], fontsize=8, rotation=15)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(title + " (95% Wilson)", fontsize=10)
+    fig.tight_layout()
+    return {"summary": {"n": sum(r["n"] for r in rows), "rows": rows}}, fig, lines
 
 
 # ----------------------------------------------------------------------------------------- 4. recipe1986
@@ -377,18 +662,30 @@ def study_recipe1986(args):
     epochs come from the first solved epoch and the codes are compared after the same training time."""
     n = len(args.seeds)
     rows = []
+    solved_by_setting = {}
     for loss in ("sse", "ce"):
         for lr in args.lrs:
-            plateau, observe = plateau_tracker(n)
+            plateau, track_plateau = plateau_tracker(n)
+            first, track_codes = first_epoch_tracker(n, (7, 8), args.size.n_hidden)
+
+            def observe(epoch, rows, batch, track_plateau=track_plateau, track_codes=track_codes):
+                track_plateau(epoch, rows, batch)
+                track_codes(epoch, rows, batch)
             runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, lr=lr, loss=loss, early_stop=False,
                                   observer=observe)
             epochs = [r["solve_epoch"] for r in runs if r["solve_epoch"] is not None]
+            solved_by_setting[(loss, lr)] = np.array([r["solve_epoch"] is not None for r in runs])
+            reached7, reached8 = first[7] > 0, first[8] > 0
+            # N - 1 = 7 codes: the step where the two losses part ways, if they do
+            escape = {"reached_7_codes": rate(reached7.sum(), n),
+                      "reached_8_given_7": rate((reached8 & reached7).sum(), int(reached7.sum())),
+                      "epochs_from_7_to_8": bootstrap((first[8] - first[7])[reached8 & reached7], "median")}
             h = np.array([r["hidden_codes"] for r in runs])
             intermediate = (np.abs(h - 0.5) < 0.25).sum(axis=(1, 2))          # activations in (0.25, 0.75)
             end_codes = np.array([r["n_distinct_codes"] for r in runs])
             end_acc = np.array([r["accuracy"] for r in runs])
             rows.append({"loss": loss, "lr": lr, "solved": rate(len(epochs), n),
-                         "median_epochs": float(np.median(epochs)) if epochs else None,
+                         "median_epochs": bootstrap(epochs, "median"), **escape,
                          "plateau_epochs": quantiles(plateau),
                          "plateau_over_1000": int((plateau > 1000).sum()),
                          "at_end_full_accuracy": int((end_acc == 1).sum()),
@@ -398,22 +695,36 @@ def study_recipe1986(args):
                          "at_end_mean_values_in_0.25_0.75": float(intermediate.mean()),
                          "at_end_median_saturation": float(np.median(saturation(h))), "seconds": seconds,
                          "final_hidden_values": h.ravel().round(4).tolist()})
-    summary = {"n": n * len(rows), "seeds": n, "by_setting": [{k: v for k, v in r.items() if k != "final_hidden_values"}
-                                                              for r in rows]}
+    paired = []
+    for lr in args.lrs:                           # the same seeds, so the same initial weights, under both losses
+        sse, ce = solved_by_setting[("sse", lr)], solved_by_setting[("ce", lr)]
+        only_sse, only_ce = int((sse & ~ce).sum()), int((~sse & ce).sum())
+        paired.append({"lr": lr, "both": int((sse & ce).sum()), "only_sse": only_sse, "only_ce": only_ce,
+                       "neither": int((~sse & ~ce).sum()), "mcnemar_exact_p": mcnemar_p(only_sse, only_ce)})
+    summary = {"n": n * len(rows), "seeds": n, "paired_by_lr": paired,
+               "by_setting": [{k: v for k, v in r.items() if k != "final_hidden_values"} for r in rows]}
     lines = [f"recipe1986: {n} seeds per setting, every network trained for {args.epochs} epochs (momentum 0.9, "
              f"init scale 0.1); solved = strict criterion met at some epoch >= 201"]
     for r in rows:
         p = r["plateau_epochs"]
         lines.append(f"  {r['loss']:>3} lr {r['lr']:<5g}: solved {fmt_rate(r['solved'])}, median epochs "
-                     f"{r['median_epochs']}; all outputs within 0.1 of 1/8 for a median {p['q50']:.0f} epochs "
+                     f"{fmt_median(r['median_epochs'])}; reached 7 codes {fmt_rate(r['reached_7_codes'])}, then 8 "
+                     f"{fmt_rate(r['reached_8_given_7'])}; all outputs within 0.1 of 1/8 for a median {p['q50']:.0f} epochs "
                      f"(>1000 in {r['plateau_over_1000']}); at epoch {args.epochs}: 100% accuracy in "
                      f"{r['at_end_full_accuracy']} ({r['at_end_full_accuracy_7_codes']} of them with 7 codes), "
                      f"a code value in (0.25, 0.75) in {r['at_end_nets_with_a_value_in_0.25_0.75']} nets")
+    for p in paired:
+        lines.append(f"  paired, lr {p['lr']:g}: both solve {p['both']}, only sse {p['only_sse']}, only ce "
+                     f"{p['only_ce']}, neither {p['neither']} (exact McNemar p = {p['mcnemar_exact_p']:.2g})")
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
     for loss, color in (("sse", "#d62728"), ("ce", "#1f77b4")):
         sel = [r for r in rows if r["loss"] == loss]
         lrs = [r["lr"] for r in sel]
-        axes[0].plot(lrs, [r["solved"]["rate"] for r in sel], "o-", color=color, label=loss)
+        axes[0].errorbar(lrs, [r["solved"]["rate"] for r in sel], yerr=wilson_bars([r["solved"] for r in sel]),
+                         fmt="o-", color=color, capsize=3, label=f"{loss}: solved")
+        axes[0].errorbar(lrs, [r["reached_8_given_7"]["rate"] or 0 for r in sel],
+                         yerr=wilson_bars([r["reached_8_given_7"] for r in sel]), fmt="s:", color=color, capsize=3,
+                         label=f"{loss}: 8 codes once 7 were reached")
         axes[1].plot(lrs, [r["plateau_epochs"]["q50"] for r in sel], "o-", color=color, label=loss)
     for ax in axes[:2]:
         ax.set_xscale("log")
@@ -424,8 +735,8 @@ def study_recipe1986(args):
     axes[1].set_yscale("symlog", linthresh=10)
     axes[1].set_ylim(0, args.epochs * 2)
     axes[0].set_ylim(0, 1)
-    axes[0].set_ylabel("solve rate")
-    axes[0].set_title("strict solve rate", fontsize=10)
+    axes[0].set_ylabel("fraction (95% Wilson)")
+    axes[0].set_title("strict solve rate, and escape from 7 codes", fontsize=10)
     axes[1].set_ylabel("median epochs with all outputs within 0.1 of 1/8")
     axes[1].set_title("the base-rate plateau", fontsize=10)
     default = [r for r in rows if r["lr"] == 0.5] or rows[:1]
@@ -702,8 +1013,20 @@ STUDIES = {
     "failures": (study_failures, "0-999", 20000, "anatomy of the networks stuck at 7 of 8 codes", {}),
     "margin": (study_margin, "0-999", 20000, "code margin at the solve, training on, margin criteria",
                {"margins": ([0.0, 0.05, 0.1, 0.2], cli.list_of(float, check.check_margin), "margins m of the solve criterion")}),
-    "restarts": (study_restarts, "0-999", 20000, "restart-on-plateau over several patiences",
-                 {"patiences": ([250, 500, 750, 1000, 1500, 2000, 3000], cli.list_of(int, check.check_patience), "patiences to compare")}),
+    "restarts": (study_restarts, "0-999", 20000, "restart on plateau: two clocks x patiences x learning rates, "
+                                                     "picked on --seeds, reported on --held-out",
+                 {"patiences": ([100, 250, 500, 1000, 2000], cli.list_of(int, check.check_patience), "patiences to compare"),
+                  "lrs": ([0.5, 0.1, 0.05], cli.list_of(float, check.check_lr), "learning rates"),
+                  "held_out": ("1000-1999", cli.arg_type(cli.parse_seeds), "seeds the picked patience is reported on")}),
+    "plateau": (study_plateau, "0-999", 20000, "how long the base-rate plateau lasts, over learning rates",
+                {"lrs": ([0.05, 0.1, 0.25, 0.5, 1.0, 2.0], cli.list_of(float, check.check_lr), "learning rates")}),
+    "predict": (study_predict, "0-999", 20000, "can a failure be seen coming? a model of the state at --at epochs, "
+                                               "fitted on --seeds, scored on --held-out",
+                {"at": (600, cli.arg_type(lambda v: check.check_epochs(v, "at"), int), "epoch whose state is used"),
+                 "held_out": ("1000-1999", cli.arg_type(cli.parse_seeds), "seeds the model is scored on")}),
+    "biases": (study_biases, "0-999", 20000, "is the 000 preference an artefact of zero biases? random hidden "
+                                             "and output biases against the published zeros",
+               {"bias_scale": (1.0, cli.arg_type(check.check_init_scale, float), "s of the random biases U(-s, s)")}),
     "recipe1986": (study_recipe1986, "0-499", 5000, "squared error (1986) vs cross-entropy over learning rates",
                    {"lrs": ([0.25, 0.5, 1.0, 2.0, 4.0], cli.list_of(float, check.check_lr), "learning rates, both losses")}),
     "grid": (study_grid, "0-99", 20000, "solve rate over learning rate x init scale, one batched run",
@@ -782,7 +1105,9 @@ def run_study(name, args):
     study_args.seeds = args.seeds if args.seeds is not None else cli.parse_seeds(seeds)
     study_args.epochs = args.epochs if args.epochs is not None else epochs
     study_args.sweeps_used = []
-    for option, (default, _, _) in options.items():          # `all` runs each study with its own defaults
+    for option, (default, parse, _) in options.items():      # `all` runs each study with its own defaults
+        if args.study != name and isinstance(default, str):
+            default = parse(default)                          # a spec such as "1000-1999", as argparse parses it
         setattr(study_args, option, getattr(args, option) if args.study == name else default)
     start = time.perf_counter()
     result, fig, lines = function(study_args)
@@ -814,6 +1139,10 @@ def main(argv=None):
         names = [n for n in names if n not in skipped]
         if skipped:
             print(f"skipping {', '.join(skipped)}: not run at a single other size")
+    if args.study == "restarts":
+        overlap = set(args.held_out) & set(args.seeds if args.seeds is not None else cli.parse_seeds("0-999"))
+        if overlap:
+            parser.error(f"--held-out overlaps the seeds the patience is picked on (e.g. seed {min(overlap)})")
     cli.refuse_foreign_outputs(parser, [p for n in names for p in output_paths(n, args)], args.force)
     check_folder(parser, args.results)
     check_folder(parser, args.figures)

@@ -215,8 +215,14 @@ def first_epoch_tracker(n, thresholds, n_hidden=None):
 
 
 # ------------------------------------------------------------------------------------------- the one loop
+PATIENCE_CLOCKS = {"attempt": "patience runs from the attempt's start: its best code count is first set by the "
+                              "random initial codes",
+                   "plateau": "patience does not run while all codes share one corner; when they split, the best "
+                              "code count starts afresh"}
+
+
 def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, early_stop=True, patience=None,
-        restart_every=None, max_restarts=None, observer=None, progress=None):
+        restart_every=None, max_restarts=None, observer=None, progress=None, patience_from="attempt"):
     """Train one network per seed, all together as one stack: the only training loop in this project.
 
     Each epoch every network still training takes one update (`batch.step`). From the learner's
@@ -225,7 +231,8 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     has not improved for this many epochs while unsolved (attempt k draws from `network_rng(seed, k)`);
     restart_every: restart a network whose current attempt has run this many epochs unsolved (a fixed budget
     per attempt, Fahlman's protocol); max_restarts: at most this many restarts per network. The epoch cap
-    counts every attempt.
+    counts every attempt. patience_from (PATIENCE_CLOCKS): "attempt" (the published rule) or "plateau", which
+    stops the patience clock while every code sits on one corner and restarts the best count when they split.
     observer(epoch, rows, batch): called every epoch with the networks still training (rows are their
     indices into `seeds`); progress(epoch, n_training): called every epoch.
 
@@ -241,7 +248,10 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     margin_at_solve = np.full(S, np.nan)
     restart_epochs = [[] for _ in range(S)]
     rows = np.arange(S)
-    best_codes, last_gain = np.zeros(S, dtype=int), np.zeros(S, dtype=int)
+    best_codes, last_gain, last_codes = np.zeros(S, dtype=int), np.zeros(S, dtype=int), np.zeros(S, dtype=int)
+    if patience_from not in PATIENCE_CLOCKS:
+        raise ValueError(f"patience_from must be one of {sorted(PATIENCE_CLOCKS)}, got {patience_from!r}")
+    plateau_clock = patience_from == "plateau"
     attempt_start = np.zeros(S, dtype=int)
     n_hidden, min_stop = learner.shape.n_hidden, learner.min_stop_epoch
     restarting = patience is not None or restart_every is not None
@@ -266,6 +276,11 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
             stale = np.zeros(len(rows), bool)
             if patience is not None:
                 codes = count_distinct(batch.codes(), n_hidden)
+                if plateau_clock:
+                    split = (codes > 1) & (last_codes == 1)         # left the one shared corner: start afresh
+                    best_codes[split] = 0
+                    last_gain[codes == 1] = epoch                   # the clock stands still on the plateau
+                    last_codes = codes
                 gained = codes > best_codes
                 best_codes[gained], last_gain[gained] = codes[gained], epoch
                 stale |= epoch - last_gain >= patience
@@ -281,13 +296,14 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
                 stale = np.array(stale)
                 batch.restart(stale, attempts)
                 best_codes[stale], last_gain[stale], attempt_start[stale] = 0, epoch, epoch
+                last_codes[stale] = 0
 
         if early_stop and any_solved:
             final[rows[solved]] = batch.params[solved]
             epochs[rows[solved]] = epoch
             keep = ~solved
             batch.keep(keep)
-            rows, best_codes, last_gain = rows[keep], best_codes[keep], last_gain[keep]
+            rows, best_codes, last_gain, last_codes = rows[keep], best_codes[keep], last_gain[keep], last_codes[keep]
             attempt_start = attempt_start[keep]
             if len(rows) == 0:
                 break

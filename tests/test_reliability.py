@@ -186,3 +186,14 @@ def test_cost_per_success_pays_for_failures():
     assert cost_per_success([7], [True])["ci_95"] == [7.0, 7.0]
     with pytest.raises(ValueError, match="same shape"):
         cost_per_success([1, 2], [True])
+
+
+def test_auc_and_mcnemar_on_cases_worked_by_hand():
+    assert S.auc([1, 2, 3], [False, False, True]) == 1.0
+    assert S.auc([3, 2, 1], [False, False, True]) == 0.0
+    assert S.auc([1, 1, 1, 1], [False, True, False, True]) == 0.5          # ties count one half
+    assert S.auc([1, 2, 2, 3], [False, False, True, True]) == 0.875        # 3.5 of 4 pairs ordered
+    assert S.auc([1, 2], [True, True]) is None
+    from interval_stats import mcnemar_p
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(10, 0) == pytest.approx(2 / 1024)
+    assert mcnemar_p(3, 5) == mcnemar_p(5, 3) == pytest.approx(2 * (1 + 8 + 28 + 56) / 256)

@@ -177,3 +177,70 @@ def test_no_script_uses_a_private_name_of_another_module_and_nothing_points_outs
             assert "../" + "shared" not in text, name       # split so that this file does not match itself
             if name.endswith(".py"):
                 assert not any(f"{alias}._" in text for alias in ("E", "V", "S", "T", "cli")), name
+
+
+class CodeScriptLearner:
+    """One network whose distinct-code count follows `script` (epoch 1, 2, ...; the last value repeats), so the
+    restart clocks can be read off exactly; a restart starts the script again."""
+    shape = T.Shape(8, 3)
+    min_stop_epoch = 1
+
+    def __init__(self, script):
+        self.script = script
+
+    def start(self, seeds, settings):
+        learner = self
+
+        class Batch:
+            params = np.zeros((1, 1))
+            hidden = np.full((1, 8, 3), 0.9)
+            outputs = np.zeros((1, 8, 8))                    # never reconstructs: never solved
+            t = 0
+
+            def codes(self):
+                n = learner.script[min(self.t, len(learner.script)) - 1]
+                return np.array([list(range(n)) + [0] * (8 - n)])
+
+            def step(self):
+                self.t += 1
+
+            def restart(self, rows, attempts):
+                self.t = 0
+
+            def keep(self, mask):
+                pass
+        return Batch()
+
+
+def test_the_plateau_clock_stands_still_on_one_corner_and_starts_afresh_when_codes_split():
+    # 5 codes at epoch 1, one corner for epochs 2-40, then 3 codes for good
+    script = [5] + [1] * 39 + [3]
+    attempt = T.fit(CodeScriptLearner(script), [0], {}, 60, patience=30, max_restarts=1)
+    assert attempt["restart_epochs"] == [[31]]               # the best (5) was set at epoch 1 by the start codes
+    plateau = T.fit(CodeScriptLearner(script), [0], {}, 80, patience=30, max_restarts=1, patience_from="plateau")
+    assert plateau["restart_epochs"] == [[71]]              # 3 codes from epoch 41 are a fresh best: 41 + 30
+    with pytest.raises(ValueError, match="patience_from"):
+        T.fit(CodeScriptLearner(script), [0], {}, 5, patience=3, patience_from="never")
+
+
+def test_the_plateau_clock_rescues_the_short_patience_that_restarts_every_network_forever():
+    stuck = E.sweep_seeds(list(range(8)), 3000, patience=250)
+    rescued = E.sweep_seeds(list(range(8)), 10000, patience=250, patience_from="plateau")
+    assert sum(r["solved"] for r in stuck) == 0 and all(r["restarts"] >= 10 for r in stuck)
+    assert all(r["solved"] for r in rescued)
+
+
+def test_random_biases_keep_the_weights_and_stay_in_range_and_zero_keeps_the_published_start():
+    shape = T.parse_size("8-3-8")
+    plain = E.init_params(3, 0.1, shape=shape)
+    assert np.array_equal(E.init_params(3, 0.1, shape=shape, bias_scale=(0.0, 0.0)), plain)
+    biased = E.init_params(3, 0.1, shape=shape, bias_scale=(1.0, 0.5))
+    W1, b1, W2, b2 = E.unpack(biased, shape)
+    P1, _, P2, _ = E.unpack(plain, shape)
+    assert np.array_equal(W1, P1) and np.array_equal(W2, P2)
+    assert 0 < np.abs(b1).max() <= 1.0 and 0 < np.abs(b2).max() <= 0.5
+    alone = E.sweep_seeds([5], 300, bias_scale=(1.0, 1.0), return_weights=True, early_stop=False)
+    together = E.sweep_seeds([2, 5, 9], 300, bias_scale=(1.0, 1.0), return_weights=True, early_stop=False)
+    assert alone[0]["W1"] == together[1]["W1"] and alone[0]["b2"] == together[1]["b2"]
+    with pytest.raises(ValueError, match="bias scale"):
+        E.sweep_seeds([0], 5, bias_scale=(-1.0, 0.0))

@@ -90,7 +90,10 @@ def test_monte_carlo_p_value_separates_uniform_from_skewed_counts():
 STUDY_KEYS = {
     "failures": ["unsolved", "pair_counts"],
     "margin": ["runs"],
-    "restarts": ["runs_by_patience"],
+    "restarts": [],
+    "plateau": [],
+    "predict": [],
+    "biases": [],
     "recipe1986": [],
     "grid": [],
     "compare": [],
@@ -98,7 +101,11 @@ STUDY_KEYS = {
 TINY = {
     "failures": ["--seeds", "0-29", "--epochs", "2500"],
     "margin": ["--seeds", "0-9", "--epochs", "1500", "--margins", "0,0.1"],
-    "restarts": ["--seeds", "0-9", "--epochs", "1500", "--patiences", "300,800"],
+    "restarts": ["--seeds", "0-9", "--epochs", "1500", "--patiences", "300,800", "--lrs", "0.5",
+                 "--held-out", "10-17"],
+    "plateau": ["--seeds", "0-9", "--epochs", "800", "--lrs", "0.5,2"],
+    "predict": ["--seeds", "0-19", "--epochs", "1500", "--held-out", "20-39", "--at", "300"],
+    "biases": ["--seeds", "0-9", "--epochs", "800"],
     "recipe1986": ["--seeds", "0-5", "--epochs", "800", "--lrs", "0.5,2"],
     "grid": ["--seeds", "0-2", "--epochs", "400", "--lrs", "0.5,1", "--init-scales", "0.1,0.5"],
     "compare": ["--seeds", "0-24", "--epochs", "1000", "--patience", "500", "--boltzmann-epochs", "40",
@@ -181,6 +188,7 @@ def test_studies_for_three_bits_refuse_other_sizes_and_the_others_run_at_them(tm
             S.main([study, "--size", "4-2-4", "--results", str(tmp_path), "--figures", str(tmp_path)])
         assert info.value.code == 2 and "8-3-8 encoder only" in capsys.readouterr().err
     assert S.main(["restarts", "--size", "4-2-4", "--seeds", "0-9", "--epochs", "600", "--patiences", "200",
+                   "--lrs", "0.5", "--held-out", "10-13",
                    "--results", str(tmp_path), "--figures", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "restarts.json").read_text())["config"]["size"] == "4-2-4"
 
@@ -204,3 +212,23 @@ def test_compare_pays_for_failures_and_restarts_with_each_learners_own_counts(tm
                 sum(nets["epochs"]) * row["cpu_seconds_per_network_epoch"] / sum(solved))
     assert rows["cd1"]["updates_per_epoch"] == 16 and rows["backprop"]["updates_per_epoch"] == 1
     assert rows["backprop_restarts"]["restarts"] == sum(rows["backprop_restarts"]["networks"]["restarts"]) > 0
+
+
+def test_restarts_pick_on_one_set_of_seeds_and_report_on_another(tmp_path, capsys):
+    S.main(["restarts", "--seeds", "0-11", "--held-out", "12-23", "--epochs", "2500", "--patiences", "150,400",
+            "--lrs", "0.5", "--workers", "1", "--results", str(tmp_path), "--figures", str(tmp_path)])
+    summary = json.loads((tmp_path / "restarts.json").read_text())["summary"]
+    assert summary["pick_seeds"] == [0, 11] and summary["held_out_seeds"] == [12, 23]
+    entry = summary["by_lr"][0]
+    for clock, patience in entry["chosen_patience"].items():
+        picked = [r for r in entry["picked_on"] if r["clock"] == clock]
+        best = min(picked, key=lambda r: (r["cost_epochs_per_solved"]["mean"] if r["cost_epochs_per_solved"]
+                                          else float("inf"), r["patience"]))
+        assert best["patience"] == patience
+    held = entry["held_out"]
+    assert held[0]["patience"] is None and all(r["seeds"] == [12, 23] for r in held)
+    assert {(r["clock"], r["patience"]) for r in held[1:]} == set(entry["chosen_patience"].items())
+    with pytest.raises(SystemExit) as info:
+        S.main(["restarts", "--seeds", "0-11", "--held-out", "5-20", "--results", str(tmp_path),
+                "--figures", str(tmp_path), "--force"])
+    assert info.value.code == 2 and "overlaps" in capsys.readouterr().err
