@@ -107,7 +107,7 @@ TINY = {
     "predict": ["--seeds", "0-19", "--epochs", "1500", "--held-out", "20-39", "--at", "300"],
     "biases": ["--seeds", "0-9", "--epochs", "800"],
     "recipe1986": ["--seeds", "0-5", "--epochs", "800", "--lrs", "0.5,2"],
-    "grid": ["--seeds", "0-2", "--epochs", "400", "--lrs", "0.5,1", "--init-scales", "0.1,0.5"],
+    "grid": ["--seeds", "0-2", "--epochs", "400", "--lrs", "0.5,1", "--init-scales", "0.1,0.5", "--held-out", "3-6"],
     "compare": ["--seeds", "0-24", "--epochs", "1000", "--patience", "500", "--boltzmann-epochs", "40",
                 "--ahs85-networks", "3"],
 }
@@ -139,7 +139,7 @@ def test_failures_numbers_are_consistent(tmp_path):
 
 def test_grid_is_one_batched_run_matching_single_cells(tmp_path):
     S.main(["grid", "--seeds", "0-3", "--epochs", "1500", "--lrs", "0.3,0.5", "--init-scales", "0.1,0.5",
-            "--results", str(tmp_path), "--figures", str(tmp_path)])
+            "--held-out", "4-5", "--results", str(tmp_path), "--figures", str(tmp_path)])
     rates = json.loads((tmp_path / "grid.json").read_text())["summary"]["solve_rate"]
     for i, lr in enumerate((0.3, 0.5)):
         for j, scale in enumerate((0.1, 0.5)):
@@ -167,14 +167,14 @@ def test_every_study_config_records_the_settings_its_sweeps_used(tmp_path):
     assert used == {("sse", 0.25, False, 300), ("sse", 2.0, False, 300), ("ce", 0.25, False, 300), ("ce", 2.0, False, 300)}
     assert "lr" not in config and "loss" not in config           # no single setting pretends to cover them all
     S.main(["grid", "--seeds", "0-1", "--epochs", "300", "--lrs", "0.3,0.5", "--init-scales", "0.1,0.5",
-            "--results", str(tmp_path), "--figures", str(tmp_path)])
+            "--held-out", "4-5", "--results", str(tmp_path), "--figures", str(tmp_path)])
     sweeps = json.loads((tmp_path / "grid.json").read_text())["config"]["sweeps"]
     assert sweeps[0]["lr"] == [0.3, 0.5] and sweeps[0]["init_scale"] == [0.1, 0.5] and sweeps[0]["n_networks"] == 8
 
 
 def test_grid_where_nothing_solves_does_not_crash_and_its_checks_use_the_given_seeds_and_epochs(tmp_path, capsys):
     assert S.main(["grid", "--seeds", "0-1", "--epochs", "200", "--lrs", "0.05,0.1", "--init-scales", "0.1",
-                   "--results", str(tmp_path), "--figures", str(tmp_path)]) == 0
+                   "--held-out", "2-3", "--results", str(tmp_path), "--figures", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "grid.json").read_text())["summary"]
     assert all(rate == 0 for row in summary["solve_rate"] for rate in row)
     for check in summary["published_claim_checks"]:
