@@ -419,7 +419,7 @@ def parse_schedule(text):
 
 
 def make_learner(rule, shape, k=5, stats="unit", noise="settling", noise_off_on=None, schedule=AHS85_SCHEDULE,
-                 temperature=10.0):
+                 temperature=10.0, readout_temperature=None):
     """The learner of `rule` ("ahs85" or "cdk") for an encoder `shape`, options validated."""
     check.check_choice(rule, RULES, "rule")
     if rule == "cdk":
@@ -427,10 +427,12 @@ def make_learner(rule, shape, k=5, stats="unit", noise="settling", noise_off_on=
     if not schedule:
         raise ValueError("the annealing schedule is empty")
     temperature = check.check_real_in(temperature, "temperature", 0, 1e6)
+    readout_temperature = temperature if readout_temperature is None else check.check_real_in(
+        readout_temperature, "readout temperature", 0, 1e6)
     if noise_off_on is not None:
         noise_off_on = check.check_real_in(noise_off_on, "noise-off-on", 0, 1, low_open=False, high_open=True)
     return AHS85(shape, stats=stats, noise=noise, noise_off_on=noise_off_on, schedule=schedule,
-                 collect_temperature=temperature, readout_temperature=temperature)
+                 collect_temperature=temperature, readout_temperature=readout_temperature)
 
 
 def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, early_stop=False, patience="default",
@@ -444,7 +446,8 @@ def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, ear
     codes, or None), n_distinct_codes, accuracy, codes (the dominant code of each pattern), restarts,
     restart_epochs, and with return_weights the parameters. patience "default" is the rule's own (cdk: 250
     epochs, at most max_restarts restarts; ahs85: none). options go to `make_learner` (k, stats, noise,
-    noise_off_on, schedule, temperature). workers / executor / chunk_size as in the backprop sweep.
+    noise_off_on, schedule, temperature, readout_temperature). workers / executor / chunk_size as in the backprop
+    sweep.
     observer(epoch, rows, batch) sees the networks still training (batch.params, batch.codes(), batch.hidden,
     batch.outputs); it needs workers=1.
     """
@@ -570,6 +573,9 @@ def build_parser():
     p.add_argument("--temperature", type=cli.arg_type(lambda v: check.check_real_in(v, "temperature", 0, 1e6),
                                                       float), default=10.0,
                    help="ahs85: temperature of the statistics and of the readout, > 0 (default 10)")
+    p.add_argument("--readout-temperature", type=cli.arg_type(lambda v: check.check_real_in(
+        v, "readout temperature", 0, 1e6), float), default=None,
+                   help="ahs85: temperature of the exact readout alone, > 0 (default: --temperature)")
     cli.add_parallel_args(p)
     cli.add_json_args(p)
     return p
@@ -579,7 +585,7 @@ def _options(args):
     if args.rule == "cdk":
         return {"k": args.k}
     return {"stats": args.stats, "noise": args.noise, "noise_off_on": args.noise_off_on, "schedule": args.schedule,
-            "temperature": args.temperature}
+            "temperature": args.temperature, "readout_temperature": args.readout_temperature}
 
 
 def _print_table(runs, n):

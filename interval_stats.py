@@ -107,3 +107,17 @@ def mcnemar_p(b, c):
         return 1.0
     tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
     return min(1.0, 2 * tail)
+
+
+def chi2_power(n, probs, null=None, alpha=0.05, draws=20000, seed=12345):
+    """Power of the chi-square test of `null` (uniform by default) at level alpha, with n counts drawn from the
+    alternative `probs`: the fraction of simulated samples the test rejects (critical value simulated too)."""
+    probs = np.asarray(probs, float) / np.sum(probs)
+    null = np.full(len(probs), 1 / len(probs)) if null is None else np.asarray(null, float)
+    expected = n * null
+    rng = np.random.default_rng(seed)
+
+    def stat(counts):
+        return ((counts - expected) ** 2 / expected).sum(1)
+    critical = np.quantile(stat(rng.multinomial(n, null, size=draws)), 1 - alpha)
+    return float((stat(rng.multinomial(n, probs, size=draws)) > critical).mean())

@@ -33,7 +33,7 @@ import encoder_backprop_8_3_8 as E  # noqa: E402
 import encoder_boltzmann_8_3_8 as B  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from interval_stats import (bootstrap, cost_per_success, fmt_mean, fmt_median, fmt_rate, mcnemar_p,  # noqa: E402
+from interval_stats import (bootstrap, chi2_power, cost_per_success, fmt_mean, fmt_median, fmt_rate, mcnemar_p,  # noqa: E402
                             monte_carlo_uniform_p, quantiles, rate, wilson_interval)
 from published_figures import AHS85 as PUBLISHED_AHS85, FAHLMAN88  # noqa: E402
 from training_loop import DEFAULT_SHAPE, PATIENCE_CLOCKS, count_distinct, first_epoch_tracker  # noqa: E402
@@ -146,6 +146,12 @@ def study_failures(args):
         tests["pairs_vs_uniform_28"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(pair_vector)))
         tests["shared_corner_vs_uniform_8"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(shared)))
         tests["empty_corner_vs_uniform_8"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(empty)))
+        # what "not rejecting uniform pairs" can mean: the chance that this test, with these n7 failures, would
+        # have rejected uniformity had some pairs really been likelier
+        tests["pairs_power"] = {
+            label: chi2_power(n7, [factor] * k + [1.0] * (28 - k))
+            for label, k, factor in (("one pair 2x as likely", 1, 2.0), ("one pair 3x as likely", 1, 3.0),
+                                     ("seven pairs 1.5x as likely", 7, 1.5), ("seven pairs 2x as likely", 7, 2.0))}
         # if the empty corner were any of the 7 others at random: 3 at distance 1, 3 at 2, 1 at 3
         tests["hamming_vs_random_empty_corner"] = dict(zip(("chi2", "p"), monte_carlo_uniform_p(
             hamming, probs=[3 / 7, 3 / 7, 1 / 7])))
@@ -171,7 +177,8 @@ def study_failures(args):
                  f"epoch {e}: {v['all_codes_at_000']:.1%} of {v['networks']}" for e, v in early.items())]
     if n7:
         lines += [f"  colliding pairs over the 28: min {pair_vector.min()}, max {pair_vector.max()}, "
-                  f"chi2 {tests['pairs_vs_uniform_28']['chi2']:.1f}, Monte-Carlo p = {tests['pairs_vs_uniform_28']['p']:.3f}",
+                  f"chi2 {tests['pairs_vs_uniform_28']['chi2']:.1f}, Monte-Carlo p = {tests['pairs_vs_uniform_28']['p']:.3f}; "
+                  "the test's power at this n: " + ", ".join(f"{k} {v:.0%}" for k, v in tests["pairs_power"].items()),
                   "  shared corner: " + ", ".join(f"{c} {k}" for c, k in zip(CORNER_NAMES, shared))
                   + f"  (p = {tests['shared_corner_vs_uniform_8']['p']:.2g})",
                   "  empty corner:  " + ", ".join(f"{c} {k}" for c, k in zip(CORNER_NAMES, empty))

@@ -112,7 +112,7 @@ def test_restarts_stop_at_their_maximum():
 
 @pytest.mark.parametrize("args", [["--k", "0"], ["--temperature", "-1"], ["--schedule", ""], ["--rule", "gibbs"],
                                   ["--schedule", "2@-5"], ["--schedule", "0@10"], ["--size", "16-4-16", "--rule", "ahs85"],
-                                  ["--noise", "sometimes"], ["--stats", "often"]])
+                                  ["--noise", "sometimes"], ["--stats", "often"], ["--readout-temperature", "0"]])
 def test_bad_input_exits_2_with_one_line(args, tmp_path):
     proc = subprocess.run([sys.executable, SCRIPT, *args, "--json", str(tmp_path / "r.json")], capture_output=True,
                           text=True, timeout=60)
@@ -127,3 +127,11 @@ def test_cli_prints_the_table_and_summary_and_writes_json(tmp_path, capsys):
     assert "first 3 codes" in text and "95% Wilson interval" in text and "published (Ackley" in text
     data = json.loads(out.read_text())
     assert data["config"]["rule"] == "ahs85" and len(data["runs"]) == 4 and data["summary"]["n"] == 4
+
+
+def test_the_readout_temperature_changes_only_the_readout():
+    warm = B.sweep_boltzmann([0, 1], "ahs85", 6, return_weights=True)
+    cold = B.sweep_boltzmann([0, 1], "ahs85", 6, return_weights=True, readout_temperature=0.5)
+    assert [r["params"] for r in warm] == [r["params"] for r in cold]          # the same training
+    learner = B.make_learner("ahs85", B.parse_size("8-3-8"), readout_temperature=0.5)
+    assert learner.readout_temperature == 0.5 and learner.collect_temperature == 10.0
