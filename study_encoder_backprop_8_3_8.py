@@ -246,32 +246,33 @@ def study_margin(args):
     for m in args.margins:
         runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, margin=m)
         epochs = solved_epochs(runs)
-        criteria.append({"margin": m, "solved": rate(len(epochs), n), "median_epochs": float(np.median(epochs))
-                         if epochs else None, "seconds": seconds})
+        criteria.append({"margin": m, "solved": rate(len(epochs), n), "median_epochs": bootstrap(epochs, "median"),
+                         "seconds": seconds})
     summary = {"n": n * (2 + len(args.margins)), "seeds": n,
                "margin_at_solve": quantiles(margins_at_solve),
+               "margin_at_solve_median": bootstrap(margins_at_solve, "median"),
                "margin_at_solve_below_0.01": int((margins_at_solve < 0.01).sum()),
                "n_solved": len(solved_at_stop),
                "saturation_at_solve": quantiles(sat_at_solve),
                "all_within_0.05_of_a_corner_at_solve": int((sat_at_solve <= 0.05).sum()),
                "continued_to": args.epochs, "ever_solved": len(ever), "still_solved_at_end": len(still),
-               "fell_back": len(fell_back),
+               "fell_back": len(fell_back), "fell_back_rate": rate(len(fell_back), len(ever)),
                "fell_back_codes": sorted({r["n_distinct_codes"] for r in fell_back}),
                "margin_at_end": quantiles(margin_end), "saturation_at_end": quantiles(sat_end),
                "all_within_0.05_of_a_corner_at_end": int((sat_end <= 0.05).sum()),
                "criteria": criteria, "long_run_seconds": long_seconds}
     lines = [f"margin: {n} seeds, cap {args.epochs} epochs",
              f"  at the solve epoch ({len(solved_at_stop)} solved): code margin median "
-             f"{np.median(margins_at_solve) if len(margins_at_solve) else float('nan'):.4f}; "
+             f"{fmt_median(summary['margin_at_solve_median'])}; "
              f"{summary['margin_at_solve_below_0.01']} below 0.01; all 24 activations within 0.05 of 0/1 in "
              f"{summary['all_within_0.05_of_a_corner_at_solve']}",
              f"  trained on to epoch {args.epochs}: {len(ever)} solved at some epoch >= 201, {len(still)} still solved "
-             f"at the end, {len(fell_back)} fell back"
+             f"at the end, {len(fell_back)} fell back ({fmt_rate(summary['fell_back_rate'])})"
              + (f" (to {summary['fell_back_codes']} codes)" if fell_back else ""),
              f"  at the end: code margin median {np.median(margin_end) if len(margin_end) else float('nan'):.4f}, "
              f"all activations within 0.05 of 0/1 in {summary['all_within_0.05_of_a_corner_at_end']}/{len(still)}"]
-    lines += [f"  margin >= {c['margin']:g}: solved {fmt_rate(c['solved'])}, median epochs {c['median_epochs']}"
-              for c in criteria]
+    lines += [f"  margin >= {c['margin']:g}: solved {fmt_rate(c['solved'])}, median epochs "
+              f"{fmt_median(c['median_epochs'])}" for c in criteria]
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
     bins = np.linspace(0, 0.5, 51)
@@ -293,7 +294,8 @@ def study_margin(args):
     axes[2].errorbar(ms, rates, yerr=err, marker="o", capsize=3, color="#2ca02c")
     for m, c in zip(ms, criteria):
         if c["median_epochs"]:
-            axes[2].annotate(f"median {c['median_epochs']:.0f} ep", (m, c["solved"]["rate"]), textcoords="offset points",
+            axes[2].annotate(f"median {c['median_epochs']['median']:.0f} ep", (m, c["solved"]["rate"]),
+                             textcoords="offset points",
                              xytext=(4, 6), fontsize=8)
     axes[2].set_ylim(0, 1)
     axes[2].set_xlabel("margin m in the solve criterion")
