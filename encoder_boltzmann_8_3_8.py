@@ -33,6 +33,7 @@ import numpy as np
 import atomic_files
 import cli_support as cli
 import validation as check
+from compiled_kernels import odds, settle
 from interval_stats import bootstrap_median, wilson_interval
 from parallel_map import map_chunks
 from published_figures import AHS85 as PUBLISHED_AHS85
@@ -182,37 +183,24 @@ class _AHS85Batch:
         uniforms (S, C, P, 2): per probe, one number picks the unit and one decides it."""
         learner = self.learner
         S, C, n = states.shape
-        flat_W = self._weights().reshape(S * n, n).astype(np.float32)  # integers: exact in float32
-        flat_states = states.reshape(S * C, n)
-        row_base = (np.arange(S) * n).repeat(C)                     # each chain's network's first row
-        cell_base = np.arange(S * C) * n                            # each chain's first cell in flat_states
-        # per probe (rows), per chain (columns): the unit probed and the threshold its field must exceed;
+        W = self._weights().astype(np.float32)                      # integers: exact in float32
+        # per probe: the unit probed and the threshold its field must exceed to turn it on;
         # u < 1 / (1 + exp(-f/T))  <=>  T * log(u / (1 - u)) < f, so the logit is taken once, not per probe
-        units, logits = probe_plan(uniforms, free)
-        units, logits = units.reshape(S * C, -1).T.copy(), logits.reshape(S * C, -1).T.copy()
-        probe = 0
-        stats = np.zeros((S, n, n))
-        samples = 0
-
-        def run(temperature, n_probes, collect):
-            nonlocal probe, samples
-            recorded = []
-            for _ in range(n_probes):
-                k = units[probe]
-                field = np.einsum("ij,ij->i", np.take(flat_W, row_base + k, axis=0), flat_states)
-                np.put(flat_states, cell_base + k, field > temperature * logits[probe])
-                probe += 1
-                if collect == "probe" or (collect == "unit" and probe % len(free) == 0):
-                    recorded.append(flat_states.copy())
-            if recorded:
-                X = np.stack(recorded, 1).reshape(S, -1, n)          # (S, C * samples, n)
-                stats[...] += np.einsum("sci,scj->sij", X, X, optimize=True)   # counts: exact in float32
-                samples += len(recorded)
-
+        with np.errstate(divide="ignore"):                          # u = 0 gives -inf: that probe turns on
+            logits = np.log(odds(uniforms))                         # as probe_plan, on the same float32 values
+        temperatures, collect = [], []
         for temperature, time_units in learner.schedule:
-            run(temperature, time_units * len(free), None)
-        run(learner.collect_temperature, learner.collect_units * len(free), learner.stats)
-        return stats, samples * C
+            temperatures += [temperature] * (time_units * len(free))
+            collect += [False] * (time_units * len(free))
+        for t in range(learner.collect_units * len(free)):
+            temperatures.append(learner.collect_temperature)
+            collect.append(learner.stats == "probe" or (t + 1) % len(free) == 0)
+        thresholds = np.asarray(temperatures, np.float32) * logits    # (S, C, P) float32, as T * logit in numpy
+        samples = np.empty((S, C, sum(collect), n), np.float32)
+        settle(W, states, uniforms, thresholds, np.asarray(free, np.int64), np.asarray(collect), samples)
+        X = samples.reshape(S, -1, n)
+        stats = np.einsum("sci,scj->sij", X, X, optimize=True).astype(float)   # counts: exact in float32
+        return stats, sum(collect) * C
 
     def step(self):
         """One learning cycle of every network in the batch, each drawing from its own stream."""

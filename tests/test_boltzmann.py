@@ -135,3 +135,11 @@ def test_the_readout_temperature_changes_only_the_readout():
     assert [r["params"] for r in warm] == [r["params"] for r in cold]          # the same training
     learner = B.make_learner("ahs85", B.parse_size("8-3-8"), readout_temperature=0.5)
     assert learner.readout_temperature == 0.5 and learner.collect_temperature == 10.0
+
+
+def test_the_compiled_1985_probes_leave_the_weights_the_numpy_version_left():
+    # figures printed by the numpy implementation of the probes (commit 0b61bc7 and before) for these runs
+    runs = B.sweep_boltzmann([0, 1, 2], "ahs85", 25, return_weights=True)
+    P = np.array([r["params"] for r in runs])
+    assert (P.sum(), (P * np.arange(P.shape[1])).sum(), np.abs(P).sum()) == (-10108.0, -1781430.0, 11780.0)
+    assert [r["n_distinct_codes"] for r in runs] == [6, 3, 2]
