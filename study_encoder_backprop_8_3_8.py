@@ -180,9 +180,10 @@ def study_failures(args):
                   f"chi2 {tests['pairs_vs_uniform_28']['chi2']:.1f}, Monte-Carlo p = {tests['pairs_vs_uniform_28']['p']:.3f}; "
                   "the test's power at this n: " + ", ".join(f"{k} {v:.0%}" for k, v in tests["pairs_power"].items()),
                   "  shared corner: " + ", ".join(f"{c} {k}" for c, k in zip(CORNER_NAMES, shared))
-                  + f"  (p = {tests['shared_corner_vs_uniform_8']['p']:.2g})",
+                  + f"  (p = {tests['shared_corner_vs_uniform_8']['p']:.2g}); 000: {fmt_rate(rate(shared[0], n7))}, "
+                  f"111: {fmt_rate(rate(shared[7], n7))}",
                   "  empty corner:  " + ", ".join(f"{c} {k}" for c, k in zip(CORNER_NAMES, empty))
-                  + f"  (p = {tests['empty_corner_vs_uniform_8']['p']:.2g})",
+                  + f"  (p = {tests['empty_corner_vs_uniform_8']['p']:.2g}); 111: {fmt_rate(rate(empty[7], n7))}",
                   f"  Hamming distance shared -> empty: 1: {hamming[0]}, 2: {hamming[1]}, 3: {hamming[2]} "
                   f"(random empty corner: {n7 * 3 / 7:.0f}, {n7 * 3 / 7:.0f}, {n7 / 7:.0f}; "
                   f"p = {tests['hamming_vs_random_empty_corner']['p']:.2g})",
