@@ -204,15 +204,18 @@ def study_failures(args):
     ax.set_title(f"colliding pattern pairs (n={n7})\nuniform over 28 pairs: p = {p_pairs:.2f}", fontsize=10)
     ax = axes[1]
     x = np.arange(8)
-    ax.bar(x - 0.2, shared, 0.4, label="shared corner", color="#d62728")
-    ax.bar(x + 0.2, empty, 0.4, label="empty corner", color="#1f77b4")
+    ax.bar(x - 0.2, shared, 0.4, label="shared corner", color="#d62728",
+           yerr=n7 * wilson_bars([rate(k, n7) for k in shared]), capsize=2)
+    ax.bar(x + 0.2, empty, 0.4, label="empty corner", color="#1f77b4",
+           yerr=n7 * wilson_bars([rate(k, n7) for k in empty]), capsize=2)
     ax.axhline(n7 / 8, color="0.4", ls=":", lw=1, label="uniform")
     ax.set_xticks(x, CORNER_NAMES)
     ax.set_xlabel("corner (h1 h2 h3)")
     ax.legend(fontsize=8)
-    ax.set_title("which corner is shared / left empty", fontsize=10)
+    ax.set_title("which corner is shared / left empty (95% Wilson)", fontsize=10)
     ax = axes[2]
-    ax.bar([1, 2, 3], hamming, 0.6, color="#9467bd", label="observed")
+    ax.bar([1, 2, 3], hamming, 0.6, color="#9467bd", label="observed (95% Wilson)",
+           yerr=n7 * wilson_bars([rate(k, n7) for k in hamming]), capsize=3)
     ax.plot([1, 2, 3], [n7 * 3 / 7, n7 * 3 / 7, n7 / 7], "k_", markersize=28, mew=2, label="random empty corner")
     ax.set_xticks([1, 2, 3])
     ax.set_xlabel("Hamming distance shared -> empty")
