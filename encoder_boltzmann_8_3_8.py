@@ -195,7 +195,7 @@ class _AHS85Batch:
         for t in range(learner.collect_units * len(free)):
             temperatures.append(learner.collect_temperature)
             collect.append(learner.stats == "probe" or (t + 1) % len(free) == 0)
-        thresholds = np.asarray(temperatures, np.float32) * logits    # (S, C, P) float32, as T * logit in numpy
+        thresholds = np.asarray(temperatures, np.float32) * logits    # (S, C, P): T * logit, rounded to float32
         samples = np.empty((S, C, sum(collect), n), np.float32)
         settle(W, states, uniforms, thresholds, np.asarray(free, np.int64), np.asarray(collect), samples)
         X = samples.reshape(S, -1, n)
