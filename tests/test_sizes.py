@@ -219,6 +219,9 @@ def test_the_plateau_clock_stands_still_on_one_corner_and_starts_afresh_when_cod
     assert attempt["restart_epochs"] == [[31]]               # the best (5) was set at epoch 1 by the start codes
     plateau = T.fit(CodeScriptLearner(script), [0], {}, 80, patience=30, max_restarts=1, patience_from="plateau")
     assert plateau["restart_epochs"] == [[71]]              # 3 codes from epoch 41 are a fresh best: 41 + 30
+    two = T.fit(CodeScriptLearner([5] + [1] * 39 + [2]), [0], {}, 80, patience=30, max_restarts=1,
+                patience_from="plateau")
+    assert two["restart_epochs"] == [[71]]                  # even 2 codes, below the start's 5, start afresh
     with pytest.raises(ValueError, match="patience_from"):
         T.fit(CodeScriptLearner(script), [0], {}, 5, patience=3, patience_from="never")
 
