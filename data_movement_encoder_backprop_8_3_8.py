@@ -358,10 +358,10 @@ def measure_cd(k, n_updates, bytes_per_element=1):
     return {name: {"mean": float(np.mean(c)), "min": min(c), "max": max(c)} for name, c in costs.items()}
 
 
-def measure_ahs85(n_cycles, bytes_per_element=1):
+def measure_ahs85(n_cycles, bytes_per_element=1, size="8-3-8"):
     """{"mean", "min", "max"} of one 1985 learning cycle over the first n_cycles cycles of seed 0 (the cost
     depends on which units the random probes pick)."""
-    learner = B.AHS85()
+    learner = B.AHS85(cli.parse_size(size))
     batch = learner.start(np.array([0]), {})
     costs = []
     for _ in range(n_cycles):

@@ -595,7 +595,8 @@ def study_predict(args):
         axes[1].set_xlim(0.3, 1)
     axes[0].set_xlabel("false positive rate")
     axes[0].set_ylabel("true positive rate (failures caught)")
-    axes[0].legend(fontsize=8, loc="lower right")
+    if model_scores is not None:
+        axes[0].legend(fontsize=8, loc="lower right")
     axes[0].set_title(f"Predicting failure from the state at epoch {args.at}", fontsize=10)
     axes[1].set_xlabel("held-out AUC of one feature alone (95% CI)")
     fig.tight_layout()

@@ -163,7 +163,7 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
              "median_updates_to_solve": {"median": 6000.0}}]
     compare.write_text(json.dumps({"summary": {"rows": rows}}))
     out = tmp_path / "dm.json"
-    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2"]) == 0
+    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2", "--ahs85-cycles", "0"]) == 0
     text = capsys.readouterr().out
     assert "published kernel replicated: 18,327" in text and "(f) tuned" in text and "CD-5: layerwise" in text
     data = json.loads(out.read_text())
@@ -174,6 +174,13 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
     assert set(totals) == {"backprop", "cd1"}
     assert totals["backprop"]["total_per_solved"]["best"]["mean"] == 3000.0 * 9771
     assert totals["cd1"]["total_per_solved"]["layerwise"]["ci_95"][1] == 11000.0 * data["cd"]["1"]["layerwise"]["mean"]
+
+
+def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
+    small = D.measure_ahs85(2, size="4-2-4")
+    assert 0 < small["min"] <= small["mean"] <= small["max"]
+    assert D.measure_ahs85(2, size="4-2-4") == small                      # seed 0's cycles: reproducible
+    assert D.measure_ahs85(1, bytes_per_element=2, size="4-2-4")["mean"] > D.measure_ahs85(1, size="4-2-4")["mean"]
 
 
 def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
