@@ -671,6 +671,28 @@ def plateau_tracker(n, tolerance=0.1):
     return counts, observe
 
 
+def seven_code_tracker(n, loss, shape):
+    """Observer: for each network, at the first epoch it has exactly N - 1 distinct codes (one collision), the
+    share of its hidden-layer error signal that comes from the two colliding patterns (sum of dh^2 over their
+    rows / over all rows; with one-hot inputs dW1's row p is pattern p's dh) and its ||W2||. Returns (share (n,),
+    w2_norm (n,), observer); NaN where a network never had exactly N - 1 codes."""
+    share, w2_norm = np.full(n, np.nan), np.full(n, np.nan)
+
+    def observe(epoch, rows, batch):
+        codes = batch.codes()
+        new = (count_distinct(codes, shape.n_hidden) == shape.n_patterns - 1) & np.isnan(share[rows])
+        if not new.any():
+            return
+        _, _, W2, _ = E.unpack(batch.params[new], shape)
+        dh = E.backward(W2, batch.hidden[new], batch.outputs[new], loss=loss)[0]          # (k, N, H)
+        energy = (dh ** 2).sum(-1)                                                        # (k, N)
+        for row, c, e, w in zip(rows[new], codes[new], energy, W2):
+            shared = np.bincount(c, minlength=2 ** shape.n_hidden).argmax()
+            share[row] = e[c == shared].sum() / e.sum()
+            w2_norm[row] = np.linalg.norm(w)
+    return share, w2_norm, observe
+
+
 def study_recipe1986(args):
     """Both losses over learning rates, every network trained to the cap (no early stop), so the solve rate and
     epochs come from the first solved epoch and the codes are compared after the same training time."""
@@ -681,10 +703,11 @@ def study_recipe1986(args):
         for lr in args.lrs:
             plateau, track_plateau = plateau_tracker(n)
             first, track_codes = first_epoch_tracker(n, (7, 8), args.size.n_hidden)
+            share, w2_norm, track_seven = seven_code_tracker(n, loss, args.size)
 
-            def observe(epoch, rows, batch, track_plateau=track_plateau, track_codes=track_codes):
-                track_plateau(epoch, rows, batch)
-                track_codes(epoch, rows, batch)
+            def observe(epoch, rows, batch, trackers=(track_plateau, track_codes, track_seven)):
+                for track in trackers:
+                    track(epoch, rows, batch)
             runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, lr=lr, loss=loss, early_stop=False,
                                   observer=observe)
             epochs = [r["solve_epoch"] for r in runs if r["solve_epoch"] is not None]
@@ -694,6 +717,16 @@ def study_recipe1986(args):
             escape = {"reached_7_codes": rate(reached7.sum(), n),
                       "reached_8_given_7": rate((reached8 & reached7).sum(), int(reached7.sum())),
                       "epochs_from_7_to_8": bootstrap((first[8] - first[7])[reached8 & reached7], "median")}
+            # the mechanism: at the one-collision state, how much of the hidden error is the colliding pair's,
+            # and does that predict the escape to 8 codes?
+            seven = ~np.isnan(share)
+            escape["at_7_codes"] = {
+                "n": int(seven.sum()), "pair_share_of_hidden_error": bootstrap(share[seven], "median"),
+                "w2_norm": bootstrap(w2_norm[seven], "median"),
+                "escape_auc_of_pair_share": auc_interval(share[seven], reached8[seven])
+                if 0 < reached8[seven].sum() < seven.sum() else None,
+                "escape_auc_of_small_w2": auc_interval(-w2_norm[seven], reached8[seven])
+                if 0 < reached8[seven].sum() < seven.sum() else None}
             h = np.array([r["hidden_codes"] for r in runs])
             intermediate = (np.abs(h - 0.5) < 0.25).sum(axis=(1, 2))          # activations in (0.25, 0.75)
             end_codes = np.array([r["n_distinct_codes"] for r in runs])
@@ -721,6 +754,16 @@ def study_recipe1986(args):
              f"init scale 0.1); solved = strict criterion met at some epoch >= 201"]
     for r in rows:
         p = r["plateau_epochs"]
+        s7 = r["at_7_codes"]
+        if s7["n"]:
+            a = s7["escape_auc_of_pair_share"]
+            lines.append(f"  {r['loss']:>3} lr {r['lr']:<5g} at the one-collision state ({s7['n']} networks): the pair's "
+                         f"share of the hidden error {fmt_median(s7['pair_share_of_hidden_error'])}, ||W2|| "
+                         f"{fmt_median(s7['w2_norm'])}" + ("" if a is None else
+                         f"; escape to 8 codes predicted by the share: AUC {a['auc']:.3f} "
+                         f"({a['ci_95'][0]:.3f}-{a['ci_95'][1]:.3f}), by a small ||W2||: AUC "
+                         f"{s7['escape_auc_of_small_w2']['auc']:.3f} ({s7['escape_auc_of_small_w2']['ci_95'][0]:.3f}-"
+                         f"{s7['escape_auc_of_small_w2']['ci_95'][1]:.3f})"))
         lines.append(f"  {r['loss']:>3} lr {r['lr']:<5g}: solved {fmt_rate(r['solved'])}, median epochs "
                      f"{fmt_median(r['median_epochs'])}; reached 7 codes {fmt_rate(r['reached_7_codes'])}, then 8 "
                      f"{fmt_rate(r['reached_8_given_7'])}; all outputs within 0.1 of 1/8 for a median {p['q50']:.0f} epochs "

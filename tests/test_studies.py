@@ -232,3 +232,25 @@ def test_restarts_pick_on_one_set_of_seeds_and_report_on_another(tmp_path, capsy
         S.main(["restarts", "--seeds", "0-11", "--held-out", "5-20", "--results", str(tmp_path),
                 "--figures", str(tmp_path), "--force"])
     assert info.value.code == 2 and "overlaps" in capsys.readouterr().err
+
+
+def test_the_seven_code_tracker_measures_the_colliding_pairs_share_of_the_hidden_error():
+    shape = S.DEFAULT_SHAPE
+    params = np.stack([E.init_params(0, 0.5), E.init_params(1, 0.5)])
+    h, _, y = E.forward(*E.unpack(params, shape))
+
+    class Batch:                                   # network 0 has one collision (patterns 6 and 7), network 1 none
+        hidden, outputs = h, y
+
+        def __init__(self):
+            self.params = params
+
+        def codes(self):
+            return np.array([[0, 1, 2, 3, 4, 5, 6, 6], [0, 1, 2, 3, 4, 5, 6, 7]])
+    share, w2_norm, observe = S.seven_code_tracker(2, "sse", shape)
+    observe(5, np.array([0, 1]), Batch())
+    dh = E.backward(E.unpack(params, shape)[2], h, y, loss="sse")[0][0]
+    energy = (dh ** 2).sum(-1)
+    assert share[0] == pytest.approx(energy[6:].sum() / energy.sum())
+    assert w2_norm[0] == pytest.approx(np.linalg.norm(E.unpack(params, shape)[2][0]))
+    assert np.isnan(share[1]) and np.isnan(w2_norm[1])
