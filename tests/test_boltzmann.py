@@ -88,7 +88,7 @@ def test_a_1985_cycle_moves_every_existing_weight_by_the_fixed_step_and_keeps_sy
     assert not W[~batch.layout.mask].any()
 
 
-@pytest.mark.parametrize("rule, epochs, extra", [("ahs85", 40, {}), ("cdk", 300, {"patience": 3}),
+@pytest.mark.parametrize("rule, epochs, extra", [("ahs85", 40, {}), ("cdk", 120, {"patience": 3}),
                                                  ("ahs85", 30, {"stats": "probe", "noise": "pattern"})])
 def test_each_network_runs_alone_as_in_a_batch(rule, epochs, extra):
     batch = B.sweep_boltzmann(range(5), rule, epochs, size="4-2-4", return_weights=True, **extra)

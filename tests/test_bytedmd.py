@@ -179,8 +179,7 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
 def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
     small = D.measure_ahs85(2, size="4-2-4")
     assert 0 < small["min"] <= small["mean"] <= small["max"]
-    assert D.measure_ahs85(2, size="4-2-4") == small                      # seed 0's cycles: reproducible
-    assert D.measure_ahs85(1, bytes_per_element=2, size="4-2-4")["mean"] > D.measure_ahs85(1, size="4-2-4")["mean"]
+    assert D.measure_ahs85(1, bytes_per_element=2, size="4-2-4")["mean"] > small["max"]   # deeper reads cost more
 
 
 def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
