@@ -53,3 +53,14 @@ def settle(W, states, uniforms, thresholds, free, collect, samples):
                     samples[s, c, taken] = state
                     taken += 1
 
+
+
+def warm_up():
+    """Compile every kernel now (and write numba's cache) for the array layouts the learner passes: the uniforms
+    are a slice of each network's row of random numbers, contiguous for one network and strided for several."""
+    for n_networks in (1, 2):
+        uniforms = np.split(np.full((n_networks, 8), 0.5, np.float32), [4], axis=-1)[0].reshape(n_networks, 1, 2, 2)
+        odds(uniforms)
+        settle(np.zeros((n_networks, 2, 2), np.float32), np.zeros((n_networks, 1, 2), np.float32), uniforms,
+               np.zeros((n_networks, 1, 2), np.float32), np.arange(2), np.array([True, False]),
+               np.zeros((n_networks, 1, 1, 2), np.float32))
