@@ -446,7 +446,6 @@ def main(argv=None):
     published = measure_published(params, b)
     table = measure_schedules(params, velocities, b)
     base = table["a"]["total"]
-    sweeps = [median_updates(list(range(10))), median_updates(list(range(30)))]
 
     print(f"ByteDMD of one update of the 8-3-8 encoder (element size {b}; arguments: seed 0's initial weights)")
     print(f"published kernel replicated: {published['kernel']:,} per gradient (published {PUBLISHED['backprop_per_update']:,}),"
@@ -464,6 +463,8 @@ def main(argv=None):
           f"{table[best_key]['total'] / bound:.2f}x the bound, {1 - table[best_key]['total'] / table['e']['total']:.1%} "
           f"below (e)")
 
+    print(f"tracing CD-1 and CD-5 ({args.cd_updates} updates each) and {args.ahs85_cycles} cycle(s) of the 1985 "
+          f"procedure (about 5 s a cycle) ...", flush=True)
     cd = {k: measure_cd(k, args.cd_updates, b) for k in (1, 5)}
     ahs85 = measure_ahs85(args.ahs85_cycles, b) if args.ahs85_cycles else None
     print(f"Boltzmann learning, one update (same contract; the Bernoulli samples read their uniform and their "
@@ -500,6 +501,7 @@ def main(argv=None):
                                 f", {t['mean'] / reference['total_per_solved'][name]['mean']:.1f}x backprop + restarts")
                              for name, t in row["total_per_solved"].items())
             print(f"  {row['learner']:<18} solved {s['k']}/{s['n']}, {u['mean']:,.0f} updates per solved network: {line}")
+    sweeps = [median_updates(list(range(10))), median_updates(list(range(30)))]
     print("published contract (seeds 0-9, median updates of the solved runs x cost per update, failures dropped):")
     for s in sweeps:
         print(f"  backprop seeds {s['seeds']}: {s['solved']}/{s['n']} solve, median {s['median_updates']:g} updates -> "
