@@ -205,17 +205,11 @@ class AHS85Plan:
                             if layout.mask[i, j]]
         self.index = {pair: c for c, pair in enumerate(self.connections)}
         self.neighbours = [[j for j in range(layout.true_unit) if layout.mask[i, j]] for i in range(layout.n_units)]
-        n_free = {"clamped": len(layout.hid), "free": layout.true_unit}
+        # the learner's own schedule of each phase's probes: temperature, and whether the chain is sampled after it
         self.temperatures, self.collect = {}, {}
-        for phase_name, width in n_free.items():
-            temps, collect = [], []
-            for temperature, units in learner.schedule:
-                temps += [temperature] * units * width
-                collect += [False] * units * width
-            for unit in range(learner.collect_units):
-                temps += [learner.collect_temperature] * width
-                collect += [learner.stats == "probe" or t == width - 1 for t in range(width)]
-            self.temperatures[phase_name], self.collect[phase_name] = temps, collect
+        for phase_name, width in (("clamped", len(layout.hid)), ("free", layout.true_unit)):
+            temperatures, collect = learner.probe_schedules[width]
+            self.temperatures[phase_name], self.collect[phase_name] = temperatures.tolist(), collect.tolist()
 
     def weight(self, W, i, j):
         return W[self.index[(i, j) if i < j else (j, i)]]

@@ -145,6 +145,19 @@ class AHS85:
         self.uniform_sizes = [2 * N * probes_clamped * 2, 2 * N * probes_free * 2, n_noise * 2 * N,
                               2 * N * n, 2 * N * n]
         self.uniforms_per_cycle = sum(self.uniform_sizes)
+        self.probe_schedules = {width: self._probe_schedule(width) for width in (shape.n_hidden, self.layout.true_unit)}
+
+    def _probe_schedule(self, width):
+        """For a settling of `width` free units: each probe's temperature (P,) float32, and whether the chain is
+        sampled for the statistics after it (P,) bool (after every probe, or at the end of each time unit)."""
+        temperatures, collect = [], []
+        for temperature, time_units in self.schedule:
+            temperatures += [temperature] * (time_units * width)
+            collect += [False] * (time_units * width)
+        for t in range(self.collect_units * width):
+            temperatures.append(self.collect_temperature)
+            collect.append(self.stats == "probe" or (t + 1) % width == 0)
+        return read_only(np.asarray(temperatures, np.float32)), read_only(np.asarray(collect))
 
     def split_uniforms(self, u):
         """(S, uniforms_per_cycle) -> clamped probes, free probes, noise, clamped starts, free starts."""
@@ -188,19 +201,14 @@ class _AHS85Batch:
         # u < 1 / (1 + exp(-f/T))  <=>  T * log(u / (1 - u)) < f, so the logit is taken once, not per probe
         with np.errstate(divide="ignore"):                          # u = 0 gives -inf: that probe turns on
             logits = np.log(odds(uniforms))                         # as probe_plan, on the same float32 values
-        temperatures, collect = [], []
-        for temperature, time_units in learner.schedule:
-            temperatures += [temperature] * (time_units * len(free))
-            collect += [False] * (time_units * len(free))
-        for t in range(learner.collect_units * len(free)):
-            temperatures.append(learner.collect_temperature)
-            collect.append(learner.stats == "probe" or (t + 1) % len(free) == 0)
-        thresholds = np.asarray(temperatures, np.float32) * logits    # (S, C, P): T * logit, rounded to float32
-        samples = np.empty((S, C, sum(collect), n), np.float32)
-        settle(W, states, uniforms, thresholds, np.asarray(free, np.int64), np.asarray(collect), samples)
+        temperatures, collect = learner.probe_schedules[len(free)]
+        thresholds = temperatures * logits                          # (S, C, P): T * logit, rounded to float32
+        n_samples = int(collect.sum())
+        samples = np.empty((S, C, n_samples, n), np.float32)
+        settle(W, states, uniforms, thresholds, np.asarray(free, np.int64), collect, samples)
         X = samples.reshape(S, -1, n)
         stats = np.einsum("sci,scj->sij", X, X, optimize=True).astype(float)   # counts: exact in float32
-        return stats, sum(collect) * C
+        return stats, n_samples * C
 
     def step(self):
         """One learning cycle of every network in the batch, each drawing from its own stream."""
