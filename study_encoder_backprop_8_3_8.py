@@ -317,14 +317,16 @@ def study_margin(args):
 # ------------------------------------------------------------------------------------------- 3. restarts
 def plateau_end_tracker(n, n_hidden=3):
     """Observer: per network, the epoch after the last one at which all its codes shared one corner (the end
-    of the base-rate plateau: the codes split there and never share one corner again; 0 = never shared one).
-    Returns (ends (n,), observer)."""
-    ends = np.zeros(n, dtype=int)
+    of the base-rate plateau: the codes split there and never share one corner again; 0 = never shared one),
+    and that corner (-1 = never). Returns (ends (n,), corner (n,), observer)."""
+    ends, corner = np.zeros(n, dtype=int), np.full(n, -1)
 
     def observe(epoch, rows, batch):
-        single = count_distinct(batch.codes(), n_hidden) == 1
+        codes = batch.codes()
+        single = count_distinct(codes, n_hidden) == 1
         ends[rows[single]] = epoch + 1
-    return ends, observe
+        corner[rows[single]] = codes[single, 0]
+    return ends, corner, observe
 
 
 def restart_row(args, seeds, lr, patience, clock, observer=None):
@@ -353,7 +355,7 @@ def study_restarts(args):
              f"{held_out[0]}-{held_out[-1]}; {args.epochs}-epoch total budget; cost = epochs spent by all networks "
              f"(failures to the budget, every restart) per network solved"]
     for lr in args.lrs:
-        ends, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
+        ends, _, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
         plain = restart_row(args, args.seeds, lr, None, None, observer=observe)
         rows, chosen = [plain], {}
         for clock in PATIENCE_CLOCKS:
@@ -435,7 +437,7 @@ def study_plateau(args):
     rows, lines = [], [f"plateau: {len(args.seeds)} seeds per learning rate, cap {args.epochs}, no restarts; the "
                        f"plateau ends at the epoch after the last one with every code on one corner"]
     for lr in args.lrs:
-        ends, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
+        ends, _, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
         runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, lr=lr, observer=observe)
         solved = np.array([r["solved"] for r in runs])
         epochs = np.array([r["epochs"] for r in runs])
@@ -534,7 +536,7 @@ def study_predict(args):
         raise ValueError("the held-out seeds overlap the seeds the model is fitted on")
     data = {}
     for name, seeds in (("fit", args.seeds), ("held_out", args.held_out)):
-        ends, track = plateau_end_tracker(len(seeds), args.size.n_hidden)
+        ends, _, track = plateau_end_tracker(len(seeds), args.size.n_hidden)
         seen = {}
 
         def observe(epoch, rows, batch, track=track, seen=seen, ends=ends):
@@ -603,19 +605,6 @@ def study_predict(args):
     return {"summary": {"n": fit_set["n"] + test["n"], **result}}, fig, lines
 
 
-def plateau_corner_tracker(n, n_hidden=3):
-    """Observer: per network, the corner where all its codes sat together the last time they did (the corner
-    the plateau ends on; -1 = never) and the epoch after that (0 = never). Returns (corner, ends, observer)."""
-    corner, ends = np.full(n, -1), np.zeros(n, dtype=int)
-
-    def observe(epoch, rows, batch):
-        codes = batch.codes()
-        single = count_distinct(codes, n_hidden) == 1
-        corner[rows[single]] = codes[single, 0]
-        ends[rows[single]] = epoch + 1
-    return corner, ends, observe
-
-
 def study_biases(args):
     """Is the 000 preference an artefact of zero biases? The published initialisation against random hidden
     biases, random output biases and both (U(-s, s), drawn after the weights, so the weights are the same)."""
@@ -624,7 +613,7 @@ def study_biases(args):
                 f"output U(-{s:g},{s:g})": (0.0, s), "both": (s, s)}
     rows, lines = [], [f"biases: {len(args.seeds)} seeds per variant, cap {args.epochs}, no restarts"]
     for label, scale in variants.items():
-        corner, ends, observe = plateau_corner_tracker(len(args.seeds), args.size.n_hidden)
+        ends, corner, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
         runs, _ = sweep(args, args.seeds, n_epochs=args.epochs, bias_scale=scale, observer=observe)
         solved = np.array([r["solved"] for r in runs])
         plateau = corner >= 0
