@@ -69,10 +69,14 @@ def monte_carlo_uniform_p(counts, probs=None, draws=100_000, seed=12345):
     n, k = counts.sum(), len(counts)
     probs = np.full(k, 1 / k) if probs is None else np.asarray(probs)
     expected = n * probs
-    observed_stat = ((counts - expected) ** 2 / expected).sum()
-    sims = np.random.default_rng(seed).multinomial(n, probs, size=draws)
-    sim_stats = ((sims - expected) ** 2 / expected).sum(1)
+    observed_stat = chi2_statistic(counts, expected)
+    sim_stats = chi2_statistic(np.random.default_rng(seed).multinomial(n, probs, size=draws), expected)
     return float(observed_stat), float((1 + (sim_stats >= observed_stat - 1e-9).sum()) / (1 + draws))
+
+
+def chi2_statistic(counts, expected):
+    """Pearson's chi-square of counts (..., k) against expected counts (k,)."""
+    return ((counts - expected) ** 2 / expected).sum(-1)
 
 
 def cost_per_success(work, successes, draws=2000, seed=12345, level=0.95):
@@ -116,8 +120,5 @@ def chi2_power(n, probs, null=None, alpha=0.05, draws=20000, seed=12345):
     null = np.full(len(probs), 1 / len(probs)) if null is None else np.asarray(null, float)
     expected = n * null
     rng = np.random.default_rng(seed)
-
-    def stat(counts):
-        return ((counts - expected) ** 2 / expected).sum(1)
-    critical = np.quantile(stat(rng.multinomial(n, null, size=draws)), 1 - alpha)
-    return float((stat(rng.multinomial(n, probs, size=draws)) > critical).mean())
+    critical = np.quantile(chi2_statistic(rng.multinomial(n, null, size=draws), expected), 1 - alpha)
+    return float((chi2_statistic(rng.multinomial(n, probs, size=draws), expected) > critical).mean())
