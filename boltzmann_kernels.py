@@ -191,6 +191,16 @@ def random_start(u):
     return float(u < 0.5)
 
 
+def probe_plan(uniforms, free):
+    """Random single-unit probes from uniforms (..., P, 2) float32, computed in numpy apart from the learner's
+    compiled path: the unit probed (..., P), from the first number, and the logit of the second. A probe turns
+    its unit on when field > T * logit, which is u < 1 / (1 + exp(-field / T))."""
+    units = free[(uniforms[..., 0] * len(free)).astype(int)]
+    u = uniforms[..., 1]
+    with np.errstate(divide="ignore"):                              # u = 0 gives -inf: that probe turns on
+        return units, np.log(u / (1 - u))
+
+
 class AHS85Plan:
     """What a learner's cycle fixes beforehand: the connections (i < j; the always-on unit's are the biases),
     each unit's neighbours, the temperature and statistics flag of every probe, and the chains' patterns."""
@@ -237,7 +247,7 @@ def ahs85_cycle(W, logits_clamped, logits_free, noise, starts_clamped, starts_fr
                 units_free):
     """One learning cycle of the 1985 procedure on one network. W: the weight of each of plan.connections;
     logits_*: (2N chains, probes) the decision numbers of the probes (float32 logits of the uniforms, as
-    encoder_boltzmann_8_3_8.probe_plan makes them); units_*: the units probed (plain ints: which unit is
+    probe_plan makes them); units_*: the units probed (plain ints: which unit is
     probed is an address, not data); noise (2N, 2N) and starts_* (2N, units) uniforms. Returns the new W."""
     learner, layout = plan.learner, plan.layout
     N = layout.shape.n_patterns
@@ -273,7 +283,6 @@ def ahs85_cycle(W, logits_clamped, logits_free, noise, starts_clamped, starts_fr
 def ahs85_kernel_args(learner, W, uniforms):
     """(kernel, args) for one network: W (n, n) its weights, uniforms (uniforms_per_cycle,) float32 of one
     cycle. The kernel is ahs85_cycle with the probe plan bound."""
-    from encoder_boltzmann_8_3_8 import probe_plan
     plan = AHS85Plan(learner)
     layout = learner.layout
     C, n = 2 * layout.shape.n_patterns, layout.n_units

@@ -104,16 +104,6 @@ def ahs85_readout(W, layout, temperature=10.0):
 
 
 # -------------------------------------------------------------------------------------- ahs85: the learner
-def probe_plan(uniforms, free):
-    """Random single-unit probes from uniforms (..., P, 2) float32: the unit probed (..., P), from the first
-    number, and the logit of the second. A probe turns its unit on when field > T * logit, which is
-    u < 1 / (1 + exp(-field / T)) with the logarithm taken once per probe instead of an exp per test."""
-    units = free[(uniforms[..., 0] * len(free)).astype(int)]
-    u = uniforms[..., 1]
-    with np.errstate(divide="ignore"):                              # u = 0 gives -inf: that probe turns on
-        return units, np.log(u / (1 - u))
-
-
 class AHS85:
     """The 1985 learning procedure as a learner of training_loop.fit. Settings: none per network.
 
@@ -200,7 +190,7 @@ class _AHS85Batch:
         # per probe: the unit probed and the threshold its field must exceed to turn it on;
         # u < 1 / (1 + exp(-f/T))  <=>  T * log(u / (1 - u)) < f, so the logit is taken once, not per probe
         with np.errstate(divide="ignore"):                          # u = 0 gives -inf: that probe turns on
-            logits = np.log(odds(uniforms))                         # as probe_plan, on the same float32 values
+            logits = np.log(odds(uniforms))                         # log(u / (1 - u)), all in float32
         temperatures, collect = learner.probe_schedules[len(free)]
         thresholds = temperatures * logits                          # (S, C, P): T * logit, rounded to float32
         n_samples = int(collect.sum())
