@@ -343,8 +343,9 @@ def median_updates(seeds, n_epochs=20000):
 def measure_cd(k, n_updates, bytes_per_element=1):
     """{schedule: {"mean", "min", "max"}} of one CD-k update over the first n_updates updates of seed 0
     (float64; the table schedule's cost depends on the sampled states, the others' does not)."""
-    learner = B.CDk(k=k, dtype=np.float64)
+    learner = B.CDk(k=k)
     params, rng = learner.init(0)
+    params = params.astype(np.float64)
     velocity = np.zeros_like(params)
     costs = {name: [] for name in BK.CD_SCHEDULES}
     for _ in range(n_updates):

@@ -33,7 +33,7 @@ import numpy as np
 import atomic_files
 import cli_support as cli
 import validation as check
-from compiled_kernels import odds, settle
+from compiled_kernels import cd_epoch, odds, pcg64_state, settle
 from interval_stats import bootstrap_median, wilson_interval
 from parallel_map import map_chunks
 from published_figures import AHS85 as PUBLISHED_AHS85
@@ -318,11 +318,13 @@ def cd_update(params, velocity, uniforms, learner):
 
 class CDk:
     """The public CD-k recipe as a learner of training_loop.fit (one epoch = `updates` full-batch updates).
-    Settings: none per network. k >= 1 Gibbs steps from the data; the last hidden step uses probabilities."""
+    Settings: none per network. k >= 1 Gibbs steps from the data; the last hidden step uses probabilities.
+    Training runs in float32 (the recipe's own code used it) in the compiled kernel compiled_kernels.cd_epoch,
+    which does what cd_update does; cd_update stays the readable reference and works in any dtype."""
     min_stop_epoch = 1
 
     def __init__(self, shape=DEFAULT_SHAPE, k=5, lr=0.1, momentum=0.5, decay=1e-4, sparsity=5.0, target=0.5,
-                 init_scale=0.3, updates=16, dtype=np.float32):
+                 init_scale=0.3, updates=16):
         if shape.n_hidden > MAX_READOUT_HIDDEN:
             raise ValueError(f"the exact readout enumerates 2^H hidden states: H must be <= {MAX_READOUT_HIDDEN}")
         self.shape, self.k, self.lr, self.momentum = shape, k, lr, momentum
@@ -331,28 +333,36 @@ class CDk:
         n, h = shape.n_patterns, shape.n_hidden
         self.n_params = 2 * n * h + 2 * n + h
         self.uniforms_per_update = k * n * (h + 2 * n)
-        self.dtype = np.dtype(dtype)
 
     def init(self, seed, attempt=0):
-        """(params (P,), the network's random stream): W ~ init_scale * N(0, 1), biases 0. The RBM works in
-        float32 by default: exp is four times faster than in float64 here, and the recipe's own code used it."""
+        """(params (P,) float32, the network's random stream): W ~ init_scale * N(0, 1), biases 0."""
         rng = network_rng(int(seed), attempt)
-        params = np.zeros(self.n_params, self.dtype)
+        params = np.zeros(self.n_params, np.float32)
         W, _, _ = rbm_unpack(params, self.shape)
         W[...] = self.init_scale * rng.standard_normal(W.shape)
         return params, rng
+
+    def kernel_constants(self):
+        """The shape and recipe constants in the order compiled_kernels.cd_network takes them."""
+        f = np.float32
+        return (self.shape.n_patterns, self.shape.n_hidden, self.k, f(self.lr), f(self.momentum), f(self.decay),
+                f(self.sparsity), f(self.target))
 
     def start(self, seeds, settings):
         return _CDkBatch(self, np.asarray(seeds))
 
 
 class _CDkBatch:
+    """S RBMs; each keeps its numpy PCG64 stream as a state row that the compiled kernel advances, so it draws
+    exactly the numbers Generator.random(dtype=np.float32) would."""
+
     def __init__(self, learner, seeds):
         self.learner, self.shape, self.seeds = learner, learner.shape, seeds
         pairs = [learner.init(s) for s in seeds]
-        self.params = np.stack([p for p, _ in pairs])
-        self.rngs = [r for _, r in pairs]
+        self.params = np.stack([p for p, _ in pairs]).reshape(len(seeds), learner.n_params)
+        self.streams = np.stack([pcg64_state(r) for _, r in pairs]).reshape(len(seeds), 6)
         self.velocity = np.zeros_like(self.params)
+        self._uniforms = np.empty((learner.updates, learner.uniforms_per_update), np.float32)
         self._readout()
 
     def _readout(self):
@@ -363,23 +373,19 @@ class _CDkBatch:
 
     def step(self):
         """One epoch: `updates` full-batch CD-k updates of every network."""
-        learner = self.learner
-        u = np.empty((len(self.seeds), learner.updates, learner.uniforms_per_update), self.params.dtype)
-        for row, rng in zip(u, self.rngs):
-            rng.random(out=row, dtype=self.params.dtype)
-        for t in range(learner.updates):
-            cd_update(self.params, self.velocity, u[:, t], learner)
+        cd_epoch(self.params, self.velocity, self.streams, self._uniforms, *self.learner.kernel_constants())
         self._readout()
 
     def restart(self, rows, attempts):
         for i, attempt in zip(rows, attempts):
-            self.params[i], self.rngs[i] = self.learner.init(self.seeds[i], attempt)
+            self.params[i], rng = self.learner.init(self.seeds[i], attempt)
+            self.streams[i] = pcg64_state(rng)
             self.velocity[i] = 0.0
         self._readout()
 
     def keep(self, mask):
         self.seeds, self.params, self.velocity = self.seeds[mask], self.params[mask], self.velocity[mask]
-        self.rngs = [r for r, keep in zip(self.rngs, mask) if keep]
+        self.streams = self.streams[mask]
         self.code_index, self.hidden, self.outputs = self.code_index[mask], self.hidden[mask], self.outputs[mask]
 
 

@@ -9,11 +9,11 @@ from training_loop import parse_size
 
 
 def trained_cd(k, size, epochs=3):
-    learner = B.CDk(parse_size(size), k=k, dtype=np.float64)
+    learner = B.CDk(parse_size(size), k=k)
     batch = learner.start(np.array([5]), {})
     for _ in range(epochs):
         batch.step()
-    return learner, batch.params[0].copy(), batch.velocity[0].copy()
+    return learner, batch.params[0].astype(np.float64), batch.velocity[0].astype(np.float64)
 
 
 @pytest.mark.parametrize("size", ["8-3-8", "4-2-4"])
