@@ -11,6 +11,7 @@ one is within 4) and its short sums may be reordered; tests hold it to the refer
     odds(uniforms)                                  u / (1 - u) of each probe's deciding number
     settle(W, states, uniforms, thresholds, free, collect, samples)   the 1985 procedure's single-unit probes
     pcg64_state(generator) / pcg64_uniforms(state, out)   a numpy PCG64 stream continued in compiled code
+    pcg64_rows(states, out)                         a row of numbers from each of S streams
     sigmoid_(x, scratch)                            1 / (1 + exp(-x)) in place, vectorisable
     cd_epoch(params, velocity, states, uniforms, ...)     updates of every network, each from its own stream
 """
@@ -127,6 +128,13 @@ def pcg64_uniforms(state, out):
         out[t] = _to_float32(bits & _LOW32)
         state[4], state[5] = 1, bits >> np.uint64(32)
     state[0], state[1] = high, low
+
+
+@njit(cache=True)
+def pcg64_rows(states, out):
+    """Row s of out (S, M) float32 <- the next M numbers of stream s (states (S, 6), advanced)."""
+    for s in range(out.shape[0]):
+        pcg64_uniforms(states[s], out[s])
 
 
 # ------------------------------------------------------------------------------------------------- CD-k
@@ -254,6 +262,7 @@ def warm_up():
         settle(np.zeros((n_networks, 2, 2), np.float32), np.zeros((n_networks, 1, 2), np.float32), uniforms,
                np.zeros((n_networks, 1, 2), np.float32), np.arange(2), np.array([True, False]),
                np.zeros((n_networks, 1, 1, 2), np.float32))
+    pcg64_rows(np.zeros((2, 6), np.uint64), np.zeros((2, 3), np.float32))
     f = np.float32(0.1)
     cd_epoch(np.zeros((2, 9), np.float32), np.zeros((2, 9), np.float32), np.zeros((2, 6), np.uint64),
              np.zeros((1, 2 * 2 * 5), np.float32), 2, 1, 2, f, f, f, f, f)

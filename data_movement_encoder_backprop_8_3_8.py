@@ -366,8 +366,7 @@ def measure_ahs85(n_cycles, bytes_per_element=1, size="8-3-8"):
     batch = learner.start(np.array([0]), {})
     costs = []
     for _ in range(n_cycles):
-        u = np.empty((1, learner.uniforms_per_cycle), np.float32)
-        batch.rngs[0].random(out=u[0], dtype=np.float32)
+        u = batch.next_uniforms()
         W = batch.params.reshape(learner.layout.n_units, learner.layout.n_units).copy()
         kernel, args, _ = BK.ahs85_kernel_args(learner, W, u[0])
         costs.append(bytedmd.bytedmd(kernel, args, bytes_per_element))

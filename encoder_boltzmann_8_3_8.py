@@ -33,7 +33,7 @@ import numpy as np
 import atomic_files
 import cli_support as cli
 import validation as check
-from compiled_kernels import cd_epoch, odds, pcg64_state, settle
+from compiled_kernels import cd_epoch, odds, pcg64_rows, pcg64_state, settle
 from interval_stats import bootstrap_median, wilson_interval
 from parallel_map import map_chunks
 from published_figures import AHS85 as PUBLISHED_AHS85
@@ -164,7 +164,7 @@ class _AHS85Batch:
     def __init__(self, learner, seeds):
         self.learner, self.shape, self.layout = learner, learner.shape, learner.layout
         self.seeds = seeds
-        self.rngs = [network_rng(int(s)) for s in seeds]
+        self.streams = np.stack([pcg64_state(network_rng(int(s))) for s in seeds]).reshape(len(seeds), 6)
         n = self.layout.n_units
         self.params = np.zeros((len(seeds), n * n))
         self._readout()
@@ -200,12 +200,16 @@ class _AHS85Batch:
         stats = np.einsum("sci,scj->sij", X, X, optimize=True).astype(float)   # counts: exact in float32
         return stats, n_samples * C
 
+    def next_uniforms(self):
+        """The next cycle's numbers of every network, (S, uniforms_per_cycle) float32, each row from the
+        network's own stream: the numbers Generator.random(dtype=np.float32) would give, drawn in compiled code."""
+        u = np.empty((len(self.seeds), self.learner.uniforms_per_cycle), np.float32)
+        pcg64_rows(self.streams, u)
+        return u
+
     def step(self):
         """One learning cycle of every network in the batch, each drawing from its own stream."""
-        u = np.empty((len(self.seeds), self.learner.uniforms_per_cycle), np.float32)   # one call per network
-        for row, rng in zip(u, self.rngs):
-            rng.random(out=row, dtype=np.float32)
-        self.cycle(u)
+        self.cycle(self.next_uniforms())
 
     def cycle(self, u):
         """One learning cycle of every network given its uniforms u (S, uniforms_per_cycle), float32."""
@@ -245,8 +249,7 @@ class _AHS85Batch:
         raise ValueError("the 1985 procedure has no restarts")
 
     def keep(self, mask):
-        self.seeds, self.params = self.seeds[mask], self.params[mask]
-        self.rngs = [r for r, k in zip(self.rngs, mask) if k]
+        self.seeds, self.params, self.streams = self.seeds[mask], self.params[mask], self.streams[mask]
         self.code_index, self.hidden, self.outputs = self.code_index[mask], self.hidden[mask], self.outputs[mask]
 
 
@@ -522,7 +525,7 @@ def summarize(runs):
             "median_first_n_minus_1_codes": median_of("first_epoch_n_minus_1_codes"),
             "median_first_n_codes": median_of("first_epoch_n_codes"),
             "reached_n_codes": sum(r["first_epoch_n_codes"] is not None for r in runs),
-            "restarts": sum(r["restarts"] for r in runs),
+            "restarts": sum(r["restarts"] for r in runs), "never_restarted": sum(r["restarts"] == 0 for r in runs),
             "end_codes": {str(k): sum(r["n_distinct_codes"] == k for r in runs)
                           for k in sorted({r["n_distinct_codes"] for r in runs})}}
 
@@ -599,6 +602,8 @@ def _print_summary(summary, runs, args):
         if m:
             print(f"median epochs to {label}: {m['median']:g} (95% bootstrap CI {m['ci_95'][0]:g}-{m['ci_95'][1]:g}, "
                   f"n = {m['n']})")
+    if summary["restarts"]:
+        print(f"restarts: {summary['restarts']} in all; {summary['never_restarted']} networks needed none")
     published = PUBLISHED_AHS85.get(str(args.size)) if args.rule == "ahs85" else None
     if published:
         print("published (Ackley, Hinton & Sejnowski 1985): " + ", ".join(f"{k} {v}" for k, v in published.items()))
