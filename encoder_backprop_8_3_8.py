@@ -529,7 +529,7 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     seed, size, optimizer, criterion, lr, momentum, init_scale, loss, solved (the criterion on the final
     state), epochs, solve_epoch (first epoch the criterion held, from epoch 201 for the published recipe,
     or None), accuracy, n_distinct_codes, code_margin, margin_at_solve, hidden_codes (N x H), restarts,
-    restart_epochs, and with return_weights the final W1, b1, W2, b2. For every seed the numbers equal those
+    restart_epochs, plateau_end and plateau_corner (training_loop.fit), and with return_weights the final W1, b1, W2, b2. For every seed the numbers equal those
     of train(seed=...) with the same settings, final weights included, bit for bit.
     progress(epoch, n_training) is called every epoch; observer(epoch, rows, batch) too, with the networks
     still training (rows index `seeds`; batch.params (k, P), batch.h (k, N, H), batch.z and batch.y
@@ -578,7 +578,8 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
                "accuracy": float(acc[i]), "n_distinct_codes": int(n_codes[i]), "code_margin": float(m[i]),
                "margin_at_solve": None if np.isnan(at_solve) else float(at_solve),
                "hidden_codes": h[i].tolist(), "restarts": len(result["restart_epochs"][i]),
-               "restart_epochs": result["restart_epochs"][i]}
+               "restart_epochs": result["restart_epochs"][i], "plateau_end": int(result["plateau_end"][i]),
+               "plateau_corner": int(result["plateau_corner"][i])}
         if return_weights:
             run.update(zip(("W1", "b1", "W2", "b2"), (w.tolist() for w in unpack(result["params"][i], shape))))
         runs.append(run)

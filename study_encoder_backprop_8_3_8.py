@@ -16,6 +16,7 @@ Each study prints a summary, writes viz/study_<name>.png and results/<name>.json
 with n = networks trained, and the study's own keys}). --seeds and --epochs shrink any study to seconds.
 The script orchestrates, analyses and plots; all training is encoder_backprop_8_3_8.sweep_seeds.
 """
+import copy
 import os
 import resource
 import sys
@@ -64,19 +65,49 @@ LOOP_SETTINGS = {"n_epochs": 5000, "early_stop": True, "margin": 0.0, "patience"
                  "patience_from": "attempt", "bias_scale": (0.0, 0.0)}
 
 
-def sweep(args, seeds, **kwargs):
-    """sweep_seeds (at the study's size unless told otherwise), with its wall time. The settings every call
-    actually used, read back from its runs, are recorded in args.sweeps_used, which becomes the study's
-    config, so the JSON says what was run."""
+# Sweeps already run in this process, by their seeds and settings: a network's run depends only on those, so
+# studies that need the same sweep (`all` runs the published recipe on seeds 0-999 in several) share one run.
+_SWEEPS_RUN = {}
+
+
+def sweep_key(seeds, kwargs):
+    """What makes two sweeps the same: the seeds and every setting, defaults filled in and numbers as floats
+    (so lr=None and lr=0.5, or margin=0 and no margin, are one sweep)."""
+    settings = {"optimizer": "momentum", "momentum": 0.9, "loss": None, "criterion": "strict", "activation": None,
+                "lr": None, "init_scale": None, **LOOP_SETTINGS, **kwargs}
+    for name in ("lr", "init_scale"):
+        if settings[name] is None:
+            settings[name] = E.OPTIMIZER_DEFAULTS[settings["optimizer"]][name]
+
+    def plain(value):
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return [plain(v) for v in value]
+        return float(value) if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else str(value)
+    return repr((list(map(int, seeds)), sorted((k, plain(v)) for k, v in settings.items())))
+
+
+def sweep(args, seeds, reuse=True, **kwargs):
+    """sweep_seeds (at the study's size unless told otherwise), with its wall time. With reuse, an identical
+    sweep without an observer that already ran in this process is not run again: its runs are returned (and a
+    wall time of about 0); a study that measures the sweep's cost passes reuse=False. The settings every call actually
+    used, read back from its runs, are recorded in args.sweeps_used, which becomes the study's config, so the
+    JSON says what was run."""
     kwargs.setdefault("size", args.size)
+    key = None
     if kwargs.get("observer") is None:              # an observer runs in this process; anything else may spread
+        key = sweep_key(seeds, kwargs)
         kwargs.update(workers=args.workers, executor=args.executor, chunk_size=args.chunk_size)
     start = time.perf_counter()
-    progress = cli.Progress(len(seeds))
-    try:
-        runs = E.sweep_seeds(seeds, progress=progress.epoch_hook(), **kwargs)
-    finally:
-        progress.close()
+    if reuse and key in _SWEEPS_RUN:
+        runs = copy.deepcopy(_SWEEPS_RUN[key])
+    else:
+        progress = cli.Progress(len(seeds))
+        try:
+            runs = E.sweep_seeds(seeds, progress=progress.epoch_hook(), **kwargs)
+        finally:
+            progress.close()
+        if key is not None:
+            _SWEEPS_RUN[key] = copy.deepcopy(runs)
     seconds = time.perf_counter() - start
     record = {"n_networks": len(seeds)}
     for key in RUN_SETTINGS:
@@ -113,7 +144,7 @@ def collision_anatomy(h):
             "nearest_unit_is_the_missing_bit": bool(HAMMING[shared, empty] == 1 and flip == 4 >> unit)}
 
 
-def early_corner_tracker(checkpoints=(20, 100, 200, 300, 400)):
+def early_corner_tracker(checkpoints):
     """Observer: at each checkpoint epoch, the fraction of networks still training whose 8 codes all sit at
     corner 000, and the mean number of patterns there."""
     seen = {}
@@ -126,9 +157,15 @@ def early_corner_tracker(checkpoints=(20, 100, 200, 300, 400)):
     return seen, observe
 
 
+EARLY_CHECKPOINTS = (20, 100, 200, 300, 400)
+
+
 def study_failures(args):
-    early, observe = early_corner_tracker()
-    runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, observer=observe)
+    early, observe = early_corner_tracker(EARLY_CHECKPOINTS)
+    # the checkpoints need only the first epochs, watched in this process; the anatomy needs the whole run,
+    # which may spread over workers (a network's first epochs are the same whatever the cap)
+    sweep(args, args.seeds, n_epochs=min(args.epochs, max(EARLY_CHECKPOINTS)), observer=observe)
+    runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs)
     unsolved = [r for r in runs if not r["solved"]]
     anatomy = [dict(seed=r["seed"], **a) for r in unsolved if (a := collision_anatomy(r["hidden_codes"]))]
     other = [{"seed": r["seed"], "n_distinct_codes": r["n_distinct_codes"], "accuracy": r["accuracy"]}
@@ -329,18 +366,24 @@ def plateau_end_tracker(n, n_hidden=3):
     return ends, corner, observe
 
 
-def restart_row(args, seeds, lr, patience, clock, observer=None):
-    """One restart policy on `seeds`: solve rate, expected epochs per solved network (failures and restarts
-    paid), median epochs of the solved (bootstrap), restarts."""
+def plateau_ends(runs):
+    """(ends (n,), corners (n,)) of sweep runs: the epoch the base-rate plateau ended (0 = the codes never all
+    shared one corner) and that corner (-1 = never), as training_loop.fit records them."""
+    return np.array([r["plateau_end"] for r in runs]), np.array([r["plateau_corner"] for r in runs])
+
+
+def restart_row(args, seeds, lr, patience, clock):
+    """One restart policy on `seeds`: (row, runs); the row has the solve rate, expected epochs per solved
+    network (failures and restarts paid), median epochs of the solved (bootstrap), restarts."""
     runs, seconds = sweep(args, seeds, n_epochs=args.epochs, lr=lr, patience=patience,
-                          patience_from=clock if patience else "attempt", observer=observer)
+                          patience_from=clock if patience else "attempt")
     epochs = np.array([r["epochs"] for r in runs])
     solved = np.array([r["solved"] for r in runs])
     return {"lr": lr, "clock": clock if patience else None, "patience": patience,
             "seeds": [int(seeds[0]), int(seeds[-1])], "solved": rate(solved.sum(), len(seeds)),
             "cost_epochs_per_solved": cost_per_success(epochs, solved),
             "median_epochs_to_solve": bootstrap(epochs[solved], "median"),
-            "mean_restarts": float(np.mean([r["restarts"] for r in runs])), "seconds": seconds}
+            "mean_restarts": float(np.mean([r["restarts"] for r in runs])), "seconds": seconds}, runs
 
 
 def study_restarts(args):
@@ -355,17 +398,17 @@ def study_restarts(args):
              f"{held_out[0]}-{held_out[-1]}; {args.epochs}-epoch total budget; cost = epochs spent by all networks "
              f"(failures to the budget, every restart) per network solved"]
     for lr in args.lrs:
-        ends, _, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
-        plain = restart_row(args, args.seeds, lr, None, None, observer=observe)
+        plain, plain_runs = restart_row(args, args.seeds, lr, None, None)
+        ends, _ = plateau_ends(plain_runs)
         rows, chosen = [plain], {}
         for clock in PATIENCE_CLOCKS:
-            candidates = [restart_row(args, args.seeds, lr, p, clock) for p in args.patiences]
+            candidates = [restart_row(args, args.seeds, lr, p, clock)[0] for p in args.patiences]
             rows += candidates
             scored = [r for r in candidates if r["cost_epochs_per_solved"] is not None]
             if scored:
                 chosen[clock] = min(scored, key=lambda r: (r["cost_epochs_per_solved"]["mean"], r["patience"]))["patience"]
-        held = [restart_row(args, held_out, lr, None, None)] + [restart_row(args, held_out, lr, p, clock)
-                                                                 for clock, p in chosen.items()]
+        held = [restart_row(args, held_out, lr, None, None)[0]] + [restart_row(args, held_out, lr, p, clock)[0]
+                                                                    for clock, p in chosen.items()]
         n_networks += len(args.seeds) * len(rows) + len(held_out) * len(held)
         ended = ends[ends > 0]
         by_lr.append({"lr": lr, "plateau_end": {"median": bootstrap(ended, "median"), "quantiles": quantiles(ended),
@@ -437,8 +480,8 @@ def study_plateau(args):
     rows, lines = [], [f"plateau: {len(args.seeds)} seeds per learning rate, cap {args.epochs}, no restarts; the "
                        f"plateau ends at the epoch after the last one with every code on one corner"]
     for lr in args.lrs:
-        ends, _, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
-        runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, lr=lr, observer=observe)
+        runs, seconds = sweep(args, args.seeds, n_epochs=args.epochs, lr=lr)
+        ends, _ = plateau_ends(runs)
         solved = np.array([r["solved"] for r in runs])
         epochs = np.array([r["epochs"] for r in runs])
         # a network still on one corner at its last epoch never left the plateau within the cap
@@ -543,7 +586,8 @@ def study_predict(args):
             track(epoch, rows, batch)
             if epoch == args.at:
                 seen["rows"], seen["features"] = rows.copy(), state_features(np.array(batch.hidden), epoch, ends[rows])
-        runs, _ = sweep(args, seeds, n_epochs=args.epochs, observer=observe)
+        sweep(args, seeds, n_epochs=min(args.at, args.epochs), observer=observe)   # the state at --at, watched here
+        runs, _ = sweep(args, seeds, n_epochs=args.epochs)                           # the outcome, on any worker
         failed = np.array([not r["solved"] for r in runs])
         rows = seen.get("rows", np.array([], dtype=int))
         data[name] = {"X": seen.get("features", np.empty((0, len(PREDICT_FEATURES)))), "y": failed[rows],
@@ -613,8 +657,8 @@ def study_biases(args):
                 f"output U(-{s:g},{s:g})": (0.0, s), "both": (s, s)}
     rows, lines = [], [f"biases: {len(args.seeds)} seeds per variant, cap {args.epochs}, no restarts"]
     for label, scale in variants.items():
-        ends, corner, observe = plateau_end_tracker(len(args.seeds), args.size.n_hidden)
-        runs, _ = sweep(args, args.seeds, n_epochs=args.epochs, bias_scale=scale, observer=observe)
+        runs, _ = sweep(args, args.seeds, n_epochs=args.epochs, bias_scale=scale)
+        ends, corner = plateau_ends(runs)
         solved = np.array([r["solved"] for r in runs])
         plateau = corner >= 0
         shared = [collision_anatomy(r["hidden_codes"]) for r in runs if not r["solved"]] \
@@ -889,7 +933,7 @@ def compare_runs(args, learner, seeds):
     before = cpu_seconds()
     if learner.startswith("backprop"):
         patience = args.patience if learner == "backprop_restarts" else None
-        runs, _ = sweep(args, seeds, n_epochs=args.epochs, patience=patience)
+        runs, _ = sweep(args, seeds, reuse=False, n_epochs=args.epochs, patience=patience)
     else:
         rule, options = ("ahs85", {}) if learner == "ahs85" else ("cdk", {"k": int(learner[2:])})
         progress = cli.Progress(len(seeds))

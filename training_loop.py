@@ -237,7 +237,9 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     indices into `seeds`); progress(epoch, n_training): called every epoch.
 
     Returns a dict: params (S, P) final parameters, epochs (S,) last epoch run, solve_epoch (S,) first
-    epoch >= min_stop_epoch the criterion held (0 = never), margin_at_solve (S,), restart_epochs (S lists).
+    epoch >= min_stop_epoch the criterion held (0 = never), margin_at_solve (S,), restart_epochs (S lists),
+    plateau_end (S,) the epoch after the last one at which all of the network's codes shared one corner (the
+    end of the base-rate plateau; 0 = never shared one) and plateau_corner (S,) that corner (-1 = never).
     """
     solved_fn = CRITERIA[criterion]
     S = len(seeds)
@@ -247,6 +249,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     solve_epoch = np.zeros(S, dtype=int)
     margin_at_solve = np.full(S, np.nan)
     restart_epochs = [[] for _ in range(S)]
+    plateau_end, plateau_corner = np.zeros(S, dtype=int), np.full(S, -1)
     rows = np.arange(S)
     best_codes, last_gain, last_codes = np.zeros(S, dtype=int), np.zeros(S, dtype=int), np.zeros(S, dtype=int)
     if patience_from not in PATIENCE_CLOCKS:
@@ -258,6 +261,10 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
 
     for epoch in range(1, n_epochs + 1):
         batch.step()
+        codes_now = batch.codes()
+        on_one_corner = (codes_now == codes_now[:, :1]).all(-1)
+        plateau_end[rows[on_one_corner]] = epoch + 1
+        plateau_corner[rows[on_one_corner]] = codes_now[on_one_corner, 0]
         if observer is not None:
             observer(epoch, rows, batch)
         if progress is not None:
@@ -309,5 +316,5 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
                 break
 
     final[rows] = batch.params
-    return {"params": final, "epochs": epochs, "solve_epoch": solve_epoch,
-            "margin_at_solve": margin_at_solve, "restart_epochs": restart_epochs}
+    return {"params": final, "epochs": epochs, "solve_epoch": solve_epoch, "margin_at_solve": margin_at_solve,
+            "restart_epochs": restart_epochs, "plateau_end": plateau_end, "plateau_corner": plateau_corner}
