@@ -273,6 +273,15 @@ class _BackpropBatch:
         self.h[rows], self.z[rows], self.y[rows] = forward(*unpack(self.params[rows], self.shape),
                                                            center=self.learner.center)
 
+    def load(self, params, state):
+        """Continue from saved networks: params (k, P) and the optimizer's state (its arrays, (k, P) each) replace
+        every network's, row for row (for experiments that resume a state caught during another run)."""
+        self.params[...] = params
+        for name, value in state.items():
+            self.state[name][...] = value
+        for p, _, a in self.chunks:
+            forward(*p, out=a, center=self.learner.center)
+
     def keep(self, mask):
         for name in ("seeds", "init_scale", "lr", "momentum", "params", "h", "z", "y"):
             setattr(self, name, getattr(self, name)[mask])

@@ -37,7 +37,7 @@ import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
 from interval_stats import (bootstrap, chi2_power, cost_per_success, fmt_mean, fmt_median, fmt_rate, mcnemar_p,  # noqa: E402
                             monte_carlo_uniform_p, quantiles, rate, wilson_interval)
 from published_figures import AHS85 as PUBLISHED_AHS85, FAHLMAN88  # noqa: E402
-from training_loop import DEFAULT_SHAPE, PATIENCE_CLOCKS, count_distinct, first_epoch_tracker  # noqa: E402
+from training_loop import DEFAULT_SHAPE, PATIENCE_CLOCKS, count_distinct, first_epoch_tracker, fit  # noqa: E402
 
 PUBLISHED_FAHLMAN = {"quickprop": FAHLMAN88["quickprop"], "momentum": FAHLMAN88["backprop"]}
 PAIRS = [(i, j) for i in range(8) for j in range(i + 1, 8)]            # the 28 unordered pattern pairs
@@ -693,6 +693,7 @@ def study_biases(args):
 
 
 # ----------------------------------------------------------------------------------------- 4. recipe1986
+SWAP_LR, SWAP_EPOCHS = 0.5, 3000      # the loss-swap test: at the published learning rate, 3000 epochs on
 def plateau_tracker(n, tolerance=0.1):
     """Observer counting, per network, the epochs at which every output is within `tolerance` of 1/N."""
     counts = np.zeros(n, dtype=int)
@@ -704,11 +705,12 @@ def plateau_tracker(n, tolerance=0.1):
     return counts, observe
 
 
-def seven_code_tracker(n, loss, shape):
+def seven_code_tracker(n, loss, shape, saved=None):
     """Observer: for each network, at the first epoch it has exactly N - 1 distinct codes (one collision), the
     share of its hidden-layer error signal that comes from the two colliding patterns (sum of dh^2 over their
     rows / over all rows; with one-hot inputs dW1's row p is pattern p's dh) and its ||W2||. Returns (share (n,),
-    w2_norm (n,), observer); NaN where a network never had exactly N - 1 codes."""
+    w2_norm (n,), observer); NaN where a network never had exactly N - 1 codes. With a dict `saved`, also keeps
+    each network's parameters and velocity at that epoch: saved["epoch"|"params"|"velocity"][row]."""
     share, w2_norm = np.full(n, np.nan), np.full(n, np.nan)
 
     def observe(epoch, rows, batch):
@@ -716,6 +718,9 @@ def seven_code_tracker(n, loss, shape):
         new = (count_distinct(codes, shape.n_hidden) == shape.n_patterns - 1) & np.isnan(share[rows])
         if not new.any():
             return
+        if saved is not None:
+            for row, p, v in zip(rows[new], batch.params[new], batch.state["velocity"][new]):
+                saved[int(row)] = (epoch, p.copy(), v.copy())
         _, _, W2, _ = E.unpack(batch.params[new], shape)
         dh = E.backward(W2, batch.hidden[new], batch.outputs[new], loss=loss)[0]          # (k, N, H)
         energy = (dh ** 2).sum(-1)                                                        # (k, N)
@@ -726,17 +731,74 @@ def seven_code_tracker(n, loss, shape):
     return share, w2_norm, observe
 
 
+class ResumeFrom:
+    """A backprop learner whose networks start from saved parameters and velocities instead of fresh weights."""
+    min_stop_epoch = 1
+
+    def __init__(self, learner, params, velocity):
+        self.learner, self.shape, self.params, self.velocity = learner, learner.shape, params, velocity
+
+    def start(self, seeds, settings):
+        batch = self.learner.start(seeds, settings)
+        batch.load(self.params, {"velocity": self.velocity})
+        return batch
+
+
+def swap_losses_at_7_codes(saved_by_loss, seeds, lr, shape, n_epochs):
+    """The causal test of the squared-error advantage: the networks caught at their first one-collision state
+    under each loss continue for n_epochs under each loss (a 2 x 2 of origin x continuation, the same saved
+    states in both columns), and the CE states continued under CE with ||W2|| (and its velocity) scaled down to the
+    SSE states' median norm, which tests the larger-||W2|| explanation. [{origin, continued_with, w2_norm_set_to,
+    reached_8_codes, solved}]; reached = within n_epochs."""
+    states = {origin: (sorted(saved), np.stack([saved[r][1] for r in sorted(saved)]),
+                       np.stack([saved[r][2] for r in sorted(saved)])) for origin, saved in saved_by_loss.items() if saved}
+    norms = {origin: np.median(np.linalg.norm(E.unpack(params, shape)[2], axis=(1, 2)))
+             for origin, (_, params, _) in states.items()}
+    trials = [(origin, continued, None) for origin in states for continued in sorted(states, key=lambda c: c != origin)]
+    if {"sse", "ce"} <= set(states):            # and the CE states with ||W2|| shrunk to the SSE states' median
+        trials.append(("ce", "ce", norms["sse"]))
+    out, escaped = [], {}
+    for origin, continued, w2_norm in trials:
+        rows, params, velocity = states[origin]
+        if w2_norm is not None:
+            params, velocity = params.copy(), velocity.copy()
+            for P, V in ((params, velocity),):
+                W2, VW2 = E.unpack(P, shape)[2], E.unpack(V, shape)[2]
+                factor = w2_norm / np.linalg.norm(W2, axis=(1, 2), keepdims=True)
+                W2 *= factor
+                VW2 *= factor
+        k = len(rows)
+        settings = {"lr": np.full(k, lr), "momentum": np.full(k, 0.9), "init_scale": np.full(k, 0.1)}
+        first, track = first_epoch_tracker(k, (8,), shape.n_hidden)
+        result = fit(ResumeFrom(E.Backprop(shape, loss=continued), params, velocity), [seeds[r] for r in rows],
+                     settings, n_epochs, early_stop=True, observer=track)
+        escaped[origin, continued, w2_norm] = first[8] > 0
+        out.append({"origin": origin, "continued_with": continued, "w2_norm_set_to": w2_norm, "lr": lr,
+                    "epochs": n_epochs, "median_w2_norm_of_origin": float(norms[origin]),
+                    "reached_8_codes": rate(int((first[8] > 0).sum()), k),
+                    "solved": rate(int((result["solve_epoch"] > 0).sum()), k)})
+        same = escaped.get((origin, origin, None))            # paired with the unchanged continuation, state by state
+        if same is not None and (continued, w2_norm) != (origin, None):
+            only_this, only_same = int((first[8] > 0)[~same].sum()), int(same[first[8] == 0].sum())
+            out[-1]["paired_with_unchanged"] = {"only_this": only_this, "only_unchanged": only_same,
+                                                "mcnemar_exact_p": mcnemar_p(only_this, only_same)}
+    return out
+
+
 def study_recipe1986(args):
     """Both losses over learning rates, every network trained to the cap (no early stop), so the solve rate and
     epochs come from the first solved epoch and the codes are compared after the same training time."""
     n = len(args.seeds)
     rows = []
-    solved_by_setting = {}
+    solved_by_setting, saved_at_7 = {}, {}
     for loss in ("sse", "ce"):
         for lr in args.lrs:
             plateau, track_plateau = plateau_tracker(n)
             first, track_codes = first_epoch_tracker(n, (7, 8), args.size.n_hidden)
-            share, w2_norm, track_seven = seven_code_tracker(n, loss, args.size)
+            saved = {} if lr == SWAP_LR else None
+            share, w2_norm, track_seven = seven_code_tracker(n, loss, args.size, saved)
+            if saved is not None:
+                saved_at_7[loss] = saved
 
             def observe(epoch, rows, batch, trackers=(track_plateau, track_codes, track_seven)):
                 for track in trackers:
@@ -766,7 +828,7 @@ def study_recipe1986(args):
             end_acc = np.array([r["accuracy"] for r in runs])
             rows.append({"loss": loss, "lr": lr, "solved": rate(len(epochs), n),
                          "median_epochs": bootstrap(epochs, "median"), **escape,
-                         "plateau_epochs": quantiles(plateau),
+                         "plateau_epochs": quantiles(plateau), "plateau_median": bootstrap(plateau, "median"),
                          "plateau_over_1000": int((plateau > 1000).sum()),
                          "at_end_full_accuracy": int((end_acc == 1).sum()),
                          "at_end_full_accuracy_7_codes": int(((end_acc == 1) & (end_codes == 7)).sum()),
@@ -781,7 +843,8 @@ def study_recipe1986(args):
         only_sse, only_ce = int((sse & ~ce).sum()), int((~sse & ce).sum())
         paired.append({"lr": lr, "both": int((sse & ce).sum()), "only_sse": only_sse, "only_ce": only_ce,
                        "neither": int((~sse & ~ce).sum()), "mcnemar_exact_p": mcnemar_p(only_sse, only_ce)})
-    summary = {"n": n * len(rows), "seeds": n, "paired_by_lr": paired,
+    swap = swap_losses_at_7_codes(saved_at_7, args.seeds, SWAP_LR, args.size, SWAP_EPOCHS) if saved_at_7 else []
+    summary = {"n": n * len(rows), "seeds": n, "paired_by_lr": paired, "swap_at_7_codes": swap,
                "by_setting": [{k: v for k, v in r.items() if k != "final_hidden_values"} for r in rows]}
     lines = [f"recipe1986: {n} seeds per setting, every network trained for {args.epochs} epochs (momentum 0.9, "
              f"init scale 0.1); solved = strict criterion met at some epoch >= 201"]
@@ -806,7 +869,26 @@ def study_recipe1986(args):
     for p in paired:
         lines.append(f"  paired, lr {p['lr']:g}: both solve {p['both']}, only sse {p['only_sse']}, only ce "
                      f"{p['only_ce']}, neither {p['neither']} (exact McNemar p = {p['mcnemar_exact_p']:.2g})")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=V.DPI)
+    for w in swap:
+        shrunk = "" if w["w2_norm_set_to"] is None else f", ||W2|| scaled to {w['w2_norm_set_to']:.3g}"
+        lines.append(f"  caught at 7 codes under {w['origin']} (lr {w['lr']:g}; median ||W2|| "
+                     f"{w['median_w2_norm_of_origin']:.3g}){shrunk}, continued {w['epochs']} epochs with "
+                     f"{w['continued_with']}: 8 codes {fmt_rate(w['reached_8_codes'])}"
+                     + ("" if "paired_with_unchanged" not in w else
+                        f"; paired with the unchanged continuation: {w['paired_with_unchanged']['only_this']} escape "
+                        f"only here, {w['paired_with_unchanged']['only_unchanged']} only there (exact McNemar p = "
+                        f"{w['paired_with_unchanged']['mcnemar_exact_p']:.2g})"))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.6), dpi=V.DPI)
+    if swap:
+        labels = [f"{w['origin']} state\n-> {w['continued_with']}" + ("" if w["w2_norm_set_to"] is None else
+                                                                      "\n||W2|| shrunk") for w in swap]
+        rates = [w["reached_8_codes"] for w in swap]
+        axes[3].bar(range(len(swap)), [r["rate"] for r in rates], yerr=wilson_bars(rates), capsize=4,
+                    color=["#d62728" if w["origin"] == "sse" else "#1f77b4" for w in swap])
+        axes[3].set_xticks(range(len(swap)), labels, fontsize=7)
+        axes[3].set_ylim(0, 1)
+        axes[3].set_ylabel(f"reached 8 codes within {SWAP_EPOCHS} epochs (95% Wilson)")
+        axes[3].set_title(f"caught at 7 codes (lr {SWAP_LR:g}), continued under each loss", fontsize=10)
     for loss, color in (("sse", "#d62728"), ("ce", "#1f77b4")):
         sel = [r for r in rows if r["loss"] == loss]
         lrs = [r["lr"] for r in sel]
@@ -815,7 +897,10 @@ def study_recipe1986(args):
         axes[0].errorbar(lrs, [r["reached_8_given_7"]["rate"] or 0 for r in sel],
                          yerr=wilson_bars([r["reached_8_given_7"] for r in sel]), fmt="s:", color=color, capsize=3,
                          label=f"{loss}: 8 codes once 7 were reached")
-        axes[1].plot(lrs, [r["plateau_epochs"]["q50"] for r in sel], "o-", color=color, label=loss)
+        med = np.array([r["plateau_median"]["median"] for r in sel])
+        ci = np.array([r["plateau_median"]["ci_95"] for r in sel]).reshape(-1, 2).T
+        axes[1].errorbar(lrs, med, yerr=[med - ci[0], ci[1] - med], fmt="o-", color=color, capsize=3,
+                         label=f"{loss} (median, 95% CI)")
     for ax in axes[:2]:
         ax.set_xscale("log")
         ax.set_xticks(args.lrs, [f"{v:g}" for v in args.lrs])
@@ -827,7 +912,7 @@ def study_recipe1986(args):
     axes[0].set_ylim(0, 1)
     axes[0].set_ylabel("fraction (95% Wilson)")
     axes[0].set_title("strict solve rate, and escape from 7 codes", fontsize=10)
-    axes[1].set_ylabel("median epochs with all outputs within 0.1 of 1/8")
+    axes[1].set_ylabel("epochs with all outputs within 0.1 of 1/8")
     axes[1].set_title("the base-rate plateau", fontsize=10)
     default = [r for r in rows if r["lr"] == 0.5] or rows[:1]
     bins = np.linspace(0, 1, 41)
@@ -889,8 +974,10 @@ def study_grid(args):
     lines += [f"  seeds {c['seeds']}, lr {c['lr']:g}, init scale {c['init_scale']:g}, cap {c['epochs']}: solved "
               f"{fmt_rate(c['solved'])}" for c in checks]
 
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.6), dpi=V.DPI)
-    for ax, values, title, cmap, fmt in ((axes[0], solved.mean(-1), "solve rate", "viridis", "{:.0%}"),
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6.2), dpi=V.DPI)
+    wilson = np.array(summary["solve_rate_wilson_95"])                          # (lrs, scales, 2)
+    for ax, values, title, cmap, fmt in ((axes[0], solved.mean(-1), "solve rate, 95% Wilson interval below; boxed: "
+                                          "interval overlaps the best cell's", "viridis", "{:.0%}"),
                                         (axes[1], median, "median epochs among solved", "magma_r", "{:.0f}")):
         finite = values[np.isfinite(values)]
         log = title.startswith("median") and finite.size and finite.min() > 0
@@ -900,14 +987,24 @@ def study_grid(args):
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
                 dark = image.norm(v) < 0.5 if cmap == "viridis" else image.norm(v) > 0.6
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="white" if dark else "black")
+                text = fmt.format(v)
+                if cmap == "viridis":
+                    low, high = wilson[i, j]
+                    text += f"\n{low:.0%}-{high:.0%}"
+                    if high >= wilson[best][0]:                 # not distinguishable from the best cell
+                        ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=1.5,
+                                                                  ec="red" if (i, j) == best else "black"))
+                ax.text(j, i, text, ha="center", va="center", fontsize=6, color="white" if dark else "black")
         ax.set_xticks(range(len(scales)), [f"{s:g}" for s in scales], fontsize=8)
         ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs], fontsize=8)
         ax.set_xlabel("init scale")
         ax.set_ylabel("learning rate")
         ax.set_title(title, fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.suptitle(f"Hyper-parameter map: {k} seeds per cell, momentum 0.9, cap {args.epochs} epochs")
+    held = "; ".join(f"{h['cell']} (lr {h['lr']:g}, init {h['init_scale']:g}) on held-out seeds "
+                     f"{h['seeds'][0]}-{h['seeds'][1]}: {fmt_rate(h['solved'])}" for h in held_out)
+    fig.suptitle(f"Hyper-parameter map: {k} seeds per cell, momentum 0.9, cap {args.epochs} epochs (best cell red)\n"
+                 + held, fontsize=10)
     fig.tight_layout()
     return {"summary": summary}, fig, lines
 

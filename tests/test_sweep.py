@@ -136,3 +136,19 @@ def test_wilson_interval_and_summary():
     summary = E.summarize(runs)
     assert (summary["n"], summary["solved"], summary["median_epochs"]) == (10, 7, 982)
     assert summary["min_epochs"] == 488 and summary["max_epochs"] == 4651
+
+
+def test_the_plateau_end_is_the_last_epoch_with_every_code_on_one_corner():
+    """fit's plateau_end / plateau_corner against a per-epoch record of every network's codes, restarts included."""
+    seeds = list(range(12))
+    history = {s: [] for s in seeds}
+
+    def observe(epoch, rows, batch):
+        for row, codes in zip(rows, batch.codes()):
+            history[seeds[row]].append((epoch, codes.copy()))
+    runs = E.sweep_seeds(seeds, n_epochs=800, lr=0.1, patience=150, observer=observe)
+    for run in runs:
+        single = [(epoch, int(codes[0])) for epoch, codes in history[run["seed"]] if len(set(codes.tolist())) == 1]
+        assert run["plateau_end"] == (single[-1][0] + 1 if single else 0)
+        assert run["plateau_corner"] == (single[-1][1] if single else -1)
+    assert any(r["restarts"] for r in runs) and len({r["plateau_end"] for r in runs}) > 3
