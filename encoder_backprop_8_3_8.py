@@ -239,6 +239,7 @@ class _BackpropBatch:
         self._views()
         for p, _, a in self.chunks:
             forward(*p, out=a, center=learner.center)
+        self._codes = None
 
     def _views(self):
         """Per-chunk views (params, grads, activations) of the batch; rebuilt after compaction."""
@@ -254,7 +255,11 @@ class _BackpropBatch:
     outputs = property(lambda self: self.y)
 
     def codes(self):
-        return corner_of(self.h)
+        """The corner of every pattern's hidden code, (k, N); computed once per state (the criterion, the
+        patience and the plateau all read it every epoch)."""
+        if self._codes is None:
+            self._codes = read_only(corner_of(self.h))
+        return self._codes
 
     def step(self):
         """Gradients at the current parameters, the optimizer's step (momentum: V = momentum*V + lr*g, P -= V),
@@ -265,6 +270,7 @@ class _BackpropBatch:
         self.learner.optimizer.step(self.params, self.grads, self.state, self.hyper, self.shape.n_patterns)
         for p, _, a in self.chunks:
             forward(*p, out=a, center=center)
+        self._codes = None
 
     def restart(self, rows, attempts):
         for i, attempt in zip(rows, attempts):
@@ -272,6 +278,7 @@ class _BackpropBatch:
         self.learner.optimizer.reset(self.state, rows)
         self.h[rows], self.z[rows], self.y[rows] = forward(*unpack(self.params[rows], self.shape),
                                                            center=self.learner.center)
+        self._codes = None
 
     def load(self, params, state):
         """Continue from saved networks: params (k, P) and the optimizer's state (its arrays, (k, P) each) replace
@@ -281,11 +288,13 @@ class _BackpropBatch:
             self.state[name][...] = value
         for p, _, a in self.chunks:
             forward(*p, out=a, center=self.learner.center)
+        self._codes = None
 
     def keep(self, mask):
         for name in ("seeds", "init_scale", "lr", "momentum", "params", "h", "z", "y"):
             setattr(self, name, getattr(self, name)[mask])
         self.state = {k: v[mask] for k, v in self.state.items()}
+        self._codes = None
         self._views()
 
 

@@ -263,8 +263,9 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
         batch.step()
         codes_now = batch.codes()
         on_one_corner = (codes_now == codes_now[:, :1]).all(-1)
-        plateau_end[rows[on_one_corner]] = epoch + 1
-        plateau_corner[rows[on_one_corner]] = codes_now[on_one_corner, 0]
+        if on_one_corner.any():
+            plateau_end[rows[on_one_corner]] = epoch + 1
+            plateau_corner[rows[on_one_corner]] = codes_now[on_one_corner, 0]
         if observer is not None:
             observer(epoch, rows, batch)
         if progress is not None:
