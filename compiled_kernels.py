@@ -65,7 +65,6 @@ def settle(W, states, uniforms, thresholds, free, collect, samples):
                     taken += 1
 
 
-
 # ------------------------------------------------------------------------------- PCG64 streams, as numpy's
 PCG64_MULTIPLIER_HI = np.uint64(0x2360ed051fc65da4)     # numpy's 128-bit LCG multiplier, in two halves
 PCG64_MULTIPLIER_LO = np.uint64(0x4385df649fccf645)

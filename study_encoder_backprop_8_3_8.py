@@ -1200,7 +1200,8 @@ def study_optimizers(args):
         ax.set_xlabel("encoder size")
         ax.set_ylabel(label)
         ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:         # a tiny run may have nothing to show on a panel
+            ax.legend(fontsize=8)
     axes[0].set_ylim(-0.03, 1.03)
     axes[1].set_yscale("log")
     axes[2].set_yscale("log")
