@@ -50,10 +50,13 @@ def test_thirty_seeds_solve_21_with_exactly_the_epochs_of_serial_runs():
     runs = E.sweep_seeds(range(30), n_epochs=20000, return_weights=True)
     assert sum(r["solved"] for r in runs) == 21
     assert [r["epochs"] for r in runs] == PUBLISHED_EPOCHS_0_29
+    # a stack of one gives the same numbers, bit for bit: every solved run and two of the nine that run to the cap
+    # (each unsolved one alone is 20000 single-network epochs, most of this test's time)
+    unsolved_seeds = [r["seed"] for r in runs if not r["solved"]]
     for run in runs:
-        alone = E.sweep_seeds([run["seed"]], n_epochs=20000, return_weights=True)[0]
-        assert alone == run                                  # a stack of one: the same numbers, bit for bit
         assert run["solved"] == (run["accuracy"] == 1.0 and run["n_distinct_codes"] == 8)
+        if run["solved"] or run["seed"] in unsolved_seeds[:2]:
+            assert E.sweep_seeds([run["seed"]], n_epochs=20000, return_weights=True)[0] == run
     for run in [r for r in runs if r["epochs"] < 5000]:    # and `train`, the single-run face, too
         model, history = E.train(n_epochs=20000, seed=run["seed"], verbose=False)
         assert run["epochs"] == history["epoch"][-1]
