@@ -54,6 +54,12 @@ def wilson_bars(rates):
     return np.maximum(0.0, np.stack([values - bounds[:, 0], bounds[:, 1] - values]))
 
 
+def legend(ax, **kwargs):
+    """ax.legend, unless nothing on the panel has a label (a tiny run may have nothing to show)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 def saturation(h):
     """Largest distance of any activation from its nearest corner value (0 or 1), (...,)."""
     h = np.asarray(h)
@@ -248,7 +254,7 @@ def study_failures(args):
     ax.axhline(n7 / 8, color="0.4", ls=":", lw=1, label="uniform")
     ax.set_xticks(x, CORNER_NAMES)
     ax.set_xlabel("corner (h1 h2 h3)")
-    ax.legend(fontsize=8)
+    legend(ax, fontsize=8)
     ax.set_title("which corner is shared / left empty (95% Wilson)", fontsize=10)
     ax = axes[2]
     ax.bar([1, 2, 3], hamming, 0.6, color="#9467bd", label="observed (95% Wilson)",
@@ -256,7 +262,7 @@ def study_failures(args):
     ax.plot([1, 2, 3], [n7 * 3 / 7, n7 * 3 / 7, n7 / 7], "k_", markersize=28, mew=2, label="random empty corner")
     ax.set_xticks([1, 2, 3])
     ax.set_xlabel("Hamming distance shared -> empty")
-    ax.legend(fontsize=8)
+    legend(ax, fontsize=8)
     ax.set_title("distance to the free corner", fontsize=10)
     ax = axes[3]
     ax.hist(nearest, bins=np.linspace(0, 0.5, 26), color="#2ca02c")
@@ -467,7 +473,7 @@ def restarts_figure(by_lr, args):
         top.set_ylabel("epochs per solved network (95% CI)")
         bottom.set_ylabel("fraction solved (95% Wilson)")
         bottom.set_xlabel("patience (epochs without a new best code count)")
-        top.legend(fontsize=7)
+        legend(top, fontsize=7)
     fig.suptitle(f"Restart on plateau: two clocks, picked on one set of seeds and reported on another "
                  f"({args.epochs}-epoch budget)")
     fig.tight_layout()
@@ -511,7 +517,7 @@ def study_plateau(args):
         ax.set_xscale("log")
         ax.set_xlabel("learning rate (cross-entropy, momentum 0.9)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        legend(ax, fontsize=8)
     if shown:
         axes[0].set_yscale("log")
     axes[0].set_ylabel("epoch the plateau ends")
@@ -694,6 +700,7 @@ def study_biases(args):
 
 # ----------------------------------------------------------------------------------------- 4. recipe1986
 SWAP_LR, SWAP_EPOCHS = 0.5, 3000      # the loss-swap test: at the published learning rate, 3000 epochs on
+                                      # (or the study's --epochs, if fewer)
 def plateau_tracker(n, tolerance=0.1):
     """Observer counting, per network, the epochs at which every output is within `tolerance` of 1/N."""
     counts = np.zeros(n, dtype=int)
@@ -843,7 +850,8 @@ def study_recipe1986(args):
         only_sse, only_ce = int((sse & ~ce).sum()), int((~sse & ce).sum())
         paired.append({"lr": lr, "both": int((sse & ce).sum()), "only_sse": only_sse, "only_ce": only_ce,
                        "neither": int((~sse & ~ce).sum()), "mcnemar_exact_p": mcnemar_p(only_sse, only_ce)})
-    swap = swap_losses_at_7_codes(saved_at_7, args.seeds, SWAP_LR, args.size, SWAP_EPOCHS) if saved_at_7 else []
+    swap_epochs = min(SWAP_EPOCHS, args.epochs)
+    swap = swap_losses_at_7_codes(saved_at_7, args.seeds, SWAP_LR, args.size, swap_epochs) if saved_at_7 else []
     summary = {"n": n * len(rows), "seeds": n, "paired_by_lr": paired, "swap_at_7_codes": swap,
                "by_setting": [{k: v for k, v in r.items() if k != "final_hidden_values"} for r in rows]}
     lines = [f"recipe1986: {n} seeds per setting, every network trained for {args.epochs} epochs (momentum 0.9, "
@@ -887,7 +895,7 @@ def study_recipe1986(args):
                     color=["#d62728" if w["origin"] == "sse" else "#1f77b4" for w in swap])
         axes[3].set_xticks(range(len(swap)), labels, fontsize=7)
         axes[3].set_ylim(0, 1)
-        axes[3].set_ylabel(f"reached 8 codes within {SWAP_EPOCHS} epochs (95% Wilson)")
+        axes[3].set_ylabel(f"reached 8 codes within {swap_epochs} epochs (95% Wilson)")
         axes[3].set_title(f"caught at 7 codes (lr {SWAP_LR:g}), continued under each loss", fontsize=10)
     for loss, color in (("sse", "#d62728"), ("ce", "#1f77b4")):
         sel = [r for r in rows if r["loss"] == loss]
@@ -906,7 +914,7 @@ def study_recipe1986(args):
         ax.set_xticks(args.lrs, [f"{v:g}" for v in args.lrs])
         ax.minorticks_off()
         ax.set_xlabel("learning rate")
-        ax.legend(fontsize=8)
+        legend(ax, fontsize=8)
     axes[1].set_yscale("symlog", linthresh=10)
     axes[1].set_ylim(0, args.epochs * 2)
     axes[0].set_ylim(0, 1)
@@ -1200,8 +1208,7 @@ def study_optimizers(args):
         ax.set_xlabel("encoder size")
         ax.set_ylabel(label)
         ax.set_title(title, fontsize=10)
-        if ax.get_legend_handles_labels()[0]:         # a tiny run may have nothing to show on a panel
-            ax.legend(fontsize=8)
+        legend(ax, fontsize=8)
     axes[0].set_ylim(-0.03, 1.03)
     axes[1].set_yscale("log")
     axes[2].set_yscale("log")

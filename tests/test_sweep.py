@@ -34,7 +34,7 @@ def literal_reference(seed, n_epochs):
 
 
 def test_engine_matches_a_literal_transcription_of_the_published_procedure():
-    runs = E.sweep_seeds(range(10), n_epochs=5000, return_weights=True)
+    runs = E.sweep_seeds(range(6), n_epochs=5000, return_weights=True)     # 3631, 4651, two to the cap, 982, 488
     for run in runs:
         epoch, W1, W2 = literal_reference(run["seed"], 5000)
         assert run["epochs"] == epoch
