@@ -85,19 +85,33 @@ GIF_BAD = [["--epochs", "0"], ["--snapshot-every", "0"], ["--fps", "0"], ["--fps
            ["--out", "missing/anim.gif"], ["--out", "."], ["--out", "anim.png"], ["--lr", "nan"], ["--seed", "-2"]]
 
 
+def exits_2_with_one_line(main, args, capsys):
+    """main(args) in this process (each CLI's errors are argparse's): exit status 2 and one line on stderr."""
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capsys.readouterr().err
+    return info.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 @pytest.mark.parametrize("args", GIF_BAD, ids=" ".join)
-def test_gif_bad_input_exits_2_and_leaves_no_file(args, tmp_path):
-    proc = run_script("make_encoder_backprop_8_3_8_gif.py", *args, cwd=tmp_path)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_gif_bad_input_exits_2_and_leaves_no_file(args, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert exits_2_with_one_line(G.main, args, capsys)
     assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("args", [["--epochs", "0"], ["--momentum", "1"], ["--init-scale", "0"]], ids=" ".join)
-def test_visualize_bad_input_exits_2_and_leaves_no_file(args, tmp_path):
-    proc = run_script("visualize_encoder_backprop_8_3_8.py", *args, "--outdir", "out", cwd=tmp_path)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+def test_visualize_bad_input_exits_2_and_leaves_no_file(args, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert exits_2_with_one_line(V.main, [*args, "--outdir", "out"], capsys)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("script", ["make_encoder_backprop_8_3_8_gif.py", "visualize_encoder_backprop_8_3_8.py"])
+def test_a_bad_input_in_a_real_process_is_one_line_without_traceback(script, tmp_path):
+    proc = run_script(script, "--epochs", "0", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and os.listdir(tmp_path) == []
 
 
 def test_visualize_outdir_that_is_a_file_exits_2(tmp_path):

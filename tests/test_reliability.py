@@ -1,6 +1,7 @@
 """What a user can type: finite inputs that would overflow, work too large for memory, degenerate studies, API
 arguments of the wrong kind, and the boundaries of the solve criterion (each one a mutation the suite must
 catch)."""
+import importlib
 import os
 import subprocess
 import sys
@@ -32,12 +33,23 @@ def run(script, *args, cwd=None):
     ("data_movement_encoder_backprop_8_3_8.py", ["--json", "/proc/no/such/out.json"]),
     ("encoder_boltzmann_8_3_8.py", ["--seeds", "0-5000000"]),
 ])
-def test_inputs_that_would_overflow_or_exhaust_memory_are_refused_at_once(script, args, tmp_path):
+def test_inputs_that_would_overflow_or_exhaust_memory_are_refused_at_once(script, args, tmp_path, monkeypatch, capsys):
+    """In this process (a real process's exit is tested once below): exit 2, one line, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    main = importlib.import_module(script[:-len(".py")]).main
     start = time.perf_counter()
-    proc = run(script, *args, cwd=tmp_path)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and time.perf_counter() - start < 20
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and time.perf_counter() - start < 20
     assert os.listdir(tmp_path) == []
+
+
+def test_a_refused_input_in_a_real_process_exits_2_with_one_line(tmp_path):
+    proc = run("encoder_backprop_8_3_8.py", "--seeds", "0-100000000", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and os.listdir(tmp_path) == []
 
 
 def test_the_largest_finite_settings_train_without_nan_or_warnings():
