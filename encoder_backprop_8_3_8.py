@@ -547,8 +547,9 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     seed, size, optimizer, criterion, lr, momentum, init_scale, loss, solved (the criterion on the final
     state), epochs, solve_epoch (first epoch the criterion held, from epoch 201 for the published recipe,
     or None), accuracy, n_distinct_codes, code_margin, margin_at_solve, hidden_codes (N x H), restarts,
-    restart_epochs, plateau_end and plateau_corner (training_loop.fit), and with return_weights the final W1, b1, W2, b2. For every seed the numbers equal those
-    of train(seed=...) with the same settings, final weights included, bit for bit.
+    restart_epochs, plateau_end and plateau_corner (as training_loop.fit returns them), and with return_weights
+    the final W1, b1, W2, b2. For every seed the numbers equal those of train(seed=...) with the same settings,
+    final weights included, bit for bit.
     progress(epoch, n_training) is called every epoch; observer(epoch, rows, batch) too, with the networks
     still training (rows index `seeds`; batch.params (k, P), batch.h (k, N, H), batch.z and batch.y
     (k, N, N), read-only). Other options as in `train`.

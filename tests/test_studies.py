@@ -254,3 +254,22 @@ def test_the_seven_code_tracker_measures_the_colliding_pairs_share_of_the_hidden
     assert share[0] == pytest.approx(energy[6:].sum() / energy.sum())
     assert w2_norm[0] == pytest.approx(np.linalg.norm(E.unpack(params, shape)[2][0]))
     assert np.isnan(share[1]) and np.isnan(w2_norm[1])
+
+
+def test_a_sweep_is_reused_only_when_every_setting_is_the_same():
+    from training_loop import DEFAULT_SHAPE
+    base = {"n_epochs": 300, "size": DEFAULT_SHAPE}
+    key = S.sweep_key(range(4), base)
+    # spelled differently, the same sweep: defaults written out, ints for floats
+    assert key == S.sweep_key([0, 1, 2, 3], {**base, "lr": 0.5, "margin": 0, "patience": None, "init_scale": 0.1})
+    for change in ({"lr": 0.1}, {"patience": 100}, {"patience": 100, "patience_from": "plateau"},
+                   {"bias_scale": (0.0, 1.0)}, {"loss": "sse"}, {"early_stop": False}, {"n_epochs": 301}):
+        assert S.sweep_key(range(4), {**base, **change}) != key, change
+    assert S.sweep_key([1, 0, 2, 3], base) != key
+
+    args = S.build_parser().parse_args(["failures"])
+    args.executor, args.workers, args.sweeps_used = None, 1, []
+    first, _ = S.sweep(args, [5, 6], n_epochs=300)
+    first[0]["solved"] = "changed by the caller"           # the kept runs are a copy: a caller cannot spoil them
+    again, _ = S.sweep(args, [5, 6], n_epochs=300, lr=0.5)
+    assert again == E.sweep_seeds([5, 6], n_epochs=300)
