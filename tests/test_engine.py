@@ -218,9 +218,10 @@ def test_extreme_hyperparameters_give_no_nan_and_no_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(divide="raise", over="raise", invalid="raise"):  # underflow to 0 is exact and fine
-            model, history = E.train(n_epochs=20000, lr=100.0, init_scale=10.0, seed=0, early_stop=False,
+            # the weights blow up within the first few hundred epochs at these settings; 5000 leaves them saturated
+            model, history = E.train(n_epochs=5000, lr=100.0, init_scale=10.0, seed=0, early_stop=False,
                                      verbose=False)
-            runs = E.sweep_seeds([0, 1, 2, 3], n_epochs=20000, lr=[100.0, 100.0, 0.5, 3.0],
+            runs = E.sweep_seeds([0, 1, 2, 3], n_epochs=5000, lr=[100.0, 100.0, 0.5, 3.0],
                                  init_scale=[0.1, 10.0, 10.0, 3.0], early_stop=False)
     assert np.isfinite(model.params).all()
     for key in E.HISTORY_KEYS:
