@@ -164,7 +164,7 @@ class _AHS85Batch:
     def __init__(self, learner, seeds):
         self.learner, self.shape, self.layout = learner, learner.shape, learner.layout
         self.seeds = seeds
-        self.streams = np.stack([pcg64_state(network_rng(int(s))) for s in seeds]).reshape(len(seeds), 6)
+        self.streams = np.stack([pcg64_state(network_rng(int(s))) for s in seeds])
         n = self.layout.n_units
         self.params = np.zeros((len(seeds), n * n))
         self._readout()
@@ -362,8 +362,8 @@ class _CDkBatch:
     def __init__(self, learner, seeds):
         self.learner, self.shape, self.seeds = learner, learner.shape, seeds
         pairs = [learner.init(s) for s in seeds]
-        self.params = np.stack([p for p, _ in pairs]).reshape(len(seeds), learner.n_params)
-        self.streams = np.stack([pcg64_state(r) for _, r in pairs]).reshape(len(seeds), 6)
+        self.params = np.stack([p for p, _ in pairs])
+        self.streams = np.stack([pcg64_state(r) for _, r in pairs])
         self.velocity = np.zeros_like(self.params)
         self._uniforms = np.empty((learner.updates, learner.uniforms_per_update), np.float32)
         self._readout()

@@ -17,6 +17,7 @@ with n = networks trained, and the study's own keys}). --seeds and --epochs shri
 The script orchestrates, analyses and plots; all training is encoder_backprop_8_3_8.sweep_seeds.
 """
 import copy
+import inspect
 import os
 import resource
 import sys
@@ -76,11 +77,16 @@ LOOP_SETTINGS = {"n_epochs": 5000, "early_stop": True, "margin": 0.0, "patience"
 _SWEEPS_RUN = {}
 
 
+# sweep_seeds' own defaults, less the arguments that change how a sweep runs but not what it computes
+SWEEP_DEFAULTS = {name: p.default for name, p in inspect.signature(E.sweep_seeds).parameters.items()
+                  if p.default is not inspect.Parameter.empty
+                  and name not in ("progress", "observer", "workers", "executor", "chunk_size")}
+
+
 def sweep_key(seeds, kwargs):
     """What makes two sweeps the same: the seeds and every setting, defaults filled in and numbers as floats
     (so lr=None and lr=0.5, or margin=0 and no margin, are one sweep)."""
-    settings = {"optimizer": "momentum", "momentum": 0.9, "loss": None, "criterion": "strict", "activation": None,
-                "lr": None, "init_scale": None, **LOOP_SETTINGS, **kwargs}
+    settings = {**SWEEP_DEFAULTS, **kwargs}
     for name in ("lr", "init_scale"):
         if settings[name] is None:
             settings[name] = E.OPTIMIZER_DEFAULTS[settings["optimizer"]][name]
@@ -359,20 +365,6 @@ def study_margin(args):
 
 
 # ------------------------------------------------------------------------------------------- 3. restarts
-def plateau_end_tracker(n, n_hidden=3):
-    """Observer: per network, the epoch after the last one at which all its codes shared one corner (the end
-    of the base-rate plateau: the codes split there and never share one corner again; 0 = never shared one),
-    and that corner (-1 = never). Returns (ends (n,), corner (n,), observer)."""
-    ends, corner = np.zeros(n, dtype=int), np.full(n, -1)
-
-    def observe(epoch, rows, batch):
-        codes = batch.codes()
-        single = count_distinct(codes, n_hidden) == 1
-        ends[rows[single]] = epoch + 1
-        corner[rows[single]] = codes[single, 0]
-    return ends, corner, observe
-
-
 def plateau_ends(runs):
     """(ends (n,), corners (n,)) of sweep runs: the epoch the base-rate plateau ended (0 = the codes never all
     shared one corner) and that corner (-1 = never), as training_loop.fit records them."""
@@ -586,18 +578,19 @@ def study_predict(args):
         raise ValueError("the held-out seeds overlap the seeds the model is fitted on")
     data = {}
     for name, seeds in (("fit", args.seeds), ("held_out", args.held_out)):
-        ends, _, track = plateau_end_tracker(len(seeds), args.size.n_hidden)
         seen = {}
 
-        def observe(epoch, rows, batch, track=track, seen=seen, ends=ends):
-            track(epoch, rows, batch)
+        def observe(epoch, rows, batch, seen=seen):
             if epoch == args.at:
-                seen["rows"], seen["features"] = rows.copy(), state_features(np.array(batch.hidden), epoch, ends[rows])
-        sweep(args, seeds, n_epochs=min(args.at, args.epochs), observer=observe)   # the state at --at, watched here
+                seen["rows"], seen["hidden"] = rows.copy(), np.array(batch.hidden)
+        # the state at --at, watched here; the short run's plateau ends are those of the first --at epochs
+        early, _ = sweep(args, seeds, n_epochs=min(args.at, args.epochs), observer=observe)
         runs, _ = sweep(args, seeds, n_epochs=args.epochs)                           # the outcome, on any worker
         failed = np.array([not r["solved"] for r in runs])
         rows = seen.get("rows", np.array([], dtype=int))
-        data[name] = {"X": seen.get("features", np.empty((0, len(PREDICT_FEATURES)))), "y": failed[rows],
+        features = state_features(seen["hidden"], args.at, plateau_ends(early)[0][rows]) if seen else \
+            np.empty((0, len(PREDICT_FEATURES)))
+        data[name] = {"X": features, "y": failed[rows],
                       "n": len(seeds), "still_training": len(rows), "failed": int(failed.sum())}
     fit_set, test = data["fit"], data["held_out"]
     result = {"at_epoch": args.at, "features": list(PREDICT_FEATURES),
