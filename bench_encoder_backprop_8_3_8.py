@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import encoder_backprop_8_3_8 as E
-import encoder_boltzmann_8_3_8 as B
+import boltzmann_learners as B
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECTIONS = ("single", "sweep", "parallel", "boltzmann", "figures", "gif", "data_movement", "baseline")

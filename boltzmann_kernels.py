@@ -1,6 +1,6 @@
 """Pure-Python kernels of one Boltzmann learning update, for pricing with the ByteDMD tracer (bytedmd.py).
 
-Each kernel does, on scalars, exactly what the numpy learner of encoder_boltzmann_8_3_8.py does in one update,
+Each kernel does, on scalars, exactly what the numpy learner of boltzmann_learners.py does in one update,
 and returns the same numbers given the same random numbers (tests/test_boltzmann_kernels.py: to 1e-12). The
 contract is the backprop kernels' one (data_movement_encoder_backprop_8_3_8.py): activations are traced (a
 sigmoid is one operation reading its input once), the optimizer step is in, constants are free, and the random
@@ -148,7 +148,7 @@ CD_SCHEDULES = {"layerwise": cd_layerwise, "fused": cd_fused, "table": cd_table}
 
 
 def cd_kernel(schedule, learner):
-    """The kernel of `schedule` with the recipe's constants of `learner` (an encoder_boltzmann_8_3_8.CDk)."""
+    """The kernel of `schedule` with the recipe's constants of `learner` (a boltzmann_learners.CDk)."""
     return functools.partial(CD_SCHEDULES[schedule], k=learner.k, lr=learner.lr, momentum=learner.momentum,
                              decay=learner.decay, sparsity=learner.sparsity, target=learner.target)
 
@@ -156,7 +156,7 @@ def cd_kernel(schedule, learner):
 def cd_kernel_args(schedule, learner, params, velocity, uniforms):
     """Nested-list arguments of a CD kernel from one network's flat params, velocity (P,) and the uniforms of
     one update (k * N * (H + 2N),)."""
-    from encoder_boltzmann_8_3_8 import rbm_unpack
+    from boltzmann_learners import rbm_unpack
     shape = learner.shape
     n, n_hid = shape.n_patterns, shape.n_hidden
     parts = [a.tolist() for a in rbm_unpack(np.asarray(params, float), shape) + rbm_unpack(

@@ -4,7 +4,7 @@ numpy pays a call per step.
 The 1985 kernels do the same float32 arithmetic as the numpy expressions they replaced, so their results are the
 same bit for bit: tests/test_boltzmann_kernels.py holds the 1985 cycle to an independent pure-Python version exactly,
 and tests/test_boltzmann.py pins a run's final weights as the numpy version left them. The CD-k kernel consumes the
-same random numbers as the numpy reference encoder_boltzmann_8_3_8.cd_update (pcg64_uniforms continues each
+same random numbers as the numpy reference boltzmann_learners.cd_update (pcg64_uniforms continues each
 network's numpy stream exactly) but rounds differently: its sigmoid is a polynomial (within 3 ulp, numpy's float32
 one is within 4) and its short sums may be reordered; tests hold it to the reference within float32 rounding.
 
@@ -166,7 +166,7 @@ def sigmoid_(x, scratch):
 @njit(cache=True)
 def cd_network(params, velocity, uniforms, n, n_hid, k, lr, momentum, decay, sparsity, target):
     """len(uniforms) full-batch CD-k updates of one RBM, in place: the algorithm of
-    encoder_boltzmann_8_3_8.cd_update, on one network, in float32.
+    boltzmann_learners.cd_update, on one network, in float32.
 
     params, velocity (P,) = W (2N, H) row-major, b (2N), c (H); uniforms (updates, k * N * (H + 2N))."""
     v_units, n_states = 2 * n, 1 << n_hid

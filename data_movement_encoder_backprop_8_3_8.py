@@ -34,7 +34,7 @@ import boltzmann_kernels as BK
 import bytedmd
 import cli_support as cli
 import encoder_backprop_8_3_8 as E
-import encoder_boltzmann_8_3_8 as B
+import boltzmann_learners as B
 import validation as check
 from bytedmd import phase
 from published_figures import BYTEDMD_PUBLISHED as PUBLISHED

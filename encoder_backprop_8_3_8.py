@@ -19,19 +19,17 @@ any mix of hyper-parameters) are its two faces.
 """
 import functools
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
-import atomic_files
-import cli_support as cli
 import validation as check
-from interval_stats import bootstrap, bootstrap_median, wilson_interval
+from learners import LearnerSpec
 from optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from optimizers import OPTIMIZER_HELP, OPTIMIZERS, momentum_step  # noqa: F401  (part of the engine's API)
-from parallel_map import map_chunks
-from training_loop import (CHUNK, CRITERIA, CRITERION_HELP, DEFAULT_SHAPE, PATIENCE_CLOCKS, Shape, accuracy_of,
-                           check_sweep_memory, code_margin_of, corner_of, distinct_codes_of, fit, is_solved,
-                           network_rng, outputs_within, parse_size, read_only)
+from settings import Settings, setting
+from training_loop import (CHUNK, CRITERIA, DEFAULT_SHAPE, LoopSettings, Shape, accuracy_of, check_sweep_memory,
+                           code_margin_of, corner_of, distinct_codes_of, network_rng, parse_size, read_only, sweep)
 
 MIN_STOP_EPOCH = 201  # the published procedure never stops before its 201st epoch
 N_PATTERNS, N_HIDDEN = DEFAULT_SHAPE.n_patterns, DEFAULT_SHAPE.n_hidden
@@ -193,19 +191,55 @@ def weight_norm_of(W1, W2):
     return np.linalg.norm(W1, axis=(-2, -1)) + np.linalg.norm(W2, axis=(-2, -1))
 
 
-def solved_of(h, y, margin=0.0):
-    """The strict criterion on activations, (...,) bools (training_loop.is_solved on the binarised codes)."""
-    return is_solved(corner_of(h), y, h, margin)
-
 
 # --------------------------------------------------------------------------------------------- the learner
-SETTINGS = ("lr", "momentum", "init_scale")      # the per-network hyper-parameters of a sweep
+def check_bias_scale(bias_scale):
+    """(hidden, output) initial bias scales, each 0 <= s <= the init-scale bound."""
+    try:
+        hidden, output = bias_scale
+    except (TypeError, ValueError):
+        raise ValueError(f"bias_scale must be a pair (hidden, output), got {bias_scale!r}") from None
+    return (check.check_real_in(hidden, "hidden bias scale", 0, check.MAX_INIT_SCALE, low_open=False),
+            check.check_real_in(output, "output bias scale", 0, check.MAX_INIT_SCALE, low_open=False))
+
+
+def parse_bias_scale(text):
+    """'HIDDEN,OUTPUT' -> (hidden, output) as floats."""
+    parts = str(text).split(",")
+    try:
+        return tuple(float(p) for p in parts) if len(parts) == 2 else text
+    except ValueError:
+        raise ValueError(f"bias scale must be HIDDEN,OUTPUT (two numbers), got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class BackpropSettings(Settings):
+    """The sigmoid network's learning rule: optimizer, its hyper-parameters, loss, activation, initial weights."""
+    optimizer: str = setting("momentum", "; ".join(f"{k}: {v}" for k, v in OPTIMIZER_HELP.items()), check_optimizer)
+    lr: float = setting(None, f"learning rate (quickprop: its epsilon; unused by rprop), in (0, {check.MAX_LR:g}] "
+                              f"(default: the optimizer's own, 0.5)", check.check_lr, per_network=True)
+    momentum: float = setting(0.9, "momentum, in [0, 1) (used by the momentum optimizer only)", check.check_momentum,
+                              per_network=True)
+    init_scale: float = setting(None, f"initial weights ~ U(-s, s), s in (0, {check.MAX_INIT_SCALE:g}] (default: the "
+                                      f"optimizer's own: 0.1; quickprop 0.7)", check.check_init_scale,
+                                per_network=True, metavar="S")
+    loss: str = setting(None, "; ".join(f"{k}: {v[0]}" for k, v in LOSSES.items())
+                        + " (default: the optimizer's own: ce; quickprop atanh)", check_loss)
+    activation: str = setting(None, "hidden units: " + "; ".join(f"{k}: {v[0]}" for k, v in ACTIVATIONS.items())
+                              + " (default: the optimizer's own: logistic; quickprop symmetric)", check_activation)
+    bias_scale: tuple = setting((0.0, 0.0), "HIDDEN,OUTPUT: draw the initial hidden and output biases from U(-s, s) "
+                                            "after the weights (default 0,0: zero biases, as published)",
+                                check_bias_scale, parse=parse_bias_scale, metavar="H,O")
+
+    def resolve(self):
+        own = OPTIMIZER_DEFAULTS[self.optimizer]
+        return {name: own[name] for name in ("lr", "init_scale", "loss", "activation") if getattr(self, name) is None}
 
 
 class Backprop:
-    """Backprop as a learner of training_loop.fit: settings lr, momentum, init_scale (one per network), any
-    loss of LOSSES and any optimizer of optimizers.OPTIMIZERS. The published recipe (momentum, the strict
-    criterion) never counts a network solved before epoch 201; every other combination from epoch 1."""
+    """Backprop as a learner of training_loop.fit: per-network lr, momentum, init_scale, any loss of LOSSES and
+    any optimizer of optimizers.OPTIMIZERS. The published recipe (momentum, the strict criterion) never counts a
+    network solved before epoch 201; every other combination from epoch 1."""
 
     def __init__(self, shape=DEFAULT_SHAPE, loss="ce", optimizer="momentum", criterion="strict",
                  activation="logistic", bias_scale=(0.0, 0.0)):
@@ -217,11 +251,23 @@ class Backprop:
         published = optimizer == "momentum" and criterion == "strict"
         self.min_stop_epoch = MIN_STOP_EPOCH if published else 1
 
+    @classmethod
+    def from_settings(cls, shape, settings, loop):
+        return cls(shape, settings.loss, settings.optimizer, loop.criterion, settings.activation, settings.bias_scale)
+
     def init_params(self, seed, init_scale, attempt=0):
         return init_params(seed, init_scale, attempt, self.shape, self.bias_scale)
 
     def start(self, seeds, settings):
-        return _BackpropBatch(self, np.asarray(seeds), {k: np.asarray(settings[k], float) for k in SETTINGS})
+        return _BackpropBatch(self, np.asarray(seeds), {k: np.asarray(settings[k], float) for k in PER_NETWORK})
+
+    def readout(self, params):
+        """codes (S, N), hidden (S, N, H), outputs (S, N, N) of final parameters (S, P)."""
+        h, _, y = forward(*unpack(params, self.shape), center=self.center)
+        return corner_of(h), h, y
+
+
+PER_NETWORK = ("lr", "momentum", "init_scale")      # the settings a sweep may vary network by network
 
 
 class _BackpropBatch:
@@ -425,53 +471,14 @@ def _model_of(params, shape, activation="logistic"):
     return EncoderMLP(params=params, n_patterns=shape.n_patterns, n_hidden=shape.n_hidden, activation=activation)
 
 
-def check_bias_scale(bias_scale):
-    """(hidden, output) initial bias scales, each 0 <= s <= the init-scale bound."""
-    try:
-        hidden, output = bias_scale
-    except (TypeError, ValueError):
-        raise ValueError(f"bias_scale must be a pair (hidden, output), got {bias_scale!r}") from None
-    return (check.check_real_in(hidden, "hidden bias scale", 0, check.MAX_INIT_SCALE, low_open=False),
-            check.check_real_in(output, "output bias scale", 0, check.MAX_INIT_SCALE, low_open=False))
-
-
-def _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation, patience_from="attempt",
-             bias_scale=(0.0, 0.0)):
-    """Validated training options shared by `train` and `sweep_seeds`; loss and activation None are the
-    optimizer's own."""
-    optimizer = check_optimizer(optimizer)
-    criterion = check.check_choice(criterion, CRITERIA, "criterion")
-    loss = check_loss(OPTIMIZER_DEFAULTS[optimizer]["loss"] if loss is None else loss)
-    activation = check_activation(OPTIMIZER_DEFAULTS[optimizer]["activation"] if activation is None else activation)
-    return {"optimizer": optimizer, "criterion": criterion, "loss": loss, "activation": activation,
-            "margin": check.check_margin(margin),
-            "patience": check.check_patience(patience),
-            "patience_from": check.check_choice(patience_from, PATIENCE_CLOCKS, "patience_from"),
-            "bias_scale": check_bias_scale(bias_scale),
-            "restart_every": None if restart_every is None else check.check_epochs(restart_every, "restart_every"),
-            "shape": parse_size(size)}
-
-
-def _settings(n, optimizer, lr, momentum, init_scale):
-    """Per-network hyper-parameters, (n,) each; lr and init_scale None are the optimizer's own defaults."""
-    defaults = OPTIMIZER_DEFAULTS[optimizer]
-    return {"lr": check.per_network(defaults["lr"] if lr is None else lr, n, check.check_lr, "lr"),
-            "momentum": check.per_network(momentum, n, check.check_momentum, "momentum"),
-            "init_scale": check.per_network(defaults["init_scale"] if init_scale is None else init_scale, n,
-                                            check.check_init_scale, "init_scale")}
-
-
-def _fit(seeds, settings, n_epochs, opts, early_stop, observer=None, progress=None):
-    learner = Backprop(opts["shape"], opts["loss"], opts["optimizer"], opts["criterion"], opts["activation"],
-                       opts["bias_scale"])
-    return fit(learner, seeds, settings, n_epochs, criterion=opts["criterion"], margin=opts["margin"],
-               early_stop=early_stop, patience=opts["patience"], restart_every=opts["restart_every"],
-               observer=observer, progress=progress, patience_from=opts["patience_from"])
-
-
-def solved_by(criterion, h, y, margin=0.0):
-    """(...,) bools: the named criterion (training_loop.CRITERIA) on activations h (..., N, H), y (..., N, N)."""
-    return is_solved(corner_of(h), y, h, margin) if criterion == "strict" else outputs_within(y)
+def _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs, early_stop, criterion,
+                   margin, patience, patience_from, restart_every):
+    """The keyword arguments of `train` and `sweep_seeds` as (BackpropSettings, LoopSettings)."""
+    settings = BackpropSettings(optimizer=optimizer, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss,
+                                activation=activation, bias_scale=bias_scale)
+    loop = LoopSettings(epochs=n_epochs, early_stop=early_stop, criterion=criterion, margin=margin, patience=patience,
+                        patience_from=patience_from, restart_every=restart_every)
+    return settings, loop
 
 
 def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_stop=True,
@@ -484,29 +491,22 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     "code_separation", "code_margin", plus "restart_epochs" (epochs after which the network was redrawn).
     snapshot_callback(epoch, model, history) is called every `snapshot_every` epochs and at the last epoch
     run (including the early-stop epoch), with a copy of the network and the history so far.
-    Options beyond the published procedure (their defaults reproduce it): loss (a key of LOSSES; None is the
-    optimizer's own: ce, or sse_offset for quickprop), margin > 0 (every |h - 0.5| >= margin to count as
-    solved), patience (restart on plateau), restart_every (restart after a fixed budget per attempt),
-    optimizer (a key of optimizers.OPTIMIZERS), criterion ("strict" or "fahlman"), size (an N-H-N spec),
-    activation (a key of ACTIVATIONS), patience_from (training_loop.PATIENCE_CLOCKS), bias_scale (hidden,
-    output: initial biases from U(-s, s) instead of zero). lr, init_scale, loss and activation None are the
-    optimizer's defaults (momentum: 0.5, 0.1, ce, logistic; optimizers.DEFAULTS has the others).
+    The options are the fields of BackpropSettings and LoopSettings (their defaults reproduce the published
+    procedure; lr, init_scale, loss and activation None are the optimizer's own).
     """
-    n_epochs, seed = check.check_epochs(n_epochs), check.check_seed(seed)
-    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation, patience_from,
-                    bias_scale)
-    settings = _settings(1, opts["optimizer"], lr, momentum, init_scale)
+    seed = check.check_seed(seed)
+    settings, loop = _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs,
+                                    early_stop, criterion, margin, patience, patience_from, restart_every)
     snapshot_every = check.check_epochs(snapshot_every, "snapshot_every")
     check.check_callable(snapshot_callback, "snapshot_callback")
-    shape = opts["shape"]
-
-    recorder = _HistoryRecorder(opts["loss"], shape, n_epochs)
+    shape = parse_size(size)
+    recorder = _HistoryRecorder(settings.loss, shape, loop.epochs)
     last_snapshot = [0]
 
     def observe(epoch, rows, batch):
         recorder(epoch, rows, batch)
         if snapshot_callback is not None and epoch % snapshot_every == 0:
-            snapshot_callback(epoch, _model_of(batch.params[0], shape, opts["activation"]), recorder.flush())
+            snapshot_callback(epoch, _model_of(batch.params[0], shape, settings.activation), recorder.flush())
             last_snapshot[0] = epoch
         if verbose and epoch % 500 == 0:
             hist = recorder.flush()
@@ -514,14 +514,19 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
                   f"codes {hist['n_distinct_codes'][-1]}/{shape.n_patterns}  "
                   f"margin {hist['code_margin'][-1]:.3g}", flush=True)
 
-    result = _fit([seed], settings, n_epochs, opts, early_stop, observer=observe)
-    model = _model_of(result["params"][0], shape, opts["activation"])
+    result = sweep("backprop", [seed], settings, loop, size=shape, observer=observe)
+    model = _model_of(result["params"][0], shape, settings.activation)
     history = recorder.flush(final=True)
-    history["restart_epochs"] = result["restart_epochs"][0]
-    history["criterion"] = opts["criterion"]
+    history["restart_epochs"] = result.restart_epochs[0]
+    history["criterion"] = loop.criterion
     if snapshot_callback is not None and last_snapshot[0] != history["epoch"][-1]:
-        snapshot_callback(history["epoch"][-1], _model_of(model.params, shape, opts["activation"]), history)
+        snapshot_callback(history["epoch"][-1], _model_of(model.params, shape, settings.activation), history)
     return model, history
+
+
+def solved_by(criterion, h, y, margin=0.0):
+    """(...,) bools: the named criterion (training_loop.CRITERIA) on activations h (..., N, H), y (..., N, N)."""
+    return CRITERIA[criterion](corner_of(h), y, h, margin)
 
 
 def run_summary(model, history, margin=0.0):
@@ -540,205 +545,60 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
                 margin=0.0, patience=None, return_weights=False, progress=None, observer=None,
                 size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
                 workers=1, executor=None, chunk_size=None, patience_from="attempt", bias_scale=(0.0, 0.0)):
-    """Train one network per seed, all together as one stack; returns one dict per network, in input order.
+    """Train one network per seed, all together as one stack; returns one dict per network, in input order
+    (training_loop.sweep with the backprop learner, as records).
 
     lr, momentum and init_scale are scalars or one value per network, so a hyper-parameter grid x seeds is
     one call (repeat a seed to give it several settings); None is the optimizer's default. Each dict has
-    seed, size, optimizer, criterion, lr, momentum, init_scale, loss, solved (the criterion on the final
-    state), epochs, solve_epoch (first epoch the criterion held, from epoch 201 for the published recipe,
-    or None), accuracy, n_distinct_codes, code_margin, margin_at_solve, hidden_codes (N x H), restarts,
-    restart_epochs, plateau_end and plateau_corner (as training_loop.fit returns them), and with return_weights
-    the final W1, b1, W2, b2. For every seed the numbers equal those of train(seed=...) with the same settings,
-    final weights included, bit for bit.
-    progress(epoch, n_training) is called every epoch; observer(epoch, rows, batch) too, with the networks
-    still training (rows index `seeds`; batch.params (k, P), batch.h (k, N, H), batch.z and batch.y
-    (k, N, N), read-only). Other options as in `train`.
-    workers > 1 (local processes) or an executor (a concurrent.futures.Executor or a dask.distributed Client)
-    splits the seeds into chunks of chunk_size (default: parallel_map.default_chunk_size) trained in parallel;
-    the results are the same, bit for bit. Then progress is called as chunks finish, with epoch None, and an
-    observer cannot be used (it would run in another process).
+    seed, size, optimizer, criterion, lr, momentum, init_scale, loss, activation, solved (the criterion on the
+    final state), epochs, solve_epoch (first epoch the criterion held, from epoch 201 for the published recipe,
+    or None), accuracy, n_distinct_codes, code_margin, margin_at_solve, codes, hidden_codes (N x H), restarts,
+    restart_epochs, plateau_end, plateau_corner, first_epoch_n_minus_1_codes, first_epoch_n_codes (as
+    training_loop.fit returns them), and with return_weights the final W1, b1, W2, b2. For every seed the
+    numbers equal those of train(seed=...) with the same settings, final weights included, bit for bit.
+    progress(epoch, n_training) and observer(epoch, rows, batch) as in training_loop.sweep; batch.params
+    (k, P), batch.h (k, N, H), batch.z and batch.y (k, N, N) are read-only. workers, executor, chunk_size: as
+    in training_loop.sweep (the same results, bit for bit).
     """
-    seeds = check.check_seeds(seeds)
-    n_epochs = check.check_epochs(n_epochs)
-    opts = _options(optimizer, criterion, loss, margin, patience, restart_every, size, activation, patience_from,
-                    bias_scale)
-    check.check_callable(progress, "progress")
-    check.check_callable(observer, "observer")
-    shape = opts["shape"]
-    settings = _settings(len(seeds), opts["optimizer"], lr, momentum, init_scale)
-    check_memory(len(seeds), shape, return_weights)
-    workers = check.check_positive_int(workers, "workers")
-    chunk_size = None if chunk_size is None else check.check_positive_int(chunk_size, "chunk_size")
-    if workers > 1 or executor is not None:
-        if observer is not None:
-            raise ValueError("an observer needs workers=1 and no executor: it must run in this process")
-        chunk = functools.partial(_sweep_chunk, n_epochs=n_epochs, early_stop=early_stop, loss=opts["loss"],
-                                  margin=opts["margin"], patience=opts["patience"], return_weights=return_weights,
-                                  size=str(shape), optimizer=opts["optimizer"], criterion=opts["criterion"],
-                                  restart_every=opts["restart_every"], activation=opts["activation"],
-                                  patience_from=opts["patience_from"], bias_scale=opts["bias_scale"])
-        items = list(zip(seeds, settings["lr"], settings["momentum"], settings["init_scale"]))
-        chunk_progress = None if progress is None else (lambda done, total: progress(None, total - done))
-        return map_chunks(chunk, items, workers=workers, executor=executor, chunk_size=chunk_size,
-                          progress=chunk_progress)
-
-    result = _fit(seeds, settings, n_epochs, opts, early_stop, observer=observer, progress=progress)
-    h, _, y = forward(*unpack(result["params"], shape), center=ACTIVATIONS[opts["activation"]][1])
-    acc, n_codes, m = accuracy_of(y), distinct_codes_of(h), code_margin_of(h)
-    solved = solved_by(opts["criterion"], h, y, opts["margin"])
-    runs = []
-    for i, seed in enumerate(seeds):
-        at_solve = result["margin_at_solve"][i]
-        run = {"seed": seed, "size": str(shape), "optimizer": opts["optimizer"], "criterion": opts["criterion"],
-               "activation": opts["activation"],
-               "lr": float(settings["lr"][i]), "momentum": float(settings["momentum"][i]),
-               "init_scale": float(settings["init_scale"][i]), "loss": opts["loss"], "solved": bool(solved[i]),
-               "epochs": int(result["epochs"][i]), "solve_epoch": int(result["solve_epoch"][i]) or None,
-               "accuracy": float(acc[i]), "n_distinct_codes": int(n_codes[i]), "code_margin": float(m[i]),
-               "margin_at_solve": None if np.isnan(at_solve) else float(at_solve),
-               "hidden_codes": h[i].tolist(), "restarts": len(result["restart_epochs"][i]),
-               "restart_epochs": result["restart_epochs"][i], "plateau_end": int(result["plateau_end"][i]),
-               "plateau_corner": int(result["plateau_corner"][i])}
-        if return_weights:
-            run.update(zip(("W1", "b1", "W2", "b2"), (w.tolist() for w in unpack(result["params"][i], shape))))
-        runs.append(run)
-    return runs
+    settings, loop = _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs,
+                                    early_stop, criterion, margin, patience, patience_from, restart_every)
+    result = sweep("backprop", seeds, settings, loop, size=size, progress=progress, observer=observer,
+                   workers=workers, executor=executor, chunk_size=chunk_size)
+    return result.records(weights=return_weights)
 
 
-def check_memory(n_networks, shape, return_weights=False):
-    """ValueError, naming the figure, if a sweep of n_networks would not fit the memory bound: the stack
-    (parameters, optimizer state, gradients, activations) and each result's Python lists."""
+def bytes_per_network(shape, settings=None):
+    """The memory bound's figure: the stack (parameters, optimizer state, gradients, activations), the result's
+    columns and each record's Python lists."""
     n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
-    check_sweep_memory(n_networks, 8 * (7 * p + n * h + 2 * n * n) + 40 * n * h + 2000 + 40 * p * return_weights)
+    return 8 * (8 * p + 2 * n * h + 2 * n * n) + 40 * n * h + 2000 + 40 * p
 
 
-def _sweep_chunk(items, **options):
-    """One chunk of a parallel sweep, in a worker: items are (seed, lr, momentum, init_scale) tuples."""
-    seeds, lr, momentum, init_scale = (list(column) for column in zip(*items))
-    return sweep_seeds(seeds, lr=lr, momentum=momentum, init_scale=init_scale, **options)
+def check_memory(n_networks, shape):
+    """ValueError, naming the figure, if a sweep of n_networks would not fit the memory bound."""
+    check_sweep_memory(n_networks, bytes_per_network(shape))
 
 
-def summarize(runs):
-    """Solve rate with its Wilson interval, the epochs among solved runs with a bootstrap interval for their
-    median, and the end states of the unsolved runs."""
-    if not runs:
-        raise ValueError("summarize needs at least one run")
-    n, solved = len(runs), [r for r in runs if r["solved"]]
-    low, high = wilson_interval(len(solved), n)
-    epochs = sorted(r["epochs"] for r in solved)
-    unsolved = {}
-    for r in runs:
-        if not r["solved"]:
-            key = f"acc={r['accuracy']:.3f} codes={r['n_distinct_codes']}"
-            unsolved[key] = unsolved.get(key, 0) + 1
-    mean = bootstrap(epochs, "mean")
-    return {"n": n, "solved": len(solved), "solve_rate": len(solved) / n, "wilson_95": [low, high],
-            "median_epochs": float(np.median(epochs)) if epochs else None,
-            "median_epochs_ci_95": bootstrap_median(epochs)["ci_95"] if epochs else None,
-            "mean_epochs": mean["mean"] if mean else None, "mean_epochs_ci_95": mean["ci_95"] if mean else None,
-            "min_epochs": epochs[0] if epochs else None, "max_epochs": epochs[-1] if epochs else None,
-            # every epoch spent, failed runs and restarts included, per network solved
-            "epochs_per_solved_network": sum(r["epochs"] for r in runs) / len(solved) if solved else None,
-            "unsolved_states": unsolved}
+def _run_fields(result, i):
+    s = result.settings
+    return {"optimizer": s.optimizer, "criterion": result.loop.criterion, "activation": s.activation,
+            **{name: float(result.settings.per_network(name, len(result))[i]) for name in PER_NETWORK},
+            "loss": s.loss}
+
+
+def _named_params(row, shape):
+    return dict(zip(("W1", "b1", "W2", "b2"), (w.tolist() for w in unpack(row, shape))))
+
+
+LEARNERS = {"backprop": LearnerSpec(
+    name="backprop", title="the sigmoid network trained by backprop (momentum, quickprop, Rprop)",
+    settings=BackpropSettings, make=Backprop.from_settings, can_restart=True,
+    update_unit="one full-batch gradient step", updates_per_epoch=lambda settings: 1,
+    bytes_per_network=bytes_per_network, run_fields=_run_fields, named_params=_named_params,
+    per_network=PER_NETWORK)}
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
-def build_parser():
-    p = cli.OneLineParser(prog="encoder_backprop_8_3_8.py",
-                          description="Train an N-H-N encoder (8-3-8 by default) by backprop: one seed, or a "
-                                      "batched sweep over seeds.")
-    p.add_argument("--seed", type=cli.arg_type(check.check_seed, int), default=None,
-                   help="seed of a single run, a non-negative integer (default 0)")
-    cli.add_seeds_arg(p, text="train many seeds together (prints a table and a summary)")
-    cli.add_size_arg(p)
-    cli.add_hyperparameter_args(p)
-    p.add_argument("--no-early-stop", action="store_true",
-                   help="train for all --epochs instead of stopping at the first solved epoch >= 201")
-    p.add_argument("--optimizer", type=cli.arg_type(check_optimizer), default="momentum",
-                   help="; ".join(f"{k}: {v}" for k, v in OPTIMIZER_HELP.items()))
-    p.add_argument("--criterion", type=cli.arg_type(lambda v: check.check_choice(v, CRITERIA, "criterion")),
-                   default="strict", help="; ".join(f"{k}: {v}" for k, v in CRITERION_HELP.items()))
-    p.add_argument("--loss", type=cli.arg_type(check_loss), default=None,
-                   help="; ".join(f"{k}: {v[0]}" for k, v in LOSSES.items()) + " (default ce; quickprop atanh)")
-    p.add_argument("--activation", type=cli.arg_type(check_activation), default=None,
-                   help="hidden units: " + "; ".join(f"{k}: {v[0]}" for k, v in ACTIVATIONS.items())
-                        + " (default logistic; quickprop symmetric)")
-    p.add_argument("--margin", type=cli.arg_type(check.check_margin, float), default=0.0,
-                   help="also require every hidden activation at least M from 0.5 to count as solved, "
-                        "0 <= M < 0.5 (default 0: the published criterion)")
-    p.add_argument("--patience", type=cli.arg_type(check.check_patience, int), default=None,
-                   help="restart a network (fresh weights from a seed derived from its seed) when its best "
-                        "distinct-code count has not improved for this many epochs (default: no restarts)")
-    p.add_argument("--patience-from", type=cli.arg_type(lambda v: check.check_choice(v, PATIENCE_CLOCKS,
-                                                                                     "patience-from")),
-                   default="attempt", help="when --patience runs: " + "; ".join(
-                       f"{k}: {v}" for k, v in PATIENCE_CLOCKS.items()) + " (default attempt)")
-    p.add_argument("--bias-scale", type=cli.arg_type(_parse_bias_scale), default=(0.0, 0.0),
-                   help="HIDDEN,OUTPUT: draw the initial hidden and output biases from U(-s, s) after the weights "
-                        "(default 0,0: zero biases, as published)")
-    p.add_argument("--restart-every", type=cli.arg_type(lambda v: check.check_epochs(v, "restart-every"), int),
-                   default=None, help="restart a network whose current attempt has run this many epochs unsolved "
-                                      "(a fixed budget per attempt, Fahlman's protocol; default: never)")
-    cli.add_parallel_args(p)
-    cli.add_json_args(p)
-    return p
-
-
-def _parse_bias_scale(text):
-    parts = str(text).split(",")
-    if len(parts) != 2:
-        raise ValueError(f"bias scale must be HIDDEN,OUTPUT (two numbers), got {text!r}")
-    try:
-        return check_bias_scale(tuple(float(p) for p in parts))
-    except ValueError as err:
-        raise ValueError(f"bad bias scale {text!r}: {err}") from None
-
-
-def _config(args):
-    """The run's settings, with every default resolved (what was actually used)."""
-    defaults = OPTIMIZER_DEFAULTS[args.optimizer]
-    published = args.optimizer == "momentum" and args.criterion == "strict"
-    config = {"size": str(args.size), "n_epochs": args.epochs,
-              "lr": defaults["lr"] if args.lr is None else args.lr, "momentum": args.momentum,
-              "init_scale": defaults["init_scale"] if args.init_scale is None else args.init_scale,
-              "early_stop": not args.no_early_stop, "loss": args.loss or defaults["loss"],
-              "margin": args.margin, "patience": args.patience,
-              **({"patience_from": args.patience_from} if args.patience_from != "attempt" else {}),
-              **({"bias_scale": list(args.bias_scale)} if any(args.bias_scale) else {}),
-              "min_stop_epoch": MIN_STOP_EPOCH if published else 1}
-    if not published or args.restart_every or args.activation:
-        config.update(optimizer=args.optimizer, criterion=args.criterion, restart_every=args.restart_every,
-                      activation=args.activation or defaults["activation"])
-    return config
-
-
-def _training_kwargs(args, config):
-    return dict(early_stop=config["early_stop"], loss=config["loss"], margin=args.margin, patience=args.patience,
-                patience_from=args.patience_from, bias_scale=args.bias_scale,
-                size=args.size, optimizer=args.optimizer, criterion=args.criterion,
-                restart_every=args.restart_every, activation=args.activation)
-
-
-def _describe(config):
-    optimizer = config.get("optimizer", "momentum")
-    text = f"{optimizer}, " if optimizer != "momentum" else ""
-    text += f"epochs <= {config['n_epochs']}, lr {config['lr']:g}, "
-    text += f"momentum {config['momentum']:g}, " if optimizer == "momentum" else ""
-    text += f"init scale {config['init_scale']:g}, loss {config['loss']}"
-    if config.get("activation", "logistic") != "logistic":
-        text += f", {config['activation']} hidden units"
-    if config.get("criterion", "strict") != "strict":
-        text += f", criterion {config['criterion']}"
-    if config.get("restart_every"):
-        text += f", restart every {config['restart_every']} epochs unsolved"
-    if config["margin"]:
-        text += f", margin {config['margin']:g}"
-    if config["patience"]:
-        text += f", restart after {config['patience']} epochs without a new code"
-    stop = f"early stop from epoch {config['min_stop_epoch']}" if config["early_stop"] else "no early stop"
-    return f"{text}, {stop}"
-
-
 def print_code_table(hidden):
     hidden = np.asarray(hidden)
     print("pattern " + "".join(f"{'h' + str(j + 1):<8}" for j in range(hidden.shape[1])) + "code")
@@ -747,83 +607,34 @@ def print_code_table(hidden):
         print(f"  {i:<5} " + "".join(f"{v:<8.4f}" for v in row) + bits)
 
 
-def _run_single(args):
-    config = {"seed": args.seed, **_config(args)}
-    n = args.size.n_patterns
-    print(f"{args.size} encoder, backprop: seed {args.seed}, {_describe(config)}")
-    model, history = train(args.epochs, config["lr"], args.momentum, config["init_scale"], args.seed,
-                           **_training_kwargs(args, config))
-    result = {"seed": args.seed, **run_summary(model, history, args.margin)}
+def _run_single(run):
+    """One network with its per-epoch history (`train`): progress, the result line and the code table."""
+    settings, loop, seed, shape = run.settings, run.loop, run.seeds[0], run.size
+    model, history = train(loop.epochs, settings.lr, settings.momentum, settings.init_scale, seed, loop.early_stop,
+                           loss=settings.loss, margin=loop.margin, patience=loop.patience, size=shape,
+                           optimizer=settings.optimizer, criterion=loop.criterion, restart_every=loop.restart_every,
+                           activation=settings.activation, patience_from=loop.patience_from,
+                           bias_scale=settings.bias_scale)
+    result = {"seed": seed, **run_summary(model, history, loop.margin)}
     status = "SOLVED" if result["solved"] else "NOT SOLVED"
-    restarts = f", {result['restarts']} restarts" if args.patience or args.restart_every else ""
+    restarts = f", {result['restarts']} restarts" if loop.restarting else ""
     print(f"{status} at epoch {result['epochs']}: accuracy {result['accuracy']:.1%}, "
-          f"{result['n_distinct_codes']}/{n} distinct codes, code margin {result['code_margin']:.3g}{restarts}")
+          f"{result['n_distinct_codes']}/{shape.n_patterns} distinct codes, code margin "
+          f"{result['code_margin']:.3g}{restarts}")
     print_code_table(result["hidden_codes"])
-    return {**result, "config": config}
-
-
-def _run_sweep(args, executor=None):
-    config = {"seeds": args.seeds, **_config(args)}
-    n = args.size.n_patterns
-    print(f"{args.size} encoder, backprop: {len(args.seeds)} seeds, {_describe(config)}")
-    progress = cli.Progress(len(args.seeds))
-    try:
-        runs = sweep_seeds(args.seeds, args.epochs, config["lr"], args.momentum, config["init_scale"],
-                           progress=progress.epoch_hook(), workers=args.workers, executor=executor,
-                           chunk_size=args.chunk_size, **_training_kwargs(args, config))
-    finally:
-        progress.close()
-    restarting = args.patience or args.restart_every
-    extra = "  restarts" if restarting else ""
-    print(f" seed  solved  epochs  codes  accuracy    margin{extra}")
-    for r in runs:
-        more = f"  {r['restarts']:8d}" if restarting else ""
-        print(f"{r['seed']:5d}  {'yes' if r['solved'] else 'no':>6}  {r['epochs']:6d}  "
-              f"{str(r['n_distinct_codes']) + '/' + str(n):>5}  {r['accuracy']:8.1%}  {r['code_margin']:8.3g}{more}")
-    summary = summarize(runs)
-    low, high = summary["wilson_95"]
-    print(f"solved {summary['solved']}/{summary['n']} ({summary['solve_rate']:.1%}; 95% Wilson interval "
-          f"{low:.1%}-{high:.1%})")
-    if summary["solved"]:
-        ci = summary["median_epochs_ci_95"]
-        mci = summary["mean_epochs_ci_95"]
-        print(f"epochs among solved: median {summary['median_epochs']:g} (95% bootstrap CI {ci[0]:g}-{ci[1]:g}), "
-              f"mean {summary['mean_epochs']:.2f} ({mci[0]:.2f}-{mci[1]:.2f}), min {summary['min_epochs']}, "
-              f"max {summary['max_epochs']}; all epochs spent per solved network "
-              f"{summary['epochs_per_solved_network']:.1f}")
-    if summary["unsolved_states"]:
-        print("unsolved runs end at: " + ", ".join(f"{k} ({v})" for k, v in summary["unsolved_states"].items()))
-    return {"config": config, "summary": summary, "runs": runs}
+    return result
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.seed is not None and args.seeds is not None:
-        parser.error("use either --seed (one run) or --seeds (a sweep), not both")
-    cli.refuse_foreign_outputs(parser, [args.json], args.force)
-    if args.seeds is not None:
-        try:
-            check_memory(len(args.seeds), args.size)
-        except ValueError as err:
-            parser.error(str(err))
-    try:
-        if args.seeds is not None:
-            executor = cli.executor_from(parser, args)
-            try:
-                result = _run_sweep(args, executor)
-            finally:
-                if executor is not None:
-                    executor.close()
-        else:
-            args.seed = 0 if args.seed is None else args.seed
-            result = _run_single(args)
-        if args.json:
-            atomic_files.write_json(args.json, result)
-    except OSError as err:
-        cli.output_failed(parser, err, f"cannot write output: {err}")
-    return 0
+    import learner_cli                              # the CLI layer: the engine above never imports it
+    return learner_cli.main(argv, prog="encoder_backprop_8_3_8.py", rules=["backprop"], single_run=_run_single,
+                            description="Train an N-H-N encoder (8-3-8 by default) by backprop: one seed, or a "
+                                        "batched sweep over seeds.")
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run_main(main))
+    # run the imported module's main, not this __main__ copy: the registry, pickled chunks and isinstance checks
+    # must all see one set of classes and functions
+    from cli_support import run_main
+    import encoder_backprop_8_3_8
+    sys.exit(run_main(encoder_backprop_8_3_8.main))

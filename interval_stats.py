@@ -122,3 +122,40 @@ def chi2_power(n, probs, null=None, alpha=0.05, draws=20000, seed=12345):
     rng = np.random.default_rng(seed)
     critical = np.quantile(chi2_statistic(rng.multinomial(n, null, size=draws), expected), 1 - alpha)
     return float((chi2_statistic(rng.multinomial(n, probs, size=draws), expected) > critical).mean())
+
+
+def summarize_runs(runs):
+    """A sweep's summary from its records (training_loop.SweepResult.records): the rate of networks that met the
+    criterion at some epoch with its Wilson interval, how many still met it at the last epoch, the first-solve
+    epochs (median with a bootstrap interval, mean, range), the medians of the first epochs with N - 1 and N
+    codes, every epoch spent per solved network (failures and restarts paid), restarts, and the end states."""
+    if not runs:
+        raise ValueError("summarize needs at least one run")
+    n = len(runs)
+    ever = [r for r in runs if r["solve_epoch"] is not None]
+    first = sorted(r["solve_epoch"] for r in ever)
+    low, high = wilson_interval(len(ever), n)
+    mean, median = bootstrap(first, "mean"), bootstrap_median(first)
+    end_states, end_codes = {}, {}
+    for r in runs:
+        end_codes[str(r["n_distinct_codes"])] = end_codes.get(str(r["n_distinct_codes"]), 0) + 1
+        if not r["solved"]:
+            key = f"acc={r['accuracy']:.3f} codes={r['n_distinct_codes']}"
+            end_states[key] = end_states.get(key, 0) + 1
+
+    def median_of(key):
+        return bootstrap_median([r[key] for r in runs if r[key] is not None])
+    return {"n": n, "solved_ever": len(ever), "solve_rate": len(ever) / n, "wilson_95": [low, high],
+            "solved_at_last_epoch": sum(r["solved"] for r in runs),
+            "held_at_last_epoch": sum(r["solved"] for r in ever),
+            "median_epochs": median["median"] if median else None,
+            "median_epochs_ci_95": median["ci_95"] if median else None,
+            "mean_epochs": mean["mean"] if mean else None, "mean_epochs_ci_95": mean["ci_95"] if mean else None,
+            "min_epochs": first[0] if first else None, "max_epochs": first[-1] if first else None,
+            "median_first_n_minus_1_codes": median_of("first_epoch_n_minus_1_codes"),
+            "median_first_n_codes": median_of("first_epoch_n_codes"),
+            "reached_n_codes": sum(r["first_epoch_n_codes"] is not None for r in runs),
+            # every epoch spent, failed runs and restarts included, per network solved
+            "epochs_per_solved_network": sum(r["epochs"] for r in runs) / len(ever) if ever else None,
+            "restarts": sum(r["restarts"] for r in runs), "never_restarted": sum(r["restarts"] == 0 for r in runs),
+            "end_codes": dict(sorted(end_codes.items(), key=lambda kv: int(kv[0]))), "unsolved_states": end_states}

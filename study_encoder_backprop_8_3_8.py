@@ -32,11 +32,12 @@ import numpy as np  # noqa: E402
 import atomic_files  # noqa: E402
 import cli_support as cli  # noqa: E402
 import encoder_backprop_8_3_8 as E  # noqa: E402
-import encoder_boltzmann_8_3_8 as B  # noqa: E402
+import training_loop as T  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
 from interval_stats import (bootstrap, chi2_power, cost_per_success, fmt_mean, fmt_median, fmt_rate, mcnemar_p,  # noqa: E402
                             monte_carlo_uniform_p, quantiles, rate, wilson_interval)
+from learners import get as get_learner  # noqa: E402
 from published_figures import AHS85 as PUBLISHED_AHS85, FAHLMAN88  # noqa: E402
 from training_loop import DEFAULT_SHAPE, PATIENCE_CLOCKS, count_distinct, first_epoch_tracker, fit  # noqa: E402
 
@@ -1014,13 +1015,22 @@ def study_grid(args):
 
 
 # --------------------------------------------------------------------------------------------- 6. compare
-# One row per learner: (label, color, weight updates per epoch). An "epoch" is the learner's own unit: a
-# full-batch update (backprop), 16 CD updates (cdk), one learning cycle (ahs85).
-COMPARE_LEARNERS = {"backprop": ("backprop, published recipe", "#1f77b4", 1),
-                    "backprop_restarts": ("backprop + restarts", "#17becf", 1),
-                    "cd1": ("CD-1 recipe (+ restarts)", "#ff7f0e", 16),
-                    "cd5": ("CD-5 recipe (+ restarts)", "#d62728", 16),
-                    "ahs85": ("Boltzmann 1985 (ahs85)", "#2ca02c", 1)}
+# One row per learner of the registry (learners.py): label, color, learner, its settings, and the loop settings
+# it runs with (filled in from the study's options by compare_rows). An "epoch" is the learner's own unit (a
+# full-batch update for backprop, `updates` CD updates for cdk, one learning cycle for ahs85); costs are counted
+# in the learner's own updates (its spec's updates_per_epoch).
+COMPARE_LEARNERS = {"backprop": ("backprop, published recipe", "#1f77b4", "backprop", {}),
+                    "backprop_restarts": ("backprop + restarts", "#17becf", "backprop", {}),
+                    "cd1": ("CD-1 recipe (+ restarts)", "#ff7f0e", "cdk", {"k": 1}),
+                    "cd5": ("CD-5 recipe (+ restarts)", "#d62728", "cdk", {"k": 5}),
+                    "ahs85": ("Boltzmann 1985 (ahs85)", "#2ca02c", "ahs85", {})}
+
+
+def compare_loop(args, row):
+    """The loop settings of a compare row: every network stops at its first solve."""
+    if COMPARE_LEARNERS[row][2] == "backprop":
+        return {"epochs": args.epochs, "patience": args.patience if row == "backprop_restarts" else None}
+    return {"epochs": args.boltzmann_epochs, "early_stop": True}
 
 
 def cpu_seconds():
@@ -1029,23 +1039,18 @@ def cpu_seconds():
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def compare_runs(args, learner, seeds):
-    """Train one learner to its first solve: [(solve epoch or None, epochs spent, restarts)] and CPU seconds."""
+def compare_runs(args, row, seeds):
+    """Train one compare row to its first solve: the SweepResult and the CPU seconds it took."""
+    _, _, learner, settings = COMPARE_LEARNERS[row]
     before = cpu_seconds()
-    if learner.startswith("backprop"):
-        patience = args.patience if learner == "backprop_restarts" else None
-        runs, _ = sweep(args, seeds, reuse=False, n_epochs=args.epochs, patience=patience)
-    else:
-        rule, options = ("ahs85", {}) if learner == "ahs85" else ("cdk", {"k": int(learner[2:])})
-        progress = cli.Progress(len(seeds))
-        try:
-            runs = B.sweep_boltzmann(seeds, rule, args.boltzmann_epochs, early_stop=True, progress=progress.epoch_hook(),
-                                     workers=args.workers, executor=args.executor, chunk_size=args.chunk_size,
-                                     **options)
-        finally:
-            progress.close()
-    seconds = cpu_seconds() - before
-    return [(r["solve_epoch"], r["epochs"], r["restarts"]) for r in runs], seconds
+    progress = cli.Progress(len(seeds))
+    try:
+        result = T.sweep(learner, seeds, settings, compare_loop(args, row), size=args.size,
+                         progress=progress.epoch_hook(), workers=args.workers, executor=args.executor,
+                         chunk_size=args.chunk_size)
+    finally:
+        progress.close()
+    return result, cpu_seconds() - before
 
 
 def study_compare(args):
@@ -1054,27 +1059,30 @@ def study_compare(args):
     rows, curves = [], {}
     lines = [f"compare: strict criterion, each network stopped at its first solve; backprop cap {args.epochs} "
              f"epochs, Boltzmann caps {args.boltzmann_epochs} epochs (cdk) / cycles (ahs85), over restarts"]
-    for learner, (label, _, per_epoch) in COMPARE_LEARNERS.items():
+    for learner, (label, _, name, _) in COMPARE_LEARNERS.items():
         seeds = args.seeds[:args.ahs85_networks] if learner == "ahs85" else args.seeds
-        runs, cpu = compare_runs(args, learner, seeds)
-        solve = np.array([s or 0 for s, _, _ in runs])
-        spent = np.array([e for _, e, _ in runs], dtype=float)
+        result, cpu = compare_runs(args, learner, seeds)
+        per_epoch = get_learner(name).updates_per_epoch(result.settings)
+        solve, spent = result["solve_epoch"], result["epochs"].astype(float)
         solved = solve > 0
         cpu_per_epoch = cpu / spent.sum() if args.executor is None else None   # a remote cluster's CPU is not seen
+        config = result.config()
         row = {"learner": learner, "label": label, "seeds": [int(seeds[0]), int(seeds[-1])], "n": len(seeds),
-               "cap_epochs": args.epochs if learner.startswith("backprop") else args.boltzmann_epochs,
-               "updates_per_epoch": per_epoch, "solved": rate(solved.sum(), len(seeds)),
+               "run": {k: v for k, v in config.items() if k != "seeds"},
+               "update": get_learner(name).update_unit,
+               "cap_epochs": result.loop.epochs, "updates_per_epoch": per_epoch,
+               "solved": rate(solved.sum(), len(seeds)),
                "median_epochs_to_solve": bootstrap(solve[solved], "median"),
                "median_updates_to_solve": bootstrap(solve[solved] * per_epoch, "median"),
-               "restarts": int(sum(r for _, _, r in runs)),
+               "restarts": int(sum(len(r) for r in result.restart_epochs)),
                "cost_epochs_per_solved": cost_per_success(spent, solved),
                "cost_updates_per_solved": cost_per_success(spent * per_epoch, solved),
                "cpu_seconds": cpu, "cpu_seconds_per_network_epoch": cpu_per_epoch,
                "cpu_seconds_per_network": None if cpu_per_epoch is None else cpu / len(seeds),
                "cost_seconds_per_solved": None if cpu_per_epoch is None else
                cost_per_success(spent * cpu_per_epoch, solved)}
-        row["networks"] = {"seed": [int(s) for s in seeds], "solve_epoch": [s for s, _, _ in runs],
-                           "epochs": [int(e) for _, e, _ in runs], "restarts": [int(r) for _, _, r in runs]}
+        row["networks"] = {"seed": [int(s) for s in seeds], "solve_epoch": [int(s) or None for s in solve],
+                           "epochs": [int(e) for e in spent], "restarts": [len(r) for r in result.restart_epochs]}
         rows.append(row)
         curves[learner] = (np.sort(solve[solved]), len(seeds), spent.max())
         lines.append(f"  {label} ({row['n']} networks): solved {fmt_rate(row['solved'])}; median updates to "
@@ -1094,7 +1102,8 @@ def compare_figure(rows, curves, published):
     """Fraction solved against CPU time per network (log x) and against weight updates, Wilson bands."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), dpi=V.DPI, sharey=True)
     for row in rows:
-        label, color, per_epoch = COMPARE_LEARNERS[row["learner"]]
+        label, color = COMPARE_LEARNERS[row["learner"]][:2]
+        per_epoch = row["updates_per_epoch"]
         solve, n, longest = curves[row["learner"]]
         if not len(solve):
             continue
@@ -1262,6 +1271,7 @@ STUDIES = {
 # Studies whose analysis is written for the 3-bit code of the 8-3-8 encoder (its 8 corners, 28 pattern pairs,
 # or the published 8-3-8 Boltzmann figures); they refuse other sizes.
 EIGHT_THREE_EIGHT_ONLY = {"failures": "its anatomy is of the 8 corners and 28 pattern pairs of the 3-cube",
+                          "recipe1986": "its one-collision analysis reads the 7- and 8-code states of the 3-cube",
                           "compare": "it compares with the published 8-3-8 Boltzmann figures"}
 SIZE_SPANNING = {"optimizers": "it spans encoder sizes itself (--sizes)"}
 

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import validation as check
+from settings import Settings, setting
+
 # The mutation run (setup.cfg, docs/reliability.md) targets the criterion and the loop below; the shape, the
 # bounds and the random streams above them are checked by their own tests.
 # pragma: no mutate start
@@ -178,10 +181,6 @@ def is_solved(codes, outputs, hidden=None, margin=0.0):
     return ok
 
 
-def strict_criterion(batch, margin=0.0):
-    return is_solved(batch.codes(), batch.outputs, batch.hidden, margin)
-
-
 def outputs_within(outputs, low=0.4, high=0.6):
     """Fahlman's (1988) criterion, (...,) bools: every output above `high` where its target is 1 and below `low`
     where it is 0 (outputs (..., N, N), targets the one-hot patterns)."""
@@ -190,15 +189,21 @@ def outputs_within(outputs, low=0.4, high=0.6):
     return np.where(on, outputs > high, outputs < low).all(axis=(-2, -1))
 
 
-def fahlman_criterion(batch, margin=0.0):
-    return outputs_within(batch.outputs)
+def fahlman_criterion(codes, outputs, hidden=None, margin=0.0):
+    return outputs_within(outputs)
 
 
-# name -> function(batch, margin) -> (k,) bools. A new criterion is one entry here.
-CRITERIA = {"strict": strict_criterion, "fahlman": fahlman_criterion}
+# name -> function(codes, outputs, hidden, margin) -> (...,) bools, read from a learner's readout. A new criterion
+# is one entry here (and one line of help).
+CRITERIA = {"strict": is_solved, "fahlman": fahlman_criterion}
 CRITERION_HELP = {"strict": "every pattern reconstructed (argmax) and N distinct hidden codes (default)",
                   "fahlman": "every output below 0.4 where its target is 0 and above 0.6 where it is 1 "
                              "(Fahlman 1988); says nothing about the codes"}
+
+
+def solved_in(batch, criterion="strict", margin=0.0):
+    """The named criterion on a batch's current readout, (k,) bools."""
+    return CRITERIA[criterion](batch.codes(), batch.outputs, batch.hidden, margin)
 
 
 def first_epoch_tracker(n, thresholds, n_hidden=None):
@@ -239,9 +244,9 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     Returns a dict: params (S, P) final parameters, epochs (S,) last epoch run, solve_epoch (S,) first
     epoch >= min_stop_epoch the criterion held (0 = never), margin_at_solve (S,), restart_epochs (S lists),
     plateau_end (S,) the epoch after the last one at which all of the network's codes shared one corner (the
-    end of the base-rate plateau; 0 = never shared one) and plateau_corner (S,) that corner (-1 = never).
+    end of the base-rate plateau; 0 = never shared one), plateau_corner (S,) that corner (-1 = never), and
+    first_n_minus_1_codes, first_n_codes (S,) the first epoch with N - 1 and with N distinct codes (0 = never).
     """
-    solved_fn = CRITERIA[criterion]
     S = len(seeds)
     batch = learner.start(seeds, settings)
     final = np.empty_like(batch.params)
@@ -250,8 +255,12 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     margin_at_solve = np.full(S, np.nan)
     restart_epochs = [[] for _ in range(S)]
     plateau_end, plateau_corner = np.zeros(S, dtype=int), np.full(S, -1)
+    n = learner.shape.n_patterns
+    first_codes = np.zeros((S, 2), dtype=int)           # first epoch with N - 1 and with N distinct codes
     rows = np.arange(S)
     best_codes, last_gain, last_codes = np.zeros(S, dtype=int), np.zeros(S, dtype=int), np.zeros(S, dtype=int)
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
     if patience_from not in PATIENCE_CLOCKS:
         raise ValueError(f"patience_from must be one of {sorted(PATIENCE_CLOCKS)}, got {patience_from!r}")
     plateau_clock = patience_from == "plateau"
@@ -266,6 +275,10 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
         if on_one_corner.any():
             plateau_end[rows[on_one_corner]] = epoch + 1
             plateau_corner[rows[on_one_corner]] = codes_now[on_one_corner, 0]
+        n_codes = count_distinct(codes_now, n_hidden)
+        for column, threshold in enumerate((n - 1, n)):
+            new = (n_codes >= threshold) & (first_codes[rows, column] == 0)
+            first_codes[rows[new], column] = epoch
         if observer is not None:
             observer(epoch, rows, batch)
         if progress is not None:
@@ -273,7 +286,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
         if epoch < min_stop and not restarting:
             continue
 
-        solved = solved_fn(batch, margin) if epoch >= min_stop else np.zeros(len(rows), bool)
+        solved = solved_in(batch, criterion, margin) if epoch >= min_stop else np.zeros(len(rows), bool)
         any_solved = solved.any()
         if any_solved:
             first = solved & (solve_epoch[rows] == 0)
@@ -283,7 +296,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
         if restarting:
             stale = np.zeros(len(rows), bool)
             if patience is not None:
-                codes = count_distinct(batch.codes(), n_hidden)
+                codes = n_codes
                 if plateau_clock:
                     split = (codes > 1) & (last_codes == 1)         # left the one shared corner: start afresh
                     best_codes[split] = 0
@@ -318,4 +331,185 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
 
     final[rows] = batch.params
     return {"params": final, "epochs": epochs, "solve_epoch": solve_epoch, "margin_at_solve": margin_at_solve,
-            "restart_epochs": restart_epochs, "plateau_end": plateau_end, "plateau_corner": plateau_corner}
+            "restart_epochs": restart_epochs, "plateau_end": plateau_end, "plateau_corner": plateau_corner,
+            "first_n_minus_1_codes": first_codes[:, 0], "first_n_codes": first_codes[:, 1]}
+
+
+# ------------------------------------------------------------------------------------------- the one sweep
+def _optional_count(name):
+    return lambda v: None if v is None else check.check_positive_int(v, name)
+
+
+@dataclass(frozen=True)
+class LoopSettings(Settings):
+    """The training loop: the epoch cap, when to stop, the criterion and the restart rule."""
+    epochs: int = setting(5000, "epoch cap, the total over restarts, >= 1", check.check_epochs)
+    early_stop: bool = setting(True, "stop each network at its first solved epoch (else every network trains to "
+                                     "the cap, so its end state says whether a solve held)")
+    criterion: str = setting("strict", "what solved means: " + "; ".join(f"{k}: {v}" for k, v in CRITERION_HELP.items()),
+                             lambda v: check.check_choice(v, CRITERIA, "criterion"))
+    margin: float = setting(0.0, "also require every hidden activation at least M from 0.5 to count as solved, "
+                                 "0 <= M < 0.5", check.check_margin, metavar="M")
+    patience: int = setting(None, "restart a network (fresh weights from a stream derived from its seed) whose best "
+                                  "distinct-code count has not improved for this many epochs",
+                            _optional_count("patience"), metavar="EPOCHS")
+    patience_from: str = setting("attempt", "when --patience runs: " + "; ".join(
+        f"{k}: {v}" for k, v in PATIENCE_CLOCKS.items()), lambda v: check.check_choice(v, PATIENCE_CLOCKS,
+                                                                                       "patience-from"))
+    restart_every: int = setting(None, "restart a network whose current attempt has run this many epochs unsolved "
+                                       "(a fixed budget per attempt, Fahlman's protocol)",
+                                 _optional_count("restart-every"), metavar="EPOCHS")
+    max_restarts: int = setting(None, "at most this many restarts per network, >= 0",
+                                lambda v: None if v is None else check.check_count(v, "max-restarts"))
+    restarts: bool = setting(True, "restart networks by --patience and --restart-every (off: never, whatever the "
+                                   "learner's own patience)")
+
+    def resolve(self):
+        return {} if self.restarts else {"patience": None, "restart_every": None}
+
+    @property
+    def restarting(self):
+        return self.patience is not None or self.restart_every is not None
+
+    def fit_options(self):
+        """The keyword arguments of `fit`."""
+        return dict(criterion=self.criterion, margin=self.margin, early_stop=self.early_stop, patience=self.patience,
+                    restart_every=self.restart_every, max_restarts=self.max_restarts,
+                    patience_from=self.patience_from)
+
+
+RESULT_COLUMNS = ("solved", "epochs", "solve_epoch", "accuracy", "n_distinct_codes", "code_margin", "margin_at_solve",
+                  "plateau_end", "plateau_corner", "first_n_minus_1_codes", "first_n_codes", "codes", "hidden",
+                  "params")
+
+
+@dataclass
+class SweepResult:
+    """A sweep's results as columns, one row per network in input order: the seeds, the settings every network
+    ran with, and (S, ...) arrays named in RESULT_COLUMNS; restart_epochs holds one list per network."""
+    learner: str
+    size: Shape
+    settings: Settings
+    loop: LoopSettings
+    seeds: list
+    columns: dict
+    restart_epochs: list
+
+    def __len__(self):
+        return len(self.seeds)
+
+    def __getitem__(self, name):
+        return self.columns[name]
+
+    def config(self):
+        """What was run: the learner, the size, every setting of the learner and the loop, the seeds."""
+        return {"learner": self.learner, "size": str(self.size), "settings": self.settings.config(),
+                "loop": self.loop.config(), "seeds": list(self.seeds)}
+
+    def records(self, weights=False):
+        """One plain dict per network (for JSON and the tables): the seed, the learner's per-network fields, the
+        result, and with weights the final parameters as the learner names them."""
+        from learners import get                    # the registry imports learner modules only when asked
+        spec, c = get(self.learner), self.columns
+        runs = []
+        for i, seed in enumerate(self.seeds):
+            at_solve = c["margin_at_solve"][i]
+            run = {"seed": seed, "learner": self.learner, "size": str(self.size), **spec.run_fields(self, i),
+                   "solved": bool(c["solved"][i]), "epochs": int(c["epochs"][i]),
+                   "solve_epoch": int(c["solve_epoch"][i]) or None, "accuracy": float(c["accuracy"][i]),
+                   "n_distinct_codes": int(c["n_distinct_codes"][i]), "code_margin": float(c["code_margin"][i]),
+                   "margin_at_solve": None if np.isnan(at_solve) else float(at_solve),
+                   "first_epoch_n_minus_1_codes": int(c["first_n_minus_1_codes"][i]) or None,
+                   "first_epoch_n_codes": int(c["first_n_codes"][i]) or None,
+                   "codes": c["codes"][i].tolist(), "hidden_codes": c["hidden"][i].tolist(),
+                   "restarts": len(self.restart_epochs[i]), "restart_epochs": list(self.restart_epochs[i]),
+                   "plateau_end": int(c["plateau_end"][i]), "plateau_corner": int(c["plateau_corner"][i])}
+            if weights:
+                run.update(spec.named_params(c["params"][i], self.size))
+            runs.append(run)
+        return runs
+
+    @classmethod
+    def concat(cls, parts, settings):
+        first = parts[0]
+        return cls(first.learner, first.size, settings, first.loop, [s for p in parts for s in p.seeds],
+                   {k: np.concatenate([p.columns[k] for p in parts]) for k in first.columns},
+                   [r for p in parts for r in p.restart_epochs])
+
+
+def learner_settings(spec, settings=None):
+    """The learner's Settings: None gives its defaults, a mapping is checked name by name."""
+    if settings is None:
+        return spec.settings()
+    if isinstance(settings, spec.settings):
+        return settings
+    if isinstance(settings, Settings):
+        raise ValueError(f"{spec.name} takes {spec.settings.__name__}, got {type(settings).__name__}")
+    return spec.settings.from_mapping(dict(settings))
+
+
+def loop_settings(spec, loop=None):
+    """The loop's settings for this learner: its own defaults (e.g. CD-k's patience) under what was given."""
+    if isinstance(loop, LoopSettings):
+        given = loop
+    else:
+        given = LoopSettings.from_mapping({**spec.loop_defaults, **dict(loop or {})})
+    if given.restarting and not spec.can_restart:
+        raise ValueError(f"{spec.name} cannot restart a network ({spec.title} has no restart rule): "
+                         f"drop --patience and --restart-every")
+    return given
+
+
+def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, progress=None, observer=None, workers=1,
+          executor=None, chunk_size=None):
+    """Train one network per seed with a registered learner, all together; the only sweep in this project.
+
+    learner: a name of the registry (learners.names()). settings: the learner's Settings (or a mapping of its
+    names, or None for its defaults); per-network settings may hold one value per seed, so a grid x seeds is
+    one call. loop: LoopSettings (or a mapping) over the learner's own loop defaults. Everything is checked,
+    and the memory bound too, before any work. workers > 1 (local processes) or an executor (a
+    concurrent.futures.Executor or a dask.distributed Client) trains chunks of chunk_size networks in parallel
+    with the same results, bit for bit; then progress(None, n_left) is called as chunks finish, and an observer
+    (which runs in this process) cannot be used. Returns a SweepResult.
+    """
+    from learners import get
+    spec = get(learner)
+    seeds, shape = check.check_seeds(seeds), parse_size(size)
+    settings, loop = learner_settings(spec, settings), loop_settings(spec, loop)
+    per_network = {name: settings.per_network(name, len(seeds)) for name in spec.per_network}
+    spec.make(shape, settings, loop)                        # refuses a size or option the learner cannot take
+    check_sweep_memory(len(seeds), spec.bytes_per_network(shape, settings))
+    workers = check.check_positive_int(workers, "workers")
+    check.check_callable(observer, "observer")
+    if workers > 1 or executor is not None:
+        if observer is not None:
+            raise ValueError("an observer needs workers=1 and no executor: it must run in this process")
+        from parallel_map import map_chunks
+        items = list(zip(seeds, *per_network.values()))
+        chunk = functools.partial(_sweep_chunk, learner, settings, loop, str(shape), tuple(per_network))
+        chunk_progress = None if progress is None else (lambda done, total: progress(None, total - done))
+        parts = map_chunks(chunk, items, workers=workers, executor=executor, chunk_size=chunk_size,
+                           progress=chunk_progress)
+        return SweepResult.concat(parts, settings)
+    return _sweep_here(spec, seeds, settings, loop, shape, per_network, observer, progress)
+
+
+def _sweep_chunk(learner, settings, loop, size, names, items):
+    """One chunk of a parallel sweep, in a worker: items are (seed, *per-network values) tuples."""
+    seeds, *values = (list(column) for column in zip(*items))
+    if names:
+        settings = settings.replace(**{name: tuple(v) for name, v in zip(names, values)})
+    return [sweep(learner, seeds, settings, loop, size=size)]
+
+
+def _sweep_here(spec, seeds, settings, loop, shape, per_network, observer, progress):
+    learner = spec.make(shape, settings, loop)
+    result = fit(learner, seeds, per_network, loop.epochs, observer=observer, progress=progress,
+                 **loop.fit_options())
+    codes, hidden, outputs = learner.readout(result["params"])
+    columns = {"solved": CRITERIA[loop.criterion](codes, outputs, hidden, loop.margin),
+               "accuracy": accuracy_of(outputs), "n_distinct_codes": count_distinct(codes, shape.n_hidden),
+               "code_margin": code_margin_of(hidden), "codes": codes, "hidden": hidden,
+               **{k: result[k] for k in ("params", "epochs", "solve_epoch", "margin_at_solve", "plateau_end",
+                                         "plateau_corner", "first_n_minus_1_codes", "first_n_codes")}}
+    return SweepResult(spec.name, shape, settings, loop, list(seeds), columns, result["restart_epochs"])

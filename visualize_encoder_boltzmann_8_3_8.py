@@ -6,7 +6,7 @@
 The curves: distinct dominant codes, reconstruction accuracy and the size of the weights, learning cycle by
 cycle (ahs85) and epoch by epoch (cdk). The weights: each hidden unit's weights drawn as the 1985 paper drew
 them, one square per connection, its area the weight's size, white for positive and black for negative.
-Training is encoder_boltzmann_8_3_8.sweep_boltzmann; this script only plots.
+Training is boltzmann_learners.sweep_boltzmann; this script only plots.
 """
 import os
 import sys
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cli_support as cli  # noqa: E402
-import encoder_boltzmann_8_3_8 as B  # noqa: E402
+import boltzmann_learners as B  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
 from training_loop import accuracy_of, count_distinct  # noqa: E402

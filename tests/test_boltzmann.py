@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-import encoder_boltzmann_8_3_8 as B
+import boltzmann_learners as B
+import encoder_boltzmann_8_3_8 as CLI
 import training_loop as T
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -122,18 +123,19 @@ def test_bad_input_exits_2_with_one_line(args, tmp_path):
 
 def test_cli_prints_the_table_and_summary_and_writes_json(tmp_path, capsys):
     out = tmp_path / "b.json"
-    assert B.main(["--rule", "ahs85", "--size", "4-2-4", "--seeds", "0-3", "--epochs", "60", "--json", str(out)]) == 0
+    assert CLI.main(["--rule", "ahs85", "--size", "4-2-4", "--seeds", "0-3", "--epochs", "60", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "first 3 codes" in text and "95% Wilson interval" in text and "published (Ackley" in text
     data = json.loads(out.read_text())
-    assert data["config"]["rule"] == "ahs85" and len(data["runs"]) == 4 and data["summary"]["n"] == 4
+    assert data["config"]["learner"] == "ahs85" and len(data["runs"]) == 4 and data["summary"]["n"] == 4
+    assert data["config"]["settings"] == B.AHS85Settings().config()        # every setting the runs used
 
 
 def test_the_readout_temperature_changes_only_the_readout():
     warm = B.sweep_boltzmann([0, 1], "ahs85", 6, return_weights=True)
     cold = B.sweep_boltzmann([0, 1], "ahs85", 6, return_weights=True, readout_temperature=0.5)
     assert [r["params"] for r in warm] == [r["params"] for r in cold]          # the same training
-    learner = B.make_learner("ahs85", B.parse_size("8-3-8"), readout_temperature=0.5)
+    learner = B.make_ahs85(T.parse_size("8-3-8"), B.AHS85Settings(readout_temperature=0.5))
     assert learner.readout_temperature == 0.5 and learner.collect_temperature == 10.0
 
 

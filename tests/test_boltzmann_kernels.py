@@ -4,7 +4,7 @@ import pytest
 
 import boltzmann_kernels as K
 import bytedmd
-import encoder_boltzmann_8_3_8 as B
+import boltzmann_learners as B
 from training_loop import parse_size
 
 

@@ -27,9 +27,13 @@ def test_single_run_prints_the_result_and_writes_json(tmp_path):
     assert data["accuracy"] == 1.0 and data["n_distinct_codes"] == 8
     assert 0 <= data["code_margin"] < 0.5 and len(data["hidden_codes"]) == 8
     assert all(len(row) == 3 for row in data["hidden_codes"])
-    assert data["config"] == {"seed": 0, "size": "8-3-8", "n_epochs": 5000, "lr": 0.5, "momentum": 0.9, "init_scale": 0.1,
-                              "early_stop": True, "loss": "ce", "margin": 0.0, "patience": None,
-                              "min_stop_epoch": 201}
+    config = data["config"]                                     # every setting, defaults resolved
+    assert (config["learner"], config["seed"], config["size"], config["min_stop_epoch"]) == ("backprop", 0, "8-3-8", 201)
+    assert config["settings"] == {"optimizer": "momentum", "lr": 0.5, "momentum": 0.9, "init_scale": 0.1,
+                                  "loss": "ce", "activation": "logistic", "bias_scale": [0.0, 0.0]}
+    assert config["loop"] == {"epochs": 5000, "early_stop": True, "criterion": "strict", "margin": 0.0,
+                              "patience": None, "patience_from": "attempt", "restart_every": None,
+                              "max_restarts": None, "restarts": True}
     assert [f for f in os.listdir(tmp_path)] == ["seed0.json"]  # no temporary file left behind
 
 
@@ -39,7 +43,7 @@ def test_single_run_not_solved_and_no_early_stop(tmp_path):
     assert proc.returncode == 0
     assert "NOT SOLVED at epoch 400" in proc.stdout
     data = json.loads(out.read_text())
-    assert data["solved"] is False and data["epochs"] == 400 and data["config"]["early_stop"] is False
+    assert data["solved"] is False and data["epochs"] == 400 and data["config"]["loop"]["early_stop"] is False
 
 
 def test_sweep_prints_table_and_summary_and_writes_json(tmp_path):
@@ -50,8 +54,8 @@ def test_sweep_prints_table_and_summary_and_writes_json(tmp_path):
     assert proc.stderr == ""                               # progress stays quiet when stderr is not a terminal
     data = json.loads(out.read_text())
     assert set(data) == {"config", "summary", "runs"}
-    assert data["summary"]["n"] == 30 and data["summary"]["solved"] == 21
-    assert data["config"]["seeds"] == list(range(30)) and data["config"]["n_epochs"] == 20000
+    assert data["summary"]["n"] == 30 and data["summary"]["solved_ever"] == data["summary"]["solved_at_last_epoch"] == 21
+    assert data["config"]["seeds"] == list(range(30)) and data["config"]["loop"]["epochs"] == 20000
     assert [r["seed"] for r in data["runs"]] == list(range(30))
     for r in data["runs"]:
         assert {"seed", "solved", "epochs", "n_distinct_codes", "code_margin", "accuracy", "hidden_codes"} <= set(r)

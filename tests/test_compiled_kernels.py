@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import compiled_kernels as C
-import encoder_boltzmann_8_3_8 as B
+import boltzmann_learners as B
 from training_loop import parse_size
 
 

@@ -159,5 +159,6 @@ def test_cli_runs_quickprop_with_fahlmans_protocol(capsys, tmp_path):
     assert "quickprop" in text and "criterion fahlman" in text and "solved 20/20" in text and "mean" in text
     import json
     data = json.loads(out.read_text())
-    assert data["config"]["optimizer"] == "quickprop" and data["config"]["min_stop_epoch"] == 1
-    assert data["config"]["lr"] == 0.5 and data["config"]["init_scale"] == 0.7 and data["config"]["loss"] == "atanh"
+    settings = data["config"]["settings"]
+    assert settings["optimizer"] == "quickprop" and data["config"]["min_stop_epoch"] == 1
+    assert settings["lr"] == 0.5 and settings["init_scale"] == 0.7 and settings["loss"] == "atanh"

@@ -13,6 +13,7 @@ import pytest
 import encoder_backprop_8_3_8 as E
 import study_encoder_backprop_8_3_8 as S
 import training_loop as T
+from interval_stats import summarize_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -85,7 +86,7 @@ def test_every_study_survives_one_epoch_where_nothing_solves(study, tmp_path, ca
     (lambda: E.train(n_epochs=5, snapshot_callback=5, verbose=False), "snapshot_callback must be callable"),
     (lambda: E.sweep_seeds([0], n_epochs=5, observer="x"), "observer must be callable"),
     (lambda: E.sweep_seeds([0], n_epochs=5, workers=0), "workers must be an integer"),
-    (lambda: E.summarize([]), "at least one run"),
+    (lambda: summarize_runs([]), "at least one run"),
     (lambda: E.sweep_seeds("0-3"), "seeds must be a sequence"),
 ])
 def test_the_api_answers_wrong_arguments_with_clear_value_errors(call, words):
@@ -102,7 +103,7 @@ def test_the_published_recipe_stops_at_epoch_201_not_before():
     first_solved = {}
 
     def observe(epoch, rows, batch):
-        for row, ok in zip(rows, T.strict_criterion(batch)):
+        for row, ok in zip(rows, T.solved_in(batch)):
             first_solved.setdefault(int(row), epoch if ok else None)
             if ok and first_solved[int(row)] is None:
                 first_solved[int(row)] = epoch

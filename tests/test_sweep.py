@@ -4,7 +4,7 @@ import pytest
 
 import cli_support as cli
 import encoder_backprop_8_3_8 as E
-from interval_stats import wilson_interval
+from interval_stats import summarize_runs, wilson_interval
 
 
 def literal_reference(seed, n_epochs):
@@ -136,9 +136,10 @@ def test_wilson_interval_and_summary():
     assert (round(low, 4), round(high, 4)) == (0.5212, 0.8334)
     assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
     runs = E.sweep_seeds(range(10), n_epochs=5000)
-    summary = E.summarize(runs)
-    assert (summary["n"], summary["solved"], summary["median_epochs"]) == (10, 7, 982)
+    summary = summarize_runs(runs)
+    assert (summary["n"], summary["solved_ever"], summary["median_epochs"]) == (10, 7, 982)
     assert summary["min_epochs"] == 488 and summary["max_epochs"] == 4651
+    assert summary["median_first_n_codes"]["median"] == 982 and summary["end_codes"] == {"7": 3, "8": 7}
 
 
 def test_the_plateau_end_is_the_last_epoch_with_every_code_on_one_corner():

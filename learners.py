@@ -1,0 +1,56 @@
+"""The registry of learning rules: every CLI, study, figure and the sweep get a learner from here by name.
+
+A learner's module declares one `LearnerSpec` per rule in a dict named LEARNERS; this file only says which
+module holds each name, so importing the registry imports no learner (and no numba) until one is asked for.
+Adding a learning rule is one new module and one line in MODULES.
+
+A spec says:
+    name, title               the registry key and one line for --help and tables
+    settings                  its frozen Settings dataclass (settings.py): defaults, checks, help, CLI flags
+    per_network               the settings a sweep may vary network by network (a grid in one stack)
+    make(shape, s, loop)      the learner object training_loop.fit trains (start, min_stop_epoch, shape) and
+                              whose readout(params) gives codes (S, N), hidden (S, N, H), outputs (S, N, N)
+    can_restart               whether `restart(rows, attempts)` exists: the loop refuses --patience otherwise
+    update_unit               what one update is, for the cost columns ("a full-batch gradient step", ...)
+    updates_per_epoch(s)      updates in one epoch of `fit` (CD-k: 16; the 1985 procedure: 1 cycle)
+    loop_defaults             the learner's own loop settings (its epoch cap, its restart rule)
+    bytes_per_network(shape, s)  the memory bound's figure per network, checked before any work
+    run_fields(result, i)     the per-network settings a result row shows (e.g. lr) beside the common fields
+    named_params(row, shape)  a network's final parameters under their own names (for return_weights)
+"""
+import dataclasses
+import importlib
+from typing import Callable
+
+MODULES = {"backprop": "encoder_backprop_8_3_8",
+           "cdk": "boltzmann_learners",
+           "ahs85": "boltzmann_learners"}
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerSpec:
+    name: str
+    title: str
+    settings: type
+    make: Callable
+    can_restart: bool
+    update_unit: str
+    updates_per_epoch: Callable
+    bytes_per_network: Callable
+    run_fields: Callable
+    named_params: Callable
+    per_network: tuple = ()
+    loop_defaults: dict = dataclasses.field(default_factory=dict)
+
+
+def names():
+    return list(MODULES)
+
+
+def get(name):
+    """The LearnerSpec registered as `name`; ValueError naming the known learners otherwise."""
+    if isinstance(name, LearnerSpec):
+        return name
+    if not isinstance(name, str) or name not in MODULES:
+        raise ValueError(f"learner must be one of {', '.join(MODULES)}, got {name!r}")
+    return importlib.import_module(MODULES[name]).LEARNERS[name]
