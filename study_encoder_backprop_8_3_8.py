@@ -35,7 +35,7 @@ import encoder_backprop_8_3_8 as E  # noqa: E402
 import training_loop as T  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from interval_stats import (bootstrap, chi2_power, cost_per_success, fmt_mean, fmt_median, fmt_rate, mcnemar_p,  # noqa: E402
+from interval_stats import (auc, bootstrap, chi2_power, cost_per_success, fmt_mean, fmt_median, fmt_rate, mcnemar_p,  # noqa: E402
                             monte_carlo_uniform_p, quantiles, rate, wilson_interval)
 from learners import get as get_learner  # noqa: E402
 from published_figures import AHS85 as PUBLISHED_AHS85, FAHLMAN88  # noqa: E402
@@ -546,20 +546,6 @@ def fit_logistic(X, y, l2=1e-3, steps=50):
         hessian = Z.T @ (Z * (p * (1 - p))[:, None]) + l2 * np.eye(len(w))
         w -= np.linalg.solve(hessian, Z.T @ (p - y) + l2 * w)
     return lambda X_new: 1 / (1 + np.exp(-np.column_stack([np.ones(len(X_new)), (X_new - mean) / scale]) @ w))
-
-
-def auc(scores, labels):
-    """Area under the ROC curve: the probability that a random positive outranks a random negative (ties 1/2)."""
-    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
-    pos, neg = scores[labels], scores[~labels]
-    if not len(pos) or not len(neg):
-        return None
-    ranks = np.argsort(np.argsort(np.concatenate([pos, neg]), kind="stable"), kind="stable").astype(float)
-    values = np.concatenate([pos, neg])
-    for v in np.unique(values):                                      # average ranks of ties
-        tied = values == v
-        ranks[tied] = ranks[tied].mean()
-    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) - 1) / 2) / (len(pos) * len(neg)))
 
 
 def auc_interval(scores, labels, draws=2000, seed=12345):

@@ -378,6 +378,21 @@ class LoopSettings(Settings):
                     patience_from=self.patience_from)
 
 
+class Recorder:
+    """What a study records during a sweep, per network, wherever the network trains (this process, a worker
+    process, a Dask worker): a picklable description whose `fresh(n)` returns the recording for n networks.
+    A recording's `observe(epoch, rows, batch)` runs every epoch with the networks still training (rows index
+    the chunk's networks) and `columns()` returns {name: (n, ...) array}; the sweep concatenates the chunks'
+    columns in seed order into SweepResult.recorded[recorder.name]. Subclasses set `name` and define both."""
+    name = "recorder"
+
+    def fresh(self, n):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}({vars(self)})"
+
+
 RESULT_COLUMNS = ("solved", "epochs", "solve_epoch", "accuracy", "n_distinct_codes", "code_margin", "margin_at_solve",
                   "plateau_end", "plateau_corner", "first_n_minus_1_codes", "first_n_codes", "codes", "hidden",
                   "params")
@@ -394,6 +409,7 @@ class SweepResult:
     seeds: list
     columns: dict
     restart_epochs: list
+    recorded: dict = None          # {recorder name: {column: (S, ...) array}} from the sweep's recorders
 
     def __len__(self):
         return len(self.seeds)
@@ -433,8 +449,12 @@ class SweepResult:
     def concat(cls, parts, settings):
         first = parts[0]
         return cls(first.learner, first.size, settings, first.loop, [s for p in parts for s in p.seeds],
-                   {k: np.concatenate([p.columns[k] for p in parts]) for k in first.columns},
-                   [r for p in parts for r in p.restart_epochs])
+                   _concat([p.columns for p in parts]), [r for p in parts for r in p.restart_epochs],
+                   {name: _concat([p.recorded[name] for p in parts]) for name in first.recorded})
+
+
+def _concat(dicts):
+    return {k: np.concatenate([d[k] for d in dicts]) for k in dicts[0]}
 
 
 def learner_settings(spec, settings=None):
@@ -460,8 +480,8 @@ def loop_settings(spec, loop=None):
     return given
 
 
-def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, progress=None, observer=None, workers=1,
-          executor=None, chunk_size=None):
+def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, recorders=(), progress=None, observer=None,
+          workers=1, executor=None, chunk_size=None):
     """Train one network per seed with a registered learner, all together; the only sweep in this project.
 
     learner: a name of the registry (learners.names()). settings: the learner's Settings (or a mapping of its
@@ -470,7 +490,8 @@ def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, progr
     and the memory bound too, before any work. workers > 1 (local processes) or an executor (a
     concurrent.futures.Executor or a dask.distributed Client) trains chunks of chunk_size networks in parallel
     with the same results, bit for bit; then progress(None, n_left) is called as chunks finish, and an observer
-    (which runs in this process) cannot be used. Returns a SweepResult.
+    (which runs in this process) cannot be used: recorders (Recorder) record per network wherever the networks
+    train, and their columns are merged in seed order. Returns a SweepResult.
     """
     from learners import get
     spec = get(learner)
@@ -486,25 +507,34 @@ def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, progr
             raise ValueError("an observer needs workers=1 and no executor: it must run in this process")
         from parallel_map import map_chunks
         items = list(zip(seeds, *per_network.values()))
-        chunk = functools.partial(_sweep_chunk, learner, settings, loop, str(shape), tuple(per_network))
+        chunk = functools.partial(_sweep_chunk, learner, settings, loop, str(shape), tuple(per_network),
+                                  tuple(recorders))
         chunk_progress = None if progress is None else (lambda done, total: progress(None, total - done))
         parts = map_chunks(chunk, items, workers=workers, executor=executor, chunk_size=chunk_size,
                            progress=chunk_progress)
         return SweepResult.concat(parts, settings)
-    return _sweep_here(spec, seeds, settings, loop, shape, per_network, observer, progress)
+    return _sweep_here(spec, seeds, settings, loop, shape, per_network, recorders, observer, progress)
 
 
-def _sweep_chunk(learner, settings, loop, size, names, items):
+def _sweep_chunk(learner, settings, loop, size, names, recorders, items):
     """One chunk of a parallel sweep, in a worker: items are (seed, *per-network values) tuples."""
     seeds, *values = (list(column) for column in zip(*items))
     if names:
         settings = settings.replace(**{name: tuple(v) for name, v in zip(names, values)})
-    return [sweep(learner, seeds, settings, loop, size=size)]
+    return [sweep(learner, seeds, settings, loop, size=size, recorders=recorders)]
 
 
-def _sweep_here(spec, seeds, settings, loop, shape, per_network, observer, progress):
+def _sweep_here(spec, seeds, settings, loop, shape, per_network, recorders, observer, progress):
     learner = spec.make(shape, settings, loop)
-    result = fit(learner, seeds, per_network, loop.epochs, observer=observer, progress=progress,
+    recordings = {r.name: r.fresh(len(seeds)) for r in recorders}
+    if len(recordings) != len(recorders):
+        raise ValueError("two recorders share a name")
+    watchers = [r.observe for r in recordings.values()] + ([observer] if observer is not None else [])
+
+    def observe(epoch, rows, batch):
+        for watch in watchers:
+            watch(epoch, rows, batch)
+    result = fit(learner, seeds, per_network, loop.epochs, observer=observe if watchers else None, progress=progress,
                  **loop.fit_options())
     codes, hidden, outputs = learner.readout(result["params"])
     columns = {"solved": CRITERIA[loop.criterion](codes, outputs, hidden, loop.margin),
@@ -512,4 +542,5 @@ def _sweep_here(spec, seeds, settings, loop, shape, per_network, observer, progr
                "code_margin": code_margin_of(hidden), "codes": codes, "hidden": hidden,
                **{k: result[k] for k in ("params", "epochs", "solve_epoch", "margin_at_solve", "plateau_end",
                                          "plateau_corner", "first_n_minus_1_codes", "first_n_codes")}}
-    return SweepResult(spec.name, shape, settings, loop, list(seeds), columns, result["restart_epochs"])
+    return SweepResult(spec.name, shape, settings, loop, list(seeds), columns, result["restart_epochs"],
+                       {name: recording.columns() for name, recording in recordings.items()})

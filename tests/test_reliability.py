@@ -13,7 +13,7 @@ import pytest
 import encoder_backprop_8_3_8 as E
 import study_encoder_backprop_8_3_8 as S
 import training_loop as T
-from interval_stats import summarize_runs
+from interval_stats import auc, mcnemar_p, summarize_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -202,11 +202,11 @@ def test_cost_per_success_pays_for_failures():
 
 
 def test_auc_and_mcnemar_on_cases_worked_by_hand():
-    assert S.auc([1, 2, 3], [False, False, True]) == 1.0
-    assert S.auc([3, 2, 1], [False, False, True]) == 0.0
-    assert S.auc([1, 1, 1, 1], [False, True, False, True]) == 0.5          # ties count one half
-    assert S.auc([1, 2, 2, 3], [False, False, True, True]) == 0.875        # 3.5 of 4 pairs ordered
-    assert S.auc([1, 2], [True, True]) is None
+    assert auc([1, 2, 3], [False, False, True]) == 1.0
+    assert auc([3, 2, 1], [False, False, True]) == 0.0
+    assert auc([1, 1, 1, 1], [False, True, False, True]) == 0.5          # ties count one half
+    assert auc([1, 2, 2, 3], [False, False, True, True]) == 0.875        # 3.5 of 4 pairs ordered
+    assert auc([1, 2], [True, True]) is None
     from interval_stats import mcnemar_p
     assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(10, 0) == pytest.approx(2 / 1024)
     assert mcnemar_p(3, 5) == mcnemar_p(5, 3) == pytest.approx(2 * (1 + 8 + 28 + 56) / 256)
