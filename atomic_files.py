@@ -1,44 +1,56 @@
 """Output files that are never half-written and never overwrite a file this project did not write.
 
-Every output goes through a temporary file in the target's folder, named `.tmp-<target>-<random>`, and
-`os.replace`; a temporary left behind by a killed run is removed by the next write to the same target.
+Every output goes through a temporary file in the target's folder, named `.tmp-<hash>-<pid>-<random>` (a short
+hash of the target's name, so the name stays short however long the target's is, and the writer's PID), and
+`os.replace`. A temporary left behind by a killed run is removed by the next write to the same target, once
+its writer is no longer alive; nothing else in the folder is touched.
 """
+import hashlib
 import json
 import math
 import os
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+import re
 
 
 def _temp_prefix(path):
-    return f".tmp-{os.path.basename(path)}-"
+    digest = hashlib.sha256(os.fsencode(os.path.basename(path))).hexdigest()[:16]
+    return f".tmp-{digest}-"
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):          # another user's process (EPERM), or not a PID at all: keep it
+        return True
+    return True
 
 
 def remove_stale_temporaries(path):
-    """Delete temporaries of `path` left by an earlier run that was killed mid-write."""
-    import glob  # here and tempfile below: only a run that writes pays for their import
+    """Delete temporaries of `path` left by an earlier writer that was killed mid-write (its PID is gone)."""
     folder = os.path.dirname(os.path.abspath(path))
-    for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(_temp_prefix(path)) + "*")):
-        try:
-            os.remove(stale)
-        except OSError:
-            pass
+    ours = re.compile(re.escape(_temp_prefix(path)) + r"([1-9][0-9]{0,9})-[0-9a-f]{16}")
+    for name in os.listdir(folder):
+        match = ours.fullmatch(name)
+        if match and not _alive(int(match.group(1))):
+            try:
+                os.remove(os.path.join(folder, name))
+            except OSError:
+                pass
 
 
 def write_atomic(path, write, mode="w"):
     """Write a file through a temporary file in the same folder, then os.replace it into place."""
-    import tempfile
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise OSError(f"{path} exists and is not a regular file")
     remove_stale_temporaries(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(path))
+    tmp = os.path.join(folder, f"{_temp_prefix(path)}{os.getpid()}-{os.urandom(8).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)     # the usual permissions, umask applied
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
-        os.chmod(tmp, 0o666 & ~_umask())         # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

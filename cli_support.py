@@ -90,12 +90,13 @@ def written_by_us(path):
 
 def check_output_path(path):
     """Raise ValueError unless `path` can be created: not empty, its folder exists and is writable, it is not
-    a folder. Whether an existing file may be replaced is `refuse_foreign_outputs`' question."""
+    a folder, FIFO, device or socket. Whether an existing file may be replaced is `refuse_foreign_outputs`'
+    question."""
     if not str(path).strip():
         raise ValueError("the output path is empty")
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ValueError(f"{path} is a directory")
+    if kind := special_file_kind(path):
+        raise ValueError(f"{path} is {kind}, not a regular file")
     if not os.path.isdir(folder):
         raise ValueError(f"folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
@@ -104,8 +105,11 @@ def check_output_path(path):
 
 
 def refuse_foreign_outputs(parser, paths, force=False):
-    """Exit 2 if an output path names an existing file that this project did not write (unless force)."""
+    """Exit 2 if an output path names an existing file that this project did not write (unless force), or
+    anything but a regular file (even with force: a FIFO would block, a device would be replaced)."""
     for path in paths:
+        if path and (kind := special_file_kind(path)):
+            parser.error(f"{path} is {kind}, not a regular file; refusing to write to it")
         if path and not force and os.path.exists(path) and not written_by_us(path):
             parser.error(f"{path} exists and was not written by this project; refusing to overwrite it "
                          f"(pass --force to replace it)")
@@ -220,13 +224,79 @@ def output_failed(parser, err, message):
 
 
 def run_main(main, argv=None):
-    """Run a CLI's main: Ctrl-C ends it with one line and exit status 130, a closed pipe quietly."""
+    """Run a CLI's main: Ctrl-C ends it with one line and exit status 130, SIGTERM with one line and 143 (both
+    through the same cleanup: a parallel sweep stops its workers); a closed stdout (`| head`) is swapped for
+    /dev/null, so the run still finishes and writes its files."""
+    import signal
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (None if s is None else ClosedPipeTolerant(s) for s in streams)  # None: fd closed
     try:
         return main(argv)
+    except Terminated:
+        sys.stderr.write("terminated\n")
+        return 143
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         return 130
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except BrokenPipeError:                  # a closed pipe written to other than through sys.stdout
+        ClosedPipeTolerant(streams[0])._drop_the_rest()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()               # what is left goes out here, tolerantly, not at interpreter exit
+        sys.stdout, sys.stderr = streams
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so every cleanup of Ctrl-C runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+class ClosedPipeTolerant:
+    """A text stream whose first BrokenPipeError points its file descriptor at /dev/null: once the reader is
+    gone (`| head -1`), what is printed is dropped and the program goes on to write its files."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    def _drop_the_rest(self):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop_the_rest()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop_the_rest()
+            self._stream.flush()             # the bytes still buffered go to /dev/null
+
+
+def special_file_kind(path):
+    """What `path` is when it exists but is not a regular file ('a FIFO', 'a device', ...), else None."""
+    import stat
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            "a special file")

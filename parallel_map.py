@@ -9,6 +9,7 @@ same, bit for bit, whatever the number of workers or the chunk size. The executo
 import math
 import os
 import signal
+import sys
 
 MIN_CHUNK, MAX_CHUNK = 8, 2048
 # One chunk per worker: a chunk is a batch, and a batch costs about the same per epoch however few networks are
@@ -24,9 +25,20 @@ def default_chunk_size(n_items, workers):
     return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(n_items / (workers * CHUNKS_PER_WORKER))))
 
 
-def _ignore_sigint():
-    """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker)."""
+def _init_worker(parent_pid):
+    """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker), die at once on
+    SIGTERM (the parent's handler for it is inherited through fork), and get that SIGTERM when the parent dies,
+    even by SIGKILL, instead of running on unseen."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        # the signal comes when the parent's thread that started this worker ends: the pool starts its workers
+        # from the thread that submits, which here is the one running the sweep
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if parent_pid is not None and os.getppid() != parent_pid:      # it died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def dask_client(address):
@@ -75,7 +87,12 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     owned = executor is None
     if owned:
-        executor = cf.ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        import multiprocessing
+        context = multiprocessing.get_context()
+        # a forkserver's workers are its children, not ours (it ends, and so they do, when this process ends)
+        parent = None if context.get_start_method() == "forkserver" else os.getpid()
+        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                          initargs=(parent,))
     elif hasattr(executor, "get_executor"):                 # a dask.distributed Client
         executor = executor.get_executor()
     results, done, futures = [None] * len(chunks), 0, {}
