@@ -1,12 +1,18 @@
 """The research additions: restarts, the margin criterion, squared error, the observer, and each study."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import encoder_backprop_8_3_8 as E
 import study_encoder_backprop_8_3_8 as S
+import training_loop as T
+import visualize_encoder_backprop_8_3_8 as V
+from interval_stats import monte_carlo_uniform_p
+from studies import STUDIES, common, failures, predict, recipe1986
 
 
 # ------------------------------------------------------------------------------------------- the engine
@@ -72,18 +78,18 @@ def test_sse_trains_and_differs_from_ce():
 
 # ------------------------------------------------------------------------------------------ the analyses
 def test_collision_anatomy_on_a_hand_made_state():
-    h = 0.05 + 0.9 * S.V.corners_of(3)                     # pattern i at corner i
+    h = 0.05 + 0.9 * V.corners_of(3)                       # pattern i at corner i
     h[7] = [0.05, 0.95, 0.45]                          # pattern 7 joins corner 010 (= pattern 2), 111 left empty
-    a = S.collision_anatomy(h)
+    a = failures.collision_anatomy(h)
     assert a["pair"] == [2, 7] and a["shared_corner"] == 2 and a["empty_corner"] == 7
     assert a["hamming"] == 2 and a["nearest_pattern"] == 7 and a["nearest_unit"] == 2
     assert a["nearest_distance"] == pytest.approx(0.05)
-    assert S.collision_anatomy(0.05 + 0.9 * S.V.corners_of(3)) is None
+    assert failures.collision_anatomy(0.05 + 0.9 * V.corners_of(3)) is None
 
 
 def test_monte_carlo_p_value_separates_uniform_from_skewed_counts():
-    assert S.monte_carlo_uniform_p([10, 10, 10, 10], draws=2000)[1] > 0.5
-    assert S.monte_carlo_uniform_p([40, 0, 0, 0], draws=2000)[1] < 0.01
+    assert monte_carlo_uniform_p([10, 10, 10, 10], draws=2000)[1] > 0.5
+    assert monte_carlo_uniform_p([40, 0, 0, 0], draws=2000)[1] < 0.01
 
 
 # --------------------------------------------------------------------------------- each study, tiny sizes
@@ -113,17 +119,90 @@ TINY = {
 }
 
 
+def forbid_training(monkeypatch):
+    def train(*args, **kwargs):
+        raise AssertionError("a redraw must not train")
+    for module, name in ((T, "sweep"), (T, "fit"), (E, "sweep_seeds"), (common, "backprop_sweep")):
+        monkeypatch.setattr(module, name, train)
+
+
 @pytest.mark.parametrize("study", list(STUDY_KEYS))
-def test_each_study_writes_its_json_and_figure(study, tmp_path, capsys):
-    args = [study, *TINY[study], "--results", str(tmp_path / "results"), "--figures", str(tmp_path / "viz")]
-    assert S.main(args) == 0
+def test_each_study_writes_its_json_and_figure_and_redraws_both_from_the_json_alone(study, tmp_path, capsys,
+                                                                                    monkeypatch):
+    folders = ["--results", str(tmp_path / "results"), "--figures", str(tmp_path / "viz")]
+    assert S.main([study, *TINY[study], *folders]) == 0
     data = json.loads((tmp_path / "results" / f"{study}.json").read_text())
     assert data["config"]["study"] == study and data["summary"]["n"] > 0
     for key in STUDY_KEYS[study]:
         assert key in data
     png = tmp_path / "viz" / f"study_{study}.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    assert f"wrote {tmp_path / 'results' / (study + '.json')}" in capsys.readouterr().out
+    *report, wrote = capsys.readouterr().out.splitlines()
+    assert f"wrote {tmp_path / 'results' / (study + '.json')}" in wrote
+
+    png.unlink()
+    forbid_training(monkeypatch)
+    assert S.main([study, "--redraw", *folders]) == 0
+    *again, wrote = capsys.readouterr().out.splitlines()
+    assert again == report and f"wrote {png}" in wrote
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("content", [None, "{not json", "[]", '{"config": {"study": "grid"}, "summary": {}}'])
+def test_a_redraw_without_a_usable_json_is_a_one_line_error(content, tmp_path, capsys):
+    if content is not None:
+        (tmp_path / "grid.json").write_text(content)
+    with pytest.raises(SystemExit) as info:
+        S.main(["grid", "--redraw", "--results", str(tmp_path), "--figures", str(tmp_path)])
+    assert info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "study_grid.png").exists()
+
+
+def without_timings(value):
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if "seconds" not in k}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def test_a_study_that_records_during_training_gives_the_same_numbers_on_one_or_two_workers():
+    one, two = (failures.run(common.make_config(failures, seeds=range(24), epochs=1200, workers=w, chunk_size=5))
+                for w in (1, 2))
+    assert json.dumps(without_timings(one)) == json.dumps(without_timings(two))
+    assert one["summary"]["early_codes"]["400"]["networks"] == 24
+
+
+def test_every_recorder_records_the_same_columns_in_one_process_or_spread_over_chunks():
+    shape = T.DEFAULT_SHAPE
+    recorders = [recipe1986.PlateauEpochs(), recipe1986.SevenCodes("sse", shape, keep_states=True),
+                 predict.StateAt(300, shape), failures.EarlyCorners()]
+    runs, recorded = zip(*(common.backprop_sweep(range(10), recorders, workers=w, chunk_size=3, n_epochs=600,
+                                                 loss="sse") for w in (1, 2)))
+    assert runs[0] == runs[1]
+    for recorder in recorders:
+        here, spread = recorded[0][recorder.name], recorded[1][recorder.name]
+        assert here.keys() == spread.keys() and all(np.array_equal(here[k], spread[k], equal_nan=True) for k in here)
+    seven = recorded[0]["seven_codes"]
+    caught = seven["epoch"] > 0
+    assert caught.any() and np.isfinite(seven["share"][caught]).all() and np.isnan(seven["share"][~caught]).all()
+    assert recorded[0]["state_at"]["captured"].sum() == sum(r["epochs"] >= 300 for r in runs[0])
+
+
+def test_the_study_cli_and_the_studies_train_without_importing_matplotlib():
+    code = ("import sys, study_encoder_backprop_8_3_8, studies, studies.common; "
+            "studies.STUDIES['plateau'].run(studies.common.make_config(studies.STUDIES['plateau'], seeds=[0], "
+            "epochs=5, lrs=[0.5])); assert 'matplotlib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+
+
+def test_every_study_declares_what_the_runner_needs():
+    for name, module in STUDIES.items():
+        assert module.NAME == name and module.DESCRIPTION and module.EPOCHS > 0
+        assert callable(module.run) and callable(module.report) and callable(module.figure)
+        assert all(len(option) == 3 for option in module.OPTIONS.values())
+    assert {n for n, m in STUDIES.items() if m.ONLY_8_3_8} == {"failures", "recipe1986", "compare"}
 
 
 def test_failures_numbers_are_consistent(tmp_path):
@@ -235,7 +314,7 @@ def test_restarts_pick_on_one_set_of_seeds_and_report_on_another(tmp_path, capsy
 
 
 def test_the_seven_code_tracker_measures_the_colliding_pairs_share_of_the_hidden_error():
-    shape = S.DEFAULT_SHAPE
+    shape = T.DEFAULT_SHAPE
     params = np.stack([E.init_params(0, 0.5), E.init_params(1, 0.5)])
     h, _, y = E.forward(*E.unpack(params, shape))
 
@@ -247,8 +326,9 @@ def test_the_seven_code_tracker_measures_the_colliding_pairs_share_of_the_hidden
 
         def codes(self):
             return np.array([[0, 1, 2, 3, 4, 5, 6, 6], [0, 1, 2, 3, 4, 5, 6, 7]])
-    share, w2_norm, observe = S.seven_code_tracker(2, "sse", shape)
-    observe(5, np.array([0, 1]), Batch())
+    recording = recipe1986.SevenCodes("sse", shape).fresh(2)
+    recording.observe(5, np.array([0, 1]), Batch())
+    share, w2_norm = recording.columns()["share"], recording.columns()["w2_norm"]
     dh = E.backward(E.unpack(params, shape)[2], h, y, loss="sse")[0][0]
     energy = (dh ** 2).sum(-1)
     assert share[0] == pytest.approx(energy[6:].sum() / energy.sum())
@@ -259,17 +339,27 @@ def test_the_seven_code_tracker_measures_the_colliding_pairs_share_of_the_hidden
 def test_a_sweep_is_reused_only_when_every_setting_is_the_same():
     from training_loop import DEFAULT_SHAPE
     base = {"n_epochs": 300, "size": DEFAULT_SHAPE}
-    key = S.sweep_key(range(4), base)
+    key = common.sweep_key(range(4), base)
     # spelled differently, the same sweep: defaults written out, ints for floats
-    assert key == S.sweep_key([0, 1, 2, 3], {**base, "lr": 0.5, "margin": 0, "patience": None, "init_scale": 0.1})
+    assert key == common.sweep_key([0, 1, 2, 3], {**base, "lr": 0.5, "margin": 0, "patience": None, "init_scale": 0.1})
     for change in ({"lr": 0.1}, {"patience": 100}, {"patience": 100, "patience_from": "plateau"},
                    {"bias_scale": (0.0, 1.0)}, {"loss": "sse"}, {"early_stop": False}, {"n_epochs": 301}):
-        assert S.sweep_key(range(4), {**base, **change}) != key, change
-    assert S.sweep_key([1, 0, 2, 3], base) != key
+        assert common.sweep_key(range(4), {**base, **change}) != key, change
+    assert common.sweep_key([1, 0, 2, 3], base) != key
 
-    args = S.build_parser().parse_args(["failures"])
-    args.executor, args.workers, args.sweeps_used = None, 1, []
-    first, _ = S.sweep(args, [5, 6], n_epochs=300)
+    sweeps = common.Sweeps(common.make_config(failures, workers=1))
+    first, _ = sweeps([5, 6], n_epochs=300)
     first[0]["solved"] = "changed by the caller"           # the kept runs are a copy: a caller cannot spoil them
-    again, _ = S.sweep(args, [5, 6], n_epochs=300, lr=0.5)
+    again, _ = sweeps([5, 6], n_epochs=300, lr=0.5)
     assert again == E.sweep_seeds([5, 6], n_epochs=300)
+    assert len(sweeps.used) == 1 and sweeps.used[0]["n_networks"] == 2       # one sweep, recorded once
+
+
+def test_the_bootstraps_pair_count_auc_is_scipys_auc_to_the_last_bit():
+    from interval_stats import auc, pair_count_auc
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        scores = rng.integers(0, 4, n).astype(float) if trial % 2 else rng.normal(size=n)   # with ties, and without
+        labels = rng.random(n) < 0.4
+        assert pair_count_auc(scores, labels) == auc(scores, labels)
