@@ -24,7 +24,13 @@ from typing import Callable
 
 MODULES = {"backprop": "encoder_backprop_8_3_8",
            "cdk": "boltzmann_learners",
-           "ahs85": "boltzmann_learners"}
+           "ahs85": "boltzmann_learners",
+           "chl": "local_learners",
+           "generec": "local_learners",
+           "generec-mid": "local_learners",
+           "generec-sym": "local_learners",
+           "recirculation": "local_learners",
+           "mean-field": "local_learners"}
 
 
 @dataclasses.dataclass(frozen=True)

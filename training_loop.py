@@ -195,10 +195,17 @@ def fahlman_criterion(codes, outputs, hidden=None, margin=0.0):
 
 # name -> function(codes, outputs, hidden, margin) -> (...,) bools, read from a learner's readout. A new criterion
 # is one entry here (and one line of help).
-CRITERIA = {"strict": is_solved, "fahlman": fahlman_criterion}
+CRITERIA = {"strict": is_solved, "fahlman": fahlman_criterion,
+            "sse": lambda codes, outputs, hidden=None, margin=0.0: ((outputs - np.eye(outputs.shape[-1])) ** 2).sum(
+                axis=(-2, -1)) < 0.1,
+            "within": lambda codes, outputs, hidden=None, margin=0.0: outputs_within(outputs, 0.1, 0.9)}
 CRITERION_HELP = {"strict": "every pattern reconstructed (argmax) and N distinct hidden codes (default)",
                   "fahlman": "every output below 0.4 where its target is 0 and above 0.6 where it is 1 "
-                             "(Fahlman 1988); says nothing about the codes"}
+                             "(Fahlman 1988); says nothing about the codes",
+                  "sse": "total sum-of-squares error over patterns and outputs below 0.1 (O'Reilly 1996); says "
+                         "nothing about the codes",
+                  "within": "every output within 0.1 of its target (Hinton & McClelland 1988); says nothing about "
+                            "the codes"}
 
 
 def solved_in(batch, criterion="strict", margin=0.0):
