@@ -83,10 +83,12 @@ def settling_n_params(shape):
     return 3 * n * h + h + n
 
 
-def activation(eta, bound):
-    """s(eta), clipped to [bound, 1 - bound] when bound > 0."""
+def activation(eta, bound, bounding="clip"):
+    """s(eta) bounded to [bound, 1 - bound]: clipped ("clip"), or squashed into it, bound + (1 - 2 bound) s(eta)."""
     a = sigmoid(eta)
-    return np.clip(a, bound, 1 - bound) if bound > 0 else a
+    if bound == 0:
+        return a
+    return np.clip(a, bound, 1 - bound) if bounding == "clip" else bound + (1 - 2 * bound) * a
 
 
 def settle(drive_h, W_oh, W_ho, b_o, start, clamped_out, c):
@@ -102,12 +104,12 @@ def settle(drive_h, W_oh, W_ho, b_o, start, clamped_out, c):
     steps = np.zeros(a_h.shape[:-1], int)
     for _ in range(c.max_steps):
         new_eta_h = eta_h + c.dt * (drive_h + a_o @ W_oh - eta_h)
-        new_a_h = activation(new_eta_h, c.bound)
+        new_a_h = activation(new_eta_h, c.bound, c.bounding)
         change = np.abs(new_a_h - a_h).max(-1)
         go = active[..., None]
         if clamped_out is None:
             new_eta_o = eta_o + c.dt * (a_h @ W_ho + b_o[:, None, :] - eta_o)
-            new_a_o = activation(new_eta_o, c.bound)
+            new_a_o = activation(new_eta_o, c.bound, c.bounding)
             change = np.maximum(change, np.abs(new_a_o - a_o).max(-1))
             eta_o, a_o = np.where(go, new_eta_o, eta_o), np.where(go, new_a_o, a_o)
         eta_h, a_h = np.where(go, new_eta_h, eta_h), np.where(go, new_a_h, a_h)
@@ -168,7 +170,7 @@ class SettlingLearner:
         s = settings
         self.shape, self.rule, self.settings = shape, rule, s
         self.dt, self.tolerance, self.max_steps, self.bound = s.dt, s.tolerance, s.max_steps, s.bound
-        self.plus_start, self.update = s.plus_start, s.update
+        self.plus_start, self.update, self.bounding = s.plus_start, s.update, s.bounding
 
     def init(self, rng):
         """Fresh parameters (P,): W_ih, b_h, W_ho, b_o, then W_oh (= W_ho transposed when symmetric_init)."""
@@ -482,6 +484,9 @@ class _SettlingSettings(Settings):
     bound: float = setting(None, "activations clipped to [b, 1 - b] (default: 0.05 for GeneRec, published; 0 "
                                  "for CHL, whose units are plain 0-to-1 sigmoids)",
                            _real("bound", 0, 0.5, low_open=False, high_open=True), metavar="B")
+    bounding: str = setting("clip", "how activations are bounded to [b, 1 - b]: clip s(eta) (clip) or squash it, b + "
+                                    "(1 - 2b) s(eta) (squash) (unstated; default clip, our choice)",
+                            _choice(("clip", "squash"), "bounding"))
     plus_start: str = setting("zero", "the plus phase starts from zero activations like the minus phase (zero) or "
                                       "from the minus phase's state (minus) (unstated; default zero, our choice)",
                               _choice(("zero", "minus"), "plus-start"))

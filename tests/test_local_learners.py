@@ -123,13 +123,16 @@ def settling_learner(rule="chl", **changes):
     return L.SettlingLearner(SHAPE, rule, L.SETTLING_SETTINGS[rule](**changes))
 
 
-@pytest.mark.parametrize("rule", ["chl", "generec"])
-def test_settling_reaches_the_fixed_point_of_the_net_input_dynamics(rule):
-    tight = settling_learner(rule, tolerance=1e-13, max_steps=100_000, init_range=2.0)
+BOUNDED = {"clip": lambda a, b: np.clip(a, b, 1 - b), "squash": lambda a, b: b + (1 - 2 * b) * a}
+
+
+@pytest.mark.parametrize("rule,bounding", [("chl", "clip"), ("generec", "clip"), ("generec", "squash")])
+def test_settling_reaches_the_fixed_point_of_the_net_input_dynamics(rule, bounding):
+    tight = settling_learner(rule, tolerance=1e-13, max_steps=100_000, init_range=2.0, bounding=bounding)
     params = tight.init(np.random.default_rng(5))[None]
     W_ih, b_h, W_ho, b_o, W_oh = (w[0] for w in L.settling_unpack(params, SHAPE))
     x = np.eye(4)[2]
-    act = lambda eta: np.clip(s(eta), tight.bound, 1 - tight.bound) if tight.bound else s(eta)
+    act = lambda eta: BOUNDED[bounding](s(eta), tight.bound) if tight.bound else s(eta)
 
     def residual(eta):                     # a fixed point: eta = net(act(eta)) for hidden and output
         eh, eo = eta[:2], eta[2:]
@@ -141,7 +144,7 @@ def test_settling_reaches_the_fixed_point_of_the_net_input_dynamics(rule):
     assert np.allclose(minus[3][0, 0], act(root[2:]), atol=1e-9)
     clamped = fsolve(lambda eh: x @ W_ih + b_h + x @ W_oh - eh, np.zeros(2), xtol=1e-14)   # plus: output = target
     assert np.allclose(plus[1][0, 0], act(clamped), atol=1e-9)
-    published = settling_learner(rule, init_range=2.0)             # tolerance 0.01 stops near it
+    published = settling_learner(rule, init_range=2.0, bounding=bounding)     # tolerance 0.01 stops near it
     minus, _ = L.settling_phases(params, x[None, None], published)
     assert np.abs(minus[1][0, 0] - act(root[:2])).max() < 0.05
 
@@ -174,7 +177,7 @@ def test_a_converged_row_is_frozen_so_a_batch_settles_each_row_as_alone():
 
 # ------------------------------------------------------------------------------ alone = in a batch
 CASES = [(rule, {}) for rule in RULES] + [("chl", {"update": "batch", "plus_start": "minus"}),
-                                          ("generec", {"readout": "during"}),
+                                          ("generec", {"readout": "during", "bounding": "squash"}),
                                           ("recirculation", {"update": "pattern"}),
                                           ("mean-field", {"network": "ahs85", "update": "batch"}),
                                           ("mean-field", {"network": "ahs85"})]
