@@ -58,7 +58,19 @@ def _cd_finish(W, b, c, VW, Vb, Vc, gW, gb, gc, lr, momentum):
 
 
 # ---------------------------------------------------------------------------------------------------- CD-k
-def cd_layerwise(W, b, c, VW, Vb, Vc, U, X, *, k, lr, momentum, decay, sparsity, target):
+def _sparsity(gW, gc, ph0_all, mean_ph0, sparsity, target, through_sigmoid):
+    """Add the sparsity pull: the recipe's gradient through the sigmoid (on W, where pattern i % N is the one
+    with visible unit i on, and on c through the mean slope), or the pull on c alone."""
+    n, n_hid = len(ph0_all), len(gc)
+    pull = [sparsity * (target - mean_ph0[j]) for j in range(n_hid)]
+    if not through_sigmoid:
+        return gW, [gc[j] + pull[j] for j in range(n_hid)]
+    slope = [[ph0_all[p][j] * (1.0 - ph0_all[p][j]) for j in range(n_hid)] for p in range(n)]
+    gW = [[gW[i][j] + slope[i % n][j] / n * pull[j] for j in range(n_hid)] for i in range(len(gW))]
+    return gW, [gc[j] + sum(slope[p][j] for p in range(n)) / n * pull[j] for j in range(n_hid)]
+
+
+def cd_layerwise(W, b, c, VW, Vb, Vc, U, X, *, k, lr, momentum, decay, sparsity, target, through_sigmoid=True):
     """One CD-k update, layer by layer over all patterns. W (2N, H), b (2N), c (H), their velocities, U (k, N,
     H + 2N) uniforms (per step and pattern: H for the hidden sample, then 2N for the visible one), X (N, 2N) the
     data. Returns (W, b, c, VW, Vb, Vc) updated."""
@@ -77,7 +89,8 @@ def cd_layerwise(W, b, c, VW, Vb, Vc, U, X, *, k, lr, momentum, decay, sparsity,
            - decay * W[i][j] for j in range(n_hid)] for i in range(n_vis)]
     gb = [(sum(X[p][i] for p in range(n)) - sum(v[p][i] for p in range(n))) / n for i in range(n_vis)]
     mean_ph0 = [sum(ph0[p][j] for p in range(n)) / n for j in range(n_hid)]
-    gc = [mean_ph0[j] - sum(ph[p][j] for p in range(n)) / n + sparsity * (target - mean_ph0[j]) for j in range(n_hid)]
+    gc = [mean_ph0[j] - sum(ph[p][j] for p in range(n)) / n for j in range(n_hid)]
+    gW, gc = _sparsity(gW, gc, ph0, mean_ph0, sparsity, target, through_sigmoid)
     return _cd_finish(W, b, c, VW, Vb, Vc, gW, gb, gc, lr, momentum)
 
 
@@ -108,28 +121,29 @@ def _cd_chains(W, b, c, U, k, visible_probabilities):
     return ph0_all, neg, v_sum, ph_sum
 
 
-def _cd_gradient(W, ph0_all, neg, v_sum, ph_sum, decay, sparsity, target):
+def _cd_gradient(W, ph0_all, neg, v_sum, ph_sum, decay, sparsity, target, through_sigmoid):
     n, n_hid = len(ph0_all), len(ph_sum)
     phase("gradient")
     gW = [[(ph0_all[i % n][j] - neg[i][j]) / n - decay * W[i][j] for j in range(n_hid)] for i in range(2 * n)]
     gb = [(1.0 - v_sum[i]) / n for i in range(2 * n)]                  # each visible unit is on in one pattern
     mean_ph0 = [sum(ph0_all[p][j] for p in range(n)) / n for j in range(n_hid)]
-    gc = [mean_ph0[j] - ph_sum[j] / n + sparsity * (target - mean_ph0[j]) for j in range(n_hid)]
+    gc = [mean_ph0[j] - ph_sum[j] / n for j in range(n_hid)]
+    gW, gc = _sparsity(gW, gc, ph0_all, mean_ph0, sparsity, target, through_sigmoid)
     return gW, gb, gc
 
 
-def cd_fused(W, b, c, VW, Vb, Vc, U, *, k, lr, momentum, decay, sparsity, target):
+def cd_fused(W, b, c, VW, Vb, Vc, U, *, k, lr, momentum, decay, sparsity, target, through_sigmoid=True):
     """One CD-k update, one pattern's chain at a time (arguments as cd_layerwise, without the data)."""
     n_vis, n_hid = len(b), len(c)
 
     def visible_probabilities(h):
         return [sigmoid(sum(h[j] * W[i][j] for j in range(n_hid)) + b[i]) for i in range(n_vis)]
     chains = _cd_chains(W, b, c, U, k, visible_probabilities)
-    gW, gb, gc = _cd_gradient(W, *chains, decay, sparsity, target)
+    gW, gb, gc = _cd_gradient(W, *chains, decay, sparsity, target, through_sigmoid)
     return _cd_finish(W, b, c, VW, Vb, Vc, gW, gb, gc, lr, momentum)
 
 
-def cd_table(W, b, c, VW, Vb, Vc, U, *, k, lr, momentum, decay, sparsity, target):
+def cd_table(W, b, c, VW, Vb, Vc, U, *, k, lr, momentum, decay, sparsity, target, through_sigmoid=True):
     """cd_fused with p(v | h) tabulated over the 2^H hidden states once (each entry reads only the weights of
     the state's on units) and looked up by the sampled state (reading its H bits)."""
     n_vis, n_hid = len(b), len(c)
@@ -140,7 +154,7 @@ def cd_table(W, b, c, VW, Vb, Vc, U, *, k, lr, momentum, decay, sparsity, target
     def visible_probabilities(h):
         return table[sum(int(h[j]) << (n_hid - 1 - j) for j in range(n_hid))]
     chains = _cd_chains(W, b, c, U, k, visible_probabilities)
-    gW, gb, gc = _cd_gradient(W, *chains, decay, sparsity, target)
+    gW, gb, gc = _cd_gradient(W, *chains, decay, sparsity, target, through_sigmoid)
     return _cd_finish(W, b, c, VW, Vb, Vc, gW, gb, gc, lr, momentum)
 
 
@@ -150,7 +164,8 @@ CD_SCHEDULES = {"layerwise": cd_layerwise, "fused": cd_fused, "table": cd_table}
 def cd_kernel(schedule, learner):
     """The kernel of `schedule` with the recipe's constants of `learner` (a boltzmann_learners.CDk)."""
     return functools.partial(CD_SCHEDULES[schedule], k=learner.k, lr=learner.lr, momentum=learner.momentum,
-                             decay=learner.decay, sparsity=learner.sparsity, target=learner.target)
+                             decay=learner.decay, sparsity=learner.sparsity, target=learner.target,
+                             through_sigmoid=learner.sparsity_form == "recipe")
 
 
 def cd_kernel_args(schedule, learner, params, velocity, uniforms):

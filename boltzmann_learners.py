@@ -29,7 +29,7 @@ import validation as check
 from compiled_kernels import cd_epoch, odds, pcg64_rows, pcg64_state, settle
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import DEFAULT_SHAPE, network_rng, read_only, sweep
+from training_loop import DEFAULT_SHAPE, corner_of, network_rng, read_only, sweep
 
 MAX_READOUT_PATTERNS = 12        # ahs85's exact readout enumerates the 2^N states of V2
 MAX_READOUT_HIDDEN = 16          # both readouts enumerate the 2^H hidden states
@@ -94,6 +94,25 @@ def ahs85_readout(W, layout, temperature=10.0):
     return readout(B + log_marginal_h[:, None, :], p_v2_given_h @ v2_states, n_hidden)
 
 
+def clamped_codes(W, layout, temperature=10.0):
+    """The codes the hidden units take with V1 and V2 both clamped to each clean pattern: with no H-H links the
+    hidden units are independent given the visible ones, so p(h_j = 1 | v1, v2) = sigmoid(field_j / T) and the
+    most probable code turns on exactly the units with a positive field. Returns codes (S, N), p (S, N, H)."""
+    v1, v2, hid, t = layout.v1, layout.v2, layout.hid, layout.true_unit
+    field = W[:, v1][:, :, hid] + W[:, v2][:, :, hid] + W[:, t, hid][:, None, :]     # (S, N, H): pattern i
+    return corner_of(field, 0.0), 1 / (1 + np.exp(-field / temperature))
+
+
+# Choices the 1985 paper leaves open (docs/boltzmann.md measures each): what a weight does when p_ij = p'_ij,
+# and how "found the codes" is read.
+TIE_RULES = {"none": "a weight whose clamped and free co-occurrences are equal does not move (sign 0)",
+             "up": "it steps +step, as if the clamped phase had won", "down": "it steps -step"}
+CODES_FROM = {"v1": "each pattern's code is the exact most probable hidden state given V1 alone (V2 summed out), "
+                    "the completion reading",
+              "clamped": "each pattern's code is the hidden units' most probable state with V1 and V2 both clamped "
+                         "to it (what the clamped phase settles to)"}
+
+
 # -------------------------------------------------------------------------------------- ahs85: the learner
 class AHS85:
     """The 1985 learning procedure as a learner of training_loop.fit. Settings: none per network.
@@ -105,7 +124,7 @@ class AHS85:
 
     def __init__(self, shape=DEFAULT_SHAPE, stats="unit", noise="settling", noise_on_off=0.15, noise_off_on=None,
                  step=2.0, schedule=AHS85_SCHEDULE, collect_units=10, collect_temperature=10.0,
-                 readout_temperature=10.0):
+                 readout_temperature=10.0, tie="none", codes_from="v1"):
         if shape.n_patterns > MAX_READOUT_PATTERNS:
             raise ValueError(f"ahs85's exact readout enumerates 2^N states of V2: N must be <= "
                              f"{MAX_READOUT_PATTERNS}, got {shape}")
@@ -117,6 +136,8 @@ class AHS85:
         self.step_size, self.schedule = step, tuple(schedule)
         self.collect_units, self.collect_temperature = collect_units, collect_temperature
         self.readout_temperature = readout_temperature
+        self.tie_sign = {"none": 0.0, "up": 1.0, "down": -1.0}[check.check_choice(tie, TIE_RULES, "tie")]
+        self.codes_from = check.check_choice(codes_from, CODES_FROM, "codes-from")
         N, n = shape.n_patterns, self.layout.n_units
         time_units = sum(t for _, t in self.schedule) + collect_units
         probes_clamped, probes_free = time_units * shape.n_hidden, time_units * self.layout.true_unit
@@ -150,7 +171,11 @@ class AHS85:
     def readout(self, params):
         """codes (S, N), p(h_j = 1 | v1) (S, N, H), p(V2_j = 1 | v1) (S, N, N) of final weights (S, n * n)."""
         n = self.layout.n_units
-        return ahs85_readout(params.reshape(-1, n, n), self.layout, self.readout_temperature)
+        W = params.reshape(-1, n, n)
+        codes, hidden, outputs = ahs85_readout(W, self.layout, self.readout_temperature)
+        if self.codes_from == "clamped":
+            codes, hidden = clamped_codes(W, self.layout, self.readout_temperature)
+        return codes, hidden, outputs
 
 
 class _AHS85Batch:
@@ -170,8 +195,7 @@ class _AHS85Batch:
         return self.params.reshape(-1, n, n)
 
     def _readout(self):
-        self.code_index, self.hidden, self.outputs = ahs85_readout(self._weights(), self.layout,
-                                                                   self.learner.readout_temperature)
+        self.code_index, self.hidden, self.outputs = self.learner.readout(self.params)
 
     def codes(self):
         return self.code_index
@@ -236,7 +260,8 @@ class _AHS85Batch:
         states[..., layout.true_unit] = 1.0
         free, k_free = self._settle(states, all_free, u_free.reshape(S, C, -1, 2))
 
-        delta = np.sign(clamped / k_clamped - free / k_free) * learner.step_size
+        difference = clamped / k_clamped - free / k_free
+        delta = np.where(difference == 0, learner.tie_sign, np.sign(difference)) * learner.step_size
         W = self._weights()
         W += np.where(layout.mask, delta, 0.0)
         self._readout()
@@ -308,11 +333,29 @@ def cd_update(params, velocity, uniforms, learner):
     grad_W = (np.concatenate([ph0, ph0], 1) - v.transpose(0, 2, 1) @ ph) * inv_n - dtype.type(learner.decay) * W
     grad_b = data.sum(0) * inv_n - v.sum(1) * inv_n
     mean_ph0 = ph0.sum(1) * inv_n
-    grad_c = mean_ph0 - ph.sum(1) * inv_n + dtype.type(learner.sparsity) * (dtype.type(learner.target) - mean_ph0)
+    pull = dtype.type(learner.sparsity) * (dtype.type(learner.target) - mean_ph0)          # (S, H)
+    grad_c = mean_ph0 - ph.sum(1) * inv_n
+    if learner.sparsity_form == "recipe":
+        # the recipe's penalty is a gradient through the sigmoid: g = p(1 - p) of the positive phase, on W
+        # through the data (pattern p is on at V1[p] and V2[p]) and on c through its mean over the patterns
+        slope = ph0 * (1 - ph0)                                                           # (S, N, H)
+        grad_W = grad_W + np.concatenate([slope, slope], 1) * inv_n * pull[:, None, :]
+        grad_c = grad_c + slope.sum(1) * inv_n * pull
+    else:
+        grad_c = grad_c + pull
     for V, P, G in ((VW, W, grad_W), (Vb, b, grad_b), (Vc, c, grad_c)):
         V *= dtype.type(learner.momentum)
         V += dtype.type(learner.lr) * G
         P += V
+
+
+# How the sparsity pull enters the update. The recipe's code differentiates its penalty through the hidden sigmoid
+# (FACTS-checked by a literal transcription of its step, tests/test_cdk_recipe.py); "bias" is this project's
+# earlier reading, kept so the two can be measured side by side (docs/boltzmann.md).
+SPARSITY_FORMS = {"recipe": "as the recipe's code: the gradient of the penalty through the sigmoid, with p(1-p) of "
+                            "the positive phase, on W (through the data) and on the hidden biases",
+                  "bias": "the pull sparsity * (target - mean p) added to the hidden biases only (no sigmoid "
+                          "factor, nothing on W): this project's reading before it was checked against the code"}
 
 
 class CDk:
@@ -323,11 +366,12 @@ class CDk:
     min_stop_epoch = 1
 
     def __init__(self, shape=DEFAULT_SHAPE, k=5, lr=0.1, momentum=0.5, decay=1e-4, sparsity=5.0, target=0.5,
-                 init_scale=0.3, updates=16):
+                 init_scale=0.3, updates=16, sparsity_form="recipe"):
         if shape.n_hidden > MAX_READOUT_HIDDEN:
             raise ValueError(f"the exact readout enumerates 2^H hidden states: H must be <= {MAX_READOUT_HIDDEN}")
         self.shape, self.k, self.lr, self.momentum = shape, k, lr, momentum
         self.decay, self.sparsity, self.target = decay, sparsity, target
+        self.sparsity_form = check.check_choice(sparsity_form, SPARSITY_FORMS, "sparsity form")
         self.init_scale, self.updates = init_scale, updates
         n, h = shape.n_patterns, shape.n_hidden
         self.n_params = 2 * n * h + 2 * n + h
@@ -345,7 +389,7 @@ class CDk:
         """The shape and recipe constants in the order compiled_kernels.cd_network takes them."""
         f = np.float32
         return (self.shape.n_patterns, self.shape.n_hidden, self.k, f(self.lr), f(self.momentum), f(self.decay),
-                f(self.sparsity), f(self.target))
+                f(self.sparsity), f(self.target), self.sparsity_form == "recipe")
 
     def start(self, seeds, settings):
         return _CDkBatch(self, np.asarray(seeds))
@@ -459,6 +503,9 @@ class CDkSettings(Settings):
                             _in(0, 1, "target", high_open=True))
     init_scale: float = setting(0.3, "initial weights ~ s N(0, 1)", check.check_init_scale, metavar="S")
     updates: int = setting(16, "full-batch updates per epoch, 1 to 1000", _int_in(1, 1000, "updates"))
+    sparsity_form: str = setting("recipe", "how the sparsity pull enters the update: " + "; ".join(
+        f"{k}: {v}" for k, v in SPARSITY_FORMS.items()), _one_of(tuple(SPARSITY_FORMS), "sparsity-form"),
+                                 metavar="FORM")
 
 
 @dataclass(frozen=True)
@@ -482,6 +529,10 @@ class AHS85Settings(Settings):
                                  _in(0, 1e6, "temperature"))
     readout_temperature: float = setting(None, "temperature of the exact readout alone, > 0 (default: "
                                                "--temperature)", _in(0, 1e6, "readout temperature"))
+    tie: str = setting("none", "a weight with p_ij = p'_ij (the paper is silent): " + "; ".join(
+        f"{k}: {v}" for k, v in TIE_RULES.items()), _one_of(tuple(TIE_RULES), "tie"))
+    codes_from: str = setting("v1", "how the codes are read (the paper is silent): " + "; ".join(
+        f"{k}: {v}" for k, v in CODES_FROM.items()), _one_of(tuple(CODES_FROM), "codes-from"), metavar="READOUT")
 
     def resolve(self):
         return {"readout_temperature": self.temperature} if self.readout_temperature is None else {}
@@ -490,14 +541,14 @@ class AHS85Settings(Settings):
 def make_cdk(shape, settings, loop=None):
     s = settings
     return CDk(shape, k=s.k, lr=s.lr, momentum=s.momentum, decay=s.decay, sparsity=s.sparsity, target=s.target,
-               init_scale=s.init_scale, updates=s.updates)
+               init_scale=s.init_scale, updates=s.updates, sparsity_form=s.sparsity_form)
 
 
 def make_ahs85(shape, settings, loop=None):
     s = settings
     return AHS85(shape, stats=s.stats, noise=s.noise, noise_on_off=s.noise_on_off, noise_off_on=s.noise_off_on,
                  step=s.step, schedule=s.schedule, collect_units=s.collect_units, collect_temperature=s.temperature,
-                 readout_temperature=s.readout_temperature)
+                 readout_temperature=s.readout_temperature, tie=s.tie, codes_from=s.codes_from)
 
 
 def bytes_per_network(shape, settings=None):

@@ -164,11 +164,12 @@ def sigmoid_(x, scratch):
 # on any machine and however the compiler inlines this. The loops still vectorise because their lanes are
 # independent elements (visible units, or patterns), never the terms of one sum.
 @njit(cache=True)
-def cd_network(params, velocity, uniforms, n, n_hid, k, lr, momentum, decay, sparsity, target):
+def cd_network(params, velocity, uniforms, n, n_hid, k, lr, momentum, decay, sparsity, target, through_sigmoid):
     """len(uniforms) full-batch CD-k updates of one RBM, in place: the algorithm of
     boltzmann_learners.cd_update, on one network, in float32.
 
-    params, velocity (P,) = W (2N, H) row-major, b (2N), c (H); uniforms (updates, k * N * (H + 2N))."""
+    params, velocity (P,) = W (2N, H) row-major, b (2N), c (H); uniforms (updates, k * N * (H + 2N)).
+    through_sigmoid: the recipe's sparsity gradient (on W and c, times p(1-p)); else the pull on c alone."""
     v_units, n_states = 2 * n, 1 << n_hid
     n_w = v_units * n_hid
     W, VW = params[:n_w].reshape(v_units, n_hid), velocity[:n_w].reshape(v_units, n_hid)
@@ -184,6 +185,7 @@ def cd_network(params, velocity, uniforms, n, n_hid, k, lr, momentum, decay, spa
     code = np.empty(n, np.int64)
     scratch = np.empty(max(n_states * v_units, n * n_hid), np.int32)
     per_pattern, inv_n = n_hid + v_units, np.float32(1.0 / n)
+    pull, mean_slope = np.empty(n_hid, np.float32), np.empty(n_hid, np.float32)
     for update in range(uniforms.shape[0]):
         u = uniforms[update]
         for s in range(n_states):
@@ -219,12 +221,22 @@ def cd_network(params, velocity, uniforms, n, n_hid, k, lr, momentum, decay, spa
                 for p in range(n):
                     ph[j, p] += c[j]
             sigmoid_(ph.reshape(-1), scratch)
+        for j in range(n_hid):
+            mean_ph0, slope_sum = np.float32(0.0), np.float32(0.0)
+            for p in range(n):
+                mean_ph0 += ph0[j, p]
+                slope_sum += ph0[j, p] * (np.float32(1.0) - ph0[j, p])
+            pull[j] = sparsity * (target - mean_ph0 * inv_n)
+            mean_slope[j] = slope_sum * inv_n
         for i in range(v_units):
             for j in range(n_hid):
                 neg = np.float32(0.0)                                   # sum over patterns of v_i * p(h_j | v)
                 for p in range(n):
                     neg += vT[i, p] * ph[j, p]
                 grad = (ph0[j, i % n] - neg) * inv_n - decay * W[i, j]
+                if through_sigmoid:                                     # pattern i % n is the one with v_i on
+                    slope = ph0[j, i % n] * (np.float32(1.0) - ph0[j, i % n])
+                    grad = grad + slope * inv_n * pull[j]
                 VW[i, j] = VW[i, j] * momentum + lr * grad
                 W[i, j] += VW[i, j]
         for i in range(v_units):
@@ -239,17 +251,19 @@ def cd_network(params, velocity, uniforms, n, n_hid, k, lr, momentum, decay, spa
                 mean_ph0 += ph0[j, p]
                 mean_ph += ph[j, p]
             mean_ph0, mean_ph = mean_ph0 * inv_n, mean_ph * inv_n
-            Vc[j] = Vc[j] * momentum + lr * (mean_ph0 - mean_ph + sparsity * (target - mean_ph0))
+            sparse = mean_slope[j] * pull[j] if through_sigmoid else pull[j]
+            Vc[j] = Vc[j] * momentum + lr * (mean_ph0 - mean_ph + sparse)
             c[j] += Vc[j]
 
 
 @njit(cache=True)
-def cd_epoch(params, velocity, states, uniforms, n, n_hid, k, lr, momentum, decay, sparsity, target):
+def cd_epoch(params, velocity, states, uniforms, n, n_hid, k, lr, momentum, decay, sparsity, target, through_sigmoid):
     """Every network's updates, each drawing its numbers from its own stream: params, velocity (S, P) float32;
     states (S, 6) PCG64 states (pcg64_state), advanced; uniforms (updates, k * N * (H + 2N)) float32 scratch."""
     for net in range(params.shape[0]):
         pcg64_uniforms(states[net], uniforms.reshape(-1))
-        cd_network(params[net], velocity[net], uniforms, n, n_hid, k, lr, momentum, decay, sparsity, target)
+        cd_network(params[net], velocity[net], uniforms, n, n_hid, k, lr, momentum, decay, sparsity, target,
+                   through_sigmoid)
 
 
 def warm_up():
@@ -264,4 +278,4 @@ def warm_up():
     pcg64_rows(np.zeros((2, 6), np.uint64), np.zeros((2, 3), np.float32))
     f = np.float32(0.1)
     cd_epoch(np.zeros((2, 9), np.float32), np.zeros((2, 9), np.float32), np.zeros((2, 6), np.uint64),
-             np.zeros((1, 2 * 2 * 5), np.float32), 2, 1, 2, f, f, f, f, f)
+             np.zeros((1, 2 * 2 * 5), np.float32), 2, 1, 2, f, f, f, f, f, True)

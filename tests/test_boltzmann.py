@@ -56,6 +56,45 @@ def test_the_1985_readout_is_exact():
         assert np.allclose(hidden[s], expected[1]) and np.allclose(outputs[s], expected[2])
 
 
+def test_the_clamped_codes_are_the_most_probable_hidden_state_with_both_groups_clamped():
+    layout = B.AHS85Layout(T.parse_size("4-2-4"))
+    W = np.random.default_rng(2).normal(0, 4, (2, layout.n_units, layout.n_units))
+    W = (W + W.transpose(0, 2, 1)) * layout.mask
+    codes, p_on = B.clamped_codes(W, layout, temperature=3.0)
+    states = np.array([[a, b] for a in (0, 1) for b in (0, 1)], float)          # corner c = 2 h1 + h2
+    for s in range(2):
+        for i in range(4):
+            x = np.zeros((4, layout.n_units))
+            x[:, [i, 4 + i]], x[:, 8:10], x[:, 10] = 1, states, 1
+            energy_neg = np.einsum("ki,ij,kj->k", x, W[s], x) / 2 / 3.0                # -E / T of each state
+            p = np.exp(energy_neg - energy_neg.max())
+            p /= p.sum()
+            assert codes[s, i] == p.argmax() and np.allclose(p_on[s, i], p @ states)
+
+
+@pytest.mark.parametrize("tie", ["none", "up", "down"])
+def test_the_tie_rule_decides_what_an_unchanged_co_occurrence_does(tie):
+    learner = B.AHS85(T.parse_size("4-2-4"), tie=tie)
+    batch = learner.start(np.array([3]), {})
+    for _ in range(150):                                  # grown weights freeze the settlings: ties are common
+        batch.step()
+    stats, settle = {}, batch._settle
+
+    def recording(states, free, uniforms):                # each phase's co-occurrence estimates of the cycle
+        counts, samples = settle(states, free, uniforms)
+        stats[len(free)] = counts / samples
+        return counts, samples
+    batch._settle = recording
+    before = batch.params.copy()
+    batch.step()
+    n = batch.layout.n_units
+    step = (batch.params - before).reshape(n, n)
+    tied = (stats[2] == stats[10])[0] & batch.layout.mask
+    assert tied.any() and (~tied & batch.layout.mask).any()
+    assert (step[tied] == {"none": 0.0, "up": 2.0, "down": -2.0}[tie]).all()
+    assert (np.abs(step[~tied & batch.layout.mask]) == 2.0).all()
+
+
 def test_the_rbm_readout_is_exact():
     shape = T.parse_size("4-2-4")
     rng = np.random.default_rng(1)
@@ -80,7 +119,7 @@ def test_the_1985_network_is_wired_as_published():
     assert m[t, :t].all() and not m.diagonal().any() and (m == m.T).all()              # biases; symmetric
 
 
-def test_a_1985_cycle_moves_every_existing_weight_by_the_fixed_step_and_keeps_symmetry():
+def test_a_1985_cycle_moves_each_untied_weight_by_the_fixed_step_and_keeps_symmetry():
     batch = B.AHS85(T.parse_size("4-2-4")).start(np.array([3]), {})
     batch.step()
     n = batch.layout.n_units

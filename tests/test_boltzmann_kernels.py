@@ -8,8 +8,8 @@ import boltzmann_learners as B
 from training_loop import parse_size
 
 
-def trained_cd(k, size, epochs=3):
-    learner = B.CDk(parse_size(size), k=k)
+def trained_cd(k, size, epochs=3, sparsity_form="recipe"):
+    learner = B.CDk(parse_size(size), k=k, sparsity_form=sparsity_form)
     batch = learner.start(np.array([5]), {})
     for _ in range(epochs):
         batch.step()
@@ -19,8 +19,9 @@ def trained_cd(k, size, epochs=3):
 @pytest.mark.parametrize("size", ["8-3-8", "4-2-4"])
 @pytest.mark.parametrize("k", [1, 5])
 @pytest.mark.parametrize("schedule", list(K.CD_SCHEDULES))
-def test_each_cd_kernel_computes_the_learners_update(schedule, k, size):
-    learner, params, velocity = trained_cd(k, size)
+@pytest.mark.parametrize("form", list(B.SPARSITY_FORMS))
+def test_each_cd_kernel_computes_the_learners_update(schedule, k, size, form):
+    learner, params, velocity = trained_cd(k, size, sparsity_form=form)
     rng = np.random.default_rng(11)
     for _ in range(3):
         u = rng.random((1, learner.uniforms_per_update))

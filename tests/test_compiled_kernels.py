@@ -36,9 +36,10 @@ def test_the_compiled_sigmoid_is_within_three_ulp_and_saturates():
     assert got[-1] == 1.0 and got[-7] < 1e-37 and got[-4] == 0.5
 
 
-@pytest.mark.parametrize("size, k", [("8-3-8", 5), ("8-3-8", 1), ("4-2-4", 5)])
-def test_an_epoch_of_the_kernel_is_the_reference_update(size, k):
-    learner = B.CDk(parse_size(size), k=k)
+@pytest.mark.parametrize("size, k, form", [("8-3-8", 5, "recipe"), ("8-3-8", 1, "recipe"), ("4-2-4", 5, "recipe"),
+                                           ("8-3-8", 5, "bias")])
+def test_an_epoch_of_the_kernel_is_the_reference_update(size, k, form):
+    learner = B.CDk(parse_size(size), k=k, sparsity_form=form)
     batch = learner.start(np.array([3, 4]), {})
     for _ in range(3):                                     # away from the initial weights
         batch.step()
