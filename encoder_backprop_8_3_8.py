@@ -151,22 +151,26 @@ def check_optimizer(optimizer):
     return check.check_choice(optimizer, OPTIMIZERS, "optimizer")
 
 
-def backward(W2, h, y, t=None, x=None, loss="ce", out=(None, None, None, None), center=0.0):
+def backward(W2, h, y, t=None, x=None, loss="ce", out=(None, None, None, None), center=0.0, hidden_offset=0.0):
     """Gradients of the loss averaged over the n patterns: (dW1, db1, dW2, db2), shaped like the parameters.
 
     W2 (..., H, N); h (..., n, H), y (..., n, N) from `forward`; t (n, N) targets (None: the one-hot
-    patterns); x (n, N) inputs (None: the one-hot patterns); loss: a key of LOSSES; center: as in `forward`.
+    patterns); x (n, N) inputs (None: the one-hot patterns); loss: a key of LOSSES; center: as in `forward`;
+    hidden_offset: added to the hidden sigmoid's derivative (Fahlman's code adds 0.1 on every unit).
     """
     n = y.shape[-2]
     d = LOSSES[loss][1]((y - (_one_hot(n) if t is None else t)) / n, y, n)
     ones = _ones(n)
     dW2 = np.matmul((h - center if center else h).mT, d, out=out[2])
     db2 = np.matmul(ones, d, out=out[3])                    # sum over patterns
-    back = (d @ W2.mT) * h
-    if x is None:                                           # x.T @ dh is dh itself for one-hot inputs
-        dW1 = dh = np.multiply(back, 1.0 - h, out=out[0])
+    if hidden_offset:
+        back, slope = d @ W2.mT, h * (1.0 - h) + hidden_offset
     else:
-        dh = back * (1.0 - h)
+        back, slope = (d @ W2.mT) * h, 1.0 - h
+    if x is None:                                           # x.T @ dh is dh itself for one-hot inputs
+        dW1 = dh = np.multiply(back, slope, out=out[0])
+    else:
+        dh = back * slope
         dW1 = np.matmul(np.asarray(x).mT, dh, out=out[0])
     db1 = np.matmul(ones, dh, out=out[1])
     return dW1, db1, dW2, db2
@@ -212,6 +216,17 @@ def parse_bias_scale(text):
         raise ValueError(f"bias scale must be HIDDEN,OUTPUT (two numbers), got {text!r}") from None
 
 
+INPUTS = {"binary": "the one-hot patterns as 0/1 (published)",
+          "symmetric": "the patterns as +-0.5, as in Fahlman's quickprop code"}
+# Named sets of the choices that differ between the published recipe and Fahlman's public quickprop code (his
+# WeightRange 0.7 draws the bias weights too, his SigmoidPrimeOffset 0.1 is on every unit, his inputs are +-0.5).
+PROFILES = {"published": ("zero biases, 0/1 inputs, no offset on the hidden derivative (the published recipe)",
+                          {"bias_scale": (0.0, 0.0), "inputs": "binary", "hidden_prime_offset": 0.0}),
+            "fahlman-code": ("as Fahlman's quickprop code: biases U(-0.7, 0.7), +-0.5 inputs, 0.1 added to every "
+                             "unit's sigmoid derivative",
+                             {"bias_scale": (0.7, 0.7), "inputs": "symmetric", "hidden_prime_offset": 0.1})}
+
+
 @dataclass(frozen=True)
 class BackpropSettings(Settings):
     """The sigmoid network's learning rule: optimizer, its hyper-parameters, loss, activation, initial weights."""
@@ -227,13 +242,21 @@ class BackpropSettings(Settings):
                         + " (default: the optimizer's own: ce; quickprop atanh)", check_loss)
     activation: str = setting(None, "hidden units: " + "; ".join(f"{k}: {v[0]}" for k, v in ACTIVATIONS.items())
                               + " (default: the optimizer's own: logistic; quickprop symmetric)", check_activation)
-    bias_scale: tuple = setting((0.0, 0.0), "HIDDEN,OUTPUT: draw the initial hidden and output biases from U(-s, s) "
-                                            "after the weights (default 0,0: zero biases, as published)",
+    bias_scale: tuple = setting(None, "HIDDEN,OUTPUT: draw the initial hidden and output biases from U(-s, s) after "
+                                      "the weights (default: the profile's: 0,0, zero biases, as published)",
                                 check_bias_scale, parse=parse_bias_scale, metavar="H,O")
+    inputs: str = setting(None, "input encoding: " + "; ".join(f"{k}: {v}" for k, v in INPUTS.items())
+                          + " (default: the profile's: binary)", lambda v: check.check_choice(v, INPUTS, "inputs"))
+    hidden_prime_offset: float = setting(None, "added to the hidden sigmoid's derivative, in [0, 1] (default: the "
+                                               "profile's: 0)", lambda v: check.check_real_in(
+                                                   v, "hidden prime offset", 0, 1, low_open=False), metavar="O")
+    profile: str = setting("published", "defaults for bias_scale, inputs and hidden_prime_offset: " + "; ".join(
+        f"{k}: {v[0]}" for k, v in PROFILES.items()), lambda v: check.check_choice(v, PROFILES, "profile"))
 
     def resolve(self):
-        own = OPTIMIZER_DEFAULTS[self.optimizer]
-        return {name: own[name] for name in ("lr", "init_scale", "loss", "activation") if getattr(self, name) is None}
+        own = {**OPTIMIZER_DEFAULTS[self.optimizer], **PROFILES[self.profile][1]}
+        return {name: own[name] for name in ("lr", "init_scale", "loss", "activation", "bias_scale", "inputs",
+                                             "hidden_prime_offset") if getattr(self, name) is None}
 
 
 class Backprop:
@@ -242,9 +265,12 @@ class Backprop:
     network solved before epoch 201; every other combination from epoch 1."""
 
     def __init__(self, shape=DEFAULT_SHAPE, loss="ce", optimizer="momentum", criterion="strict",
-                 activation="logistic", bias_scale=(0.0, 0.0)):
+                 activation="logistic", bias_scale=(0.0, 0.0), inputs="binary", hidden_prime_offset=0.0):
         self.shape, self.loss = shape, check_loss(loss)
         self.bias_scale = check_bias_scale(bias_scale)
+        self.x = None if check.check_choice(inputs, INPUTS, "inputs") == "binary" else \
+            read_only(np.eye(shape.n_patterns) - 0.5)      # None: the one-hot patterns, multiplied by skipping
+        self.hidden_offset = hidden_prime_offset
         self.center = ACTIVATIONS[check_activation(activation)][1]
         self.optimizer_name = check_optimizer(optimizer)
         self.optimizer = OPTIMIZERS[optimizer]()
@@ -253,7 +279,12 @@ class Backprop:
 
     @classmethod
     def from_settings(cls, shape, settings, loop):
-        return cls(shape, settings.loss, settings.optimizer, loop.criterion, settings.activation, settings.bias_scale)
+        return cls(shape, settings.loss, settings.optimizer, loop.criterion, settings.activation, settings.bias_scale,
+                   settings.inputs, settings.hidden_prime_offset)
+
+    def forward(self, params, out=(None, None, None)):
+        """h, z, y of unpacked parameters (one network or a stack), with this learner's inputs and activation."""
+        return forward(*params, x=self.x, out=out, center=self.center)
 
     def init_params(self, seed, init_scale, attempt=0):
         return init_params(seed, init_scale, attempt, self.shape, self.bias_scale)
@@ -263,7 +294,7 @@ class Backprop:
 
     def readout(self, params):
         """codes (S, N), hidden (S, N, H), outputs (S, N, N) of final parameters (S, P)."""
-        h, _, y = forward(*unpack(params, self.shape), center=self.center)
+        h, _, y = self.forward(unpack(params, self.shape))
         return corner_of(h), h, y
 
 
@@ -284,7 +315,7 @@ class _BackpropBatch:
         self.h, self.z, self.y = np.empty((k, n, hid)), np.empty((k, n, n)), np.empty((k, n, n))
         self._views()
         for p, _, a in self.chunks:
-            forward(*p, out=a, center=learner.center)
+            learner.forward(p, out=a)
         self._codes = None
 
     def _views(self):
@@ -310,20 +341,20 @@ class _BackpropBatch:
     def step(self):
         """Gradients at the current parameters, the optimizer's step (momentum: V = momentum*V + lr*g, P -= V),
         then one forward pass that is both this epoch's evaluation and the next epoch's forward pass."""
-        loss, center = self.learner.loss, self.learner.center
+        learner = self.learner
         for p, g, a in self.chunks:
-            backward(p[2], a[0], a[2], loss=loss, out=g, center=center)
-        self.learner.optimizer.step(self.params, self.grads, self.state, self.hyper, self.shape.n_patterns)
+            backward(p[2], a[0], a[2], x=learner.x, loss=learner.loss, out=g, center=learner.center,
+                     hidden_offset=learner.hidden_offset)
+        learner.optimizer.step(self.params, self.grads, self.state, self.hyper, self.shape.n_patterns)
         for p, _, a in self.chunks:
-            forward(*p, out=a, center=center)
+            learner.forward(p, out=a)
         self._codes = None
 
     def restart(self, rows, attempts):
         for i, attempt in zip(rows, attempts):
             self.params[i] = self.learner.init_params(self.seeds[i], self.init_scale[i], attempt)
         self.learner.optimizer.reset(self.state, rows)
-        self.h[rows], self.z[rows], self.y[rows] = forward(*unpack(self.params[rows], self.shape),
-                                                           center=self.learner.center)
+        self.h[rows], self.z[rows], self.y[rows] = self.learner.forward(unpack(self.params[rows], self.shape))
         self._codes = None
 
     def load(self, params, state):
@@ -333,7 +364,7 @@ class _BackpropBatch:
         for name, value in state.items():
             self.state[name][...] = value
         for p, _, a in self.chunks:
-            forward(*p, out=a, center=self.learner.center)
+            self.learner.forward(p, out=a)
         self._codes = None
 
     def keep(self, mask):
@@ -348,8 +379,10 @@ class _BackpropBatch:
 class EncoderMLP:
     """One N-H-N network. W1 (N, H), b1 (H,), W2 (H, N), b2 (N,) are views into the flat `params` (P,)."""
 
-    def __init__(self, init_scale=0.1, seed=0, params=None, *, n_patterns=8, n_hidden=3, activation="logistic"):
+    def __init__(self, init_scale=0.1, seed=0, params=None, *, n_patterns=8, n_hidden=3, activation="logistic",
+                 inputs="binary"):
         self.shape = Shape(n_patterns, n_hidden)
+        self.patterns = None if check.check_choice(inputs, INPUTS, "inputs") == "binary" else np.eye(n_patterns) - 0.5
         self.activation = check_activation(activation)
         self.center = ACTIVATIONS[activation][1]
         if params is None:
@@ -371,18 +404,21 @@ class EncoderMLP:
     b2 = property(lambda self: unpack(self.params, self.shape)[3], lambda self, v: self._set(3, v))
 
     def forward(self, x=None):
-        """x (n, N), default the N one-hot patterns -> (h (n, H), y (n, N))."""
-        h, _, y = forward(*unpack(self.params, self.shape), x=x, center=self.center)
+        """x (n, N), default the N patterns in the network's input encoding -> (h (n, H), y (n, N))."""
+        h, _, y = forward(*unpack(self.params, self.shape), x=self.patterns if x is None else x, center=self.center)
         return h, y
 
     def grads(self, x=None, t=None, loss="ce"):
-        """Gradients of the mean-over-patterns loss: (dW1, db1, dW2, db2). t defaults to x."""
+        """Gradients of the mean-over-patterns loss: (dW1, db1, dW2, db2). t defaults to x (to the one-hot
+        patterns when x is the network's own patterns)."""
+        t = x if t is None else t
+        x = self.patterns if x is None else x
         h, _, y = forward(*unpack(self.params, self.shape), x=x, center=self.center)
-        return backward(self.W2, h, y, t=x if t is None else t, x=x, loss=check_loss(loss), center=self.center)
+        return backward(self.W2, h, y, t=t, x=x, loss=check_loss(loss), center=self.center)
 
     def loss(self, x=None, t=None, loss="ce"):
-        """Loss averaged over patterns (cross-entropy by default), a float. t defaults to x."""
-        h, z, y = forward(*unpack(self.params, self.shape), x=x, center=self.center)
+        """Loss averaged over patterns (cross-entropy by default), a float. t defaults to x (as in `grads`)."""
+        h, z, y = forward(*unpack(self.params, self.shape), x=self.patterns if x is None else x, center=self.center)
         return float(loss_value(z, y, x if t is None else t, check_loss(loss)))
 
     def predict(self, x=None):
@@ -467,15 +503,16 @@ class _HistoryRecorder:
         return self.history
 
 
-def _model_of(params, shape, activation="logistic"):
-    return EncoderMLP(params=params, n_patterns=shape.n_patterns, n_hidden=shape.n_hidden, activation=activation)
+def _model_of(params, shape, activation="logistic", inputs="binary"):
+    return EncoderMLP(params=params, n_patterns=shape.n_patterns, n_hidden=shape.n_hidden, activation=activation,
+                      inputs=inputs)
 
 
 def _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs, early_stop, criterion,
-                   margin, patience, patience_from, restart_every):
+                   margin, patience, patience_from, restart_every, **profile):
     """The keyword arguments of `train` and `sweep_seeds` as (BackpropSettings, LoopSettings)."""
     settings = BackpropSettings(optimizer=optimizer, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss,
-                                activation=activation, bias_scale=bias_scale)
+                                activation=activation, bias_scale=bias_scale, **profile)
     loop = LoopSettings(epochs=n_epochs, early_stop=early_stop, criterion=criterion, margin=margin, patience=patience,
                         patience_from=patience_from, restart_every=restart_every)
     return settings, loop
@@ -484,7 +521,7 @@ def _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_s
 def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_stop=True,
           snapshot_callback=None, snapshot_every=50, verbose=True, *, loss=None, margin=0.0, patience=None,
           size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
-          patience_from="attempt", bias_scale=(0.0, 0.0)):
+          patience_from="attempt", bias_scale=None, inputs=None, hidden_prime_offset=None, profile="published"):
     """Train one network (by default with the published procedure); returns (model, history).
 
     history: per-epoch lists (epoch 1..E) "epoch", "loss", "acc", "n_distinct_codes", "weight_norm",
@@ -496,7 +533,8 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     """
     seed = check.check_seed(seed)
     settings, loop = _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs,
-                                    early_stop, criterion, margin, patience, patience_from, restart_every)
+                                    early_stop, criterion, margin, patience, patience_from, restart_every,
+                                    inputs=inputs, hidden_prime_offset=hidden_prime_offset, profile=profile)
     snapshot_every = check.check_epochs(snapshot_every, "snapshot_every")
     check.check_callable(snapshot_callback, "snapshot_callback")
     shape = parse_size(size)
@@ -506,7 +544,8 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     def observe(epoch, rows, batch):
         recorder(epoch, rows, batch)
         if snapshot_callback is not None and epoch % snapshot_every == 0:
-            snapshot_callback(epoch, _model_of(batch.params[0], shape, settings.activation), recorder.flush())
+            model = _model_of(batch.params[0], shape, settings.activation, settings.inputs)
+            snapshot_callback(epoch, model, recorder.flush())
             last_snapshot[0] = epoch
         if verbose and epoch % 500 == 0:
             hist = recorder.flush()
@@ -515,12 +554,13 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
                   f"margin {hist['code_margin'][-1]:.3g}", flush=True)
 
     result = sweep("backprop", [seed], settings, loop, size=shape, observer=observe)
-    model = _model_of(result["params"][0], shape, settings.activation)
+    model = _model_of(result["params"][0], shape, settings.activation, settings.inputs)
     history = recorder.flush(final=True)
     history["restart_epochs"] = result.restart_epochs[0]
     history["criterion"] = loop.criterion
     if snapshot_callback is not None and last_snapshot[0] != history["epoch"][-1]:
-        snapshot_callback(history["epoch"][-1], _model_of(model.params, shape, settings.activation), history)
+        snapshot_callback(history["epoch"][-1], _model_of(model.params, shape, settings.activation, settings.inputs),
+                          history)
     return model, history
 
 
@@ -544,7 +584,8 @@ def run_summary(model, history, margin=0.0):
 def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *, early_stop=True, loss=None,
                 margin=0.0, patience=None, return_weights=False, progress=None, observer=None,
                 size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
-                workers=1, executor=None, chunk_size=None, patience_from="attempt", bias_scale=(0.0, 0.0)):
+                workers=1, executor=None, chunk_size=None, patience_from="attempt", bias_scale=None, inputs=None,
+                hidden_prime_offset=None, profile="published"):
     """Train one network per seed, all together as one stack; returns one dict per network, in input order
     (training_loop.sweep with the backprop learner, as records).
 
@@ -561,7 +602,8 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     in training_loop.sweep (the same results, bit for bit).
     """
     settings, loop = _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs,
-                                    early_stop, criterion, margin, patience, patience_from, restart_every)
+                                    early_stop, criterion, margin, patience, patience_from, restart_every,
+                                    inputs=inputs, hidden_prime_offset=hidden_prime_offset, profile=profile)
     result = sweep("backprop", seeds, settings, loop, size=size, progress=progress, observer=observer,
                    workers=workers, executor=executor, chunk_size=chunk_size)
     return result.records(weights=return_weights)
@@ -614,7 +656,8 @@ def _run_single(run):
                            loss=settings.loss, margin=loop.margin, patience=loop.patience, size=shape,
                            optimizer=settings.optimizer, criterion=loop.criterion, restart_every=loop.restart_every,
                            activation=settings.activation, patience_from=loop.patience_from,
-                           bias_scale=settings.bias_scale)
+                           bias_scale=settings.bias_scale, inputs=settings.inputs,
+                           hidden_prime_offset=settings.hidden_prime_offset)
     result = {"seed": seed, **run_summary(model, history, loop.margin)}
     status = "SOLVED" if result["solved"] else "NOT SOLVED"
     restarts = f", {result['restarts']} restarts" if loop.restarting else ""

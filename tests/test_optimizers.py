@@ -162,3 +162,38 @@ def test_cli_runs_quickprop_with_fahlmans_protocol(capsys, tmp_path):
     settings = data["config"]["settings"]
     assert settings["optimizer"] == "quickprop" and data["config"]["min_stop_epoch"] == 1
     assert settings["lr"] == 0.5 and settings["init_scale"] == 0.7 and settings["loss"] == "atanh"
+
+
+def test_fahlmans_code_profile_sets_random_biases_symmetric_inputs_and_the_hidden_offset():
+    settings = E.BackpropSettings(optimizer="quickprop", profile="fahlman-code")
+    assert (settings.bias_scale, settings.inputs, settings.hidden_prime_offset) == ((0.7, 0.7), "symmetric", 0.1)
+    assert E.BackpropSettings(optimizer="quickprop", profile="fahlman-code", inputs="binary").inputs == "binary"
+    run = E.sweep_seeds([3], n_epochs=1, optimizer="quickprop", profile="fahlman-code", return_weights=True)[0]
+    assert np.abs(run["b1"]).max() > 0 and np.abs(run["b2"]).max() > 0          # the biases were drawn
+
+
+def test_the_hidden_offset_and_symmetric_inputs_enter_the_gradient_as_fahlmans_backward_pass():
+    """A literal per-unit backward pass in the manner of Fahlman's BACKWARD_PASS (symmetric sigmoid units, the
+    offset added to every unit's derivative, atanh error), summed over the patterns, against `backward`."""
+    rng = np.random.default_rng(4)
+    n, h = 4, 2
+    W1, b1, W2, b2 = rng.uniform(-1, 1, (n, h)), rng.uniform(-1, 1, h), rng.uniform(-1, 1, (h, n)), rng.uniform(-1, 1, n)
+    x = np.eye(n) - 0.5
+    slopes_W1, slopes_W2 = np.zeros((n, h)), np.zeros((h, n))
+    for p in range(n):
+        hidden = [1 / (1 + np.exp(-(sum(x[p, i] * W1[i, j] for i in range(n)) + b1[j]))) - 0.5 for j in range(h)]
+        out = [1 / (1 + np.exp(-(sum(hidden[j] * W2[j, k] for j in range(h)) + b2[k]))) - 0.5 for k in range(n)]
+        goal = [0.5 if k == p else -0.5 for k in range(n)]
+        error_out = [(0.1 + 0.25 - out[k] ** 2) * np.log((1 + goal[k] - out[k]) / (1 - goal[k] + out[k]))
+                     for k in range(n)]
+        error_sum = [sum(error_out[k] * W2[j, k] for k in range(n)) for j in range(h)]
+        error_hid = [(0.1 + 0.25 - hidden[j] ** 2) * error_sum[j] for j in range(h)]
+        for j in range(h):
+            for k in range(n):
+                slopes_W2[j, k] += error_out[k] * hidden[j]
+            for i in range(n):
+                slopes_W1[i, j] += error_hid[j] * x[p, i]
+    hid, _, y = E.forward(W1, b1, W2, b2, x=x, center=0.5)
+    dW1, _, dW2, _ = E.backward(W2, hid, y, t=np.eye(n), x=x, loss="atanh", center=0.5, hidden_offset=0.1)
+    # his slopes are -dE/dw summed over patterns; ours are dE/dw averaged over them
+    assert np.allclose(-n * dW2, slopes_W2, atol=1e-9) and np.allclose(-n * dW1, slopes_W1, atol=1e-9)
