@@ -76,31 +76,30 @@ LEARNER_SETTINGS = tuple(f.name for f in dataclasses.fields(E.BackpropSettings))
 LOOP_NAMES = ("early_stop", "criterion", "margin", "patience", "patience_from", "restart_every")
 
 
-def sweep_key(seeds, kwargs):
-    """What makes two sweeps the same: the seeds and every setting, defaults filled in and numbers as floats
-    (so lr=None and lr=0.5, or margin=0 and no margin, are one sweep)."""
-    settings = {**SWEEP_DEFAULTS, **kwargs}
-    for name in ("lr", "init_scale"):
-        if settings[name] is None:
-            settings[name] = E.OPTIMIZER_DEFAULTS[settings["optimizer"]][name]
-
-    def plain(value):
-        if isinstance(value, (list, tuple, np.ndarray)):
-            return [plain(v) for v in value]
-        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-        return float(value) if number else str(value)
-    return repr((list(map(int, seeds)), sorted((k, plain(v)) for k, v in settings.items())))
-
-
-def backprop_sweep(seeds, recorders=(), progress=None, workers=1, executor=None, chunk_size=None, **kwargs):
-    """encoder_backprop_8_3_8.sweep_seeds (the same keywords, the same records) with recorders: returns (records,
-    {recorder name: columns})."""
+def resolved(kwargs):
+    """sweep_seeds' keywords, its defaults filled in, as (keywords, BackpropSettings, LoopSettings): the declared
+    settings resolve every default once (lr None is the optimizer's own, ...)."""
     unknown = set(kwargs) - set(SWEEP_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown sweep setting {sorted(unknown)[0]!r}")
     given = {**SWEEP_DEFAULTS, **kwargs}
     settings = E.BackpropSettings(**{name: given[name] for name in LEARNER_SETTINGS})
     loop = T.LoopSettings(epochs=given["n_epochs"], **{name: given[name] for name in LOOP_NAMES})
+    return given, settings, loop
+
+
+def sweep_key(seeds, kwargs):
+    """What makes two sweeps the same: the seeds, the size and every resolved setting of the learner and the loop
+    (their declarations' keys: so lr=None and lr=0.5, or margin=0 and no margin, are one sweep)."""
+    given, settings, loop = resolved(kwargs)
+    return repr((list(map(int, seeds)), str(T.parse_size(given["size"])), settings.key(), loop.key(),
+                 bool(given["return_weights"])))
+
+
+def backprop_sweep(seeds, recorders=(), progress=None, workers=1, executor=None, chunk_size=None, **kwargs):
+    """encoder_backprop_8_3_8.sweep_seeds (the same keywords, the same records) with recorders: returns (records,
+    {recorder name: columns})."""
+    given, settings, loop = resolved(kwargs)
     result = T.sweep("backprop", seeds, settings, loop, size=given["size"], recorders=recorders, progress=progress,
                      workers=workers, executor=executor, chunk_size=chunk_size)
     return result.records(weights=given["return_weights"]), result.recorded

@@ -342,7 +342,8 @@ def test_a_sweep_is_reused_only_when_every_setting_is_the_same():
     key = common.sweep_key(range(4), base)
     # spelled differently, the same sweep: defaults written out, ints for floats
     assert key == common.sweep_key([0, 1, 2, 3], {**base, "lr": 0.5, "margin": 0, "patience": None, "init_scale": 0.1})
-    for change in ({"lr": 0.1}, {"patience": 100}, {"patience": 100, "patience_from": "plateau"},
+    assert key == common.sweep_key(range(4), {**base, "bias_scale": (0, 0), "inputs": "binary"})     # the profile's
+    for change in ({"lr": 0.1}, {"profile": "fahlman-code"}, {"patience": 100}, {"patience": 100, "patience_from": "plateau"},
                    {"bias_scale": (0.0, 1.0)}, {"loss": "sse"}, {"early_stop": False}, {"n_epochs": 301}):
         assert common.sweep_key(range(4), {**base, **change}) != key, change
     assert common.sweep_key([1, 0, 2, 3], base) != key
