@@ -22,7 +22,7 @@ import dataclasses
 import importlib
 from typing import Callable
 
-MODULES = {"backprop": "encoder_backprop_8_3_8",
+MODULES = {"backprop": "backprop_learner",
            "cdk": "boltzmann_learners",
            "ahs85": "boltzmann_learners",
            "chl": "local_learners",

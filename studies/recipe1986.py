@@ -7,6 +7,7 @@ import copy
 import numpy as np
 
 import cli_support as cli
+import backprop_learner as BL
 import encoder_backprop_8_3_8 as E
 import training_loop as T
 import validation as check
@@ -122,7 +123,7 @@ def swap_losses_at_7_codes(states, seeds, lr, shape, n_epochs):
             VW2 *= factor
         k = len(rows)
         settings = {"lr": np.full(k, lr), "momentum": np.full(k, 0.9), "init_scale": np.full(k, 0.1)}
-        result = T.fit(ResumeFrom(E.Backprop(shape, loss=continued), params, velocity), [seeds[r] for r in rows],
+        result = T.fit(ResumeFrom(BL.Backprop(shape, loss=continued), params, velocity), [seeds[r] for r in rows],
                        settings, n_epochs, early_stop=True)
         reached = result["first_n_codes"] > 0
         escaped[origin, continued, w2_norm] = reached

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import backprop_learner as BL
 import encoder_backprop_8_3_8 as E
 import optimizers as O
 import training_loop as T
@@ -91,9 +92,9 @@ def test_quickprop_solves_the_8_3_8_encoder_in_tens_of_epochs_under_both_criteri
 
 
 def test_the_201_epoch_floor_belongs_to_the_published_recipe_only():
-    assert E.Backprop().min_stop_epoch == 201
-    assert E.Backprop(criterion="fahlman").min_stop_epoch == 1
-    assert E.Backprop(optimizer="quickprop").min_stop_epoch == 1
+    assert BL.Backprop().min_stop_epoch == 201
+    assert BL.Backprop(criterion="fahlman").min_stop_epoch == 1
+    assert BL.Backprop(optimizer="quickprop").min_stop_epoch == 1
     momentum_fahlman = E.sweep_seeds(range(5), n_epochs=5000, criterion="fahlman")
     assert any(r["solved"] and r["epochs"] != 201 for r in momentum_fahlman)
 
@@ -165,9 +166,9 @@ def test_cli_runs_quickprop_with_fahlmans_protocol(capsys, tmp_path):
 
 
 def test_fahlmans_code_profile_sets_random_biases_symmetric_inputs_and_the_hidden_offset():
-    settings = E.BackpropSettings(optimizer="quickprop", profile="fahlman-code")
+    settings = BL.BackpropSettings(optimizer="quickprop", profile="fahlman-code")
     assert (settings.bias_scale, settings.inputs, settings.hidden_prime_offset) == ((0.7, 0.7), "symmetric", 0.1)
-    assert E.BackpropSettings(optimizer="quickprop", profile="fahlman-code", inputs="binary").inputs == "binary"
+    assert BL.BackpropSettings(optimizer="quickprop", profile="fahlman-code", inputs="binary").inputs == "binary"
     run = E.sweep_seeds([3], n_epochs=1, optimizer="quickprop", profile="fahlman-code", return_weights=True)[0]
     assert np.abs(run["b1"]).max() > 0 and np.abs(run["b2"]).max() > 0          # the biases were drawn
 

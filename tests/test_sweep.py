@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import cli_support as cli
+import backprop_learner
 import encoder_backprop_8_3_8 as E
 from interval_stats import summarize_runs, wilson_interval
 
@@ -83,7 +84,7 @@ def test_mixed_hyperparameter_batch_equals_runs_done_one_by_one():
 
 def test_chunking_does_not_change_any_number(monkeypatch):
     whole = E.sweep_seeds(range(12), n_epochs=2500, return_weights=True)
-    monkeypatch.setattr(E, "CHUNK", 5)
+    monkeypatch.setattr(backprop_learner, "CHUNK", 5)
     chunked = E.sweep_seeds(range(12), n_epochs=2500, return_weights=True)
     assert whole == chunked
 
