@@ -7,13 +7,19 @@ here: scipy.stats.bootstrap draws its resamples differently, so every committed 
 Monte-Carlo noise for no gain, and ours is ten lines.
 """
 import numpy as np
-from scipy import stats
+
+
+def _stats():
+    """scipy.stats, imported when a statistic is first computed: a command that fails on its arguments, or prints
+    no interval, does not pay the second it takes to import."""
+    from scipy import stats
+    return stats
 
 def wilson_interval(k, n, level=0.95):
     """Wilson score interval (low, high) for k successes out of n (95% by default)."""
     if n == 0:
         return (0.0, 1.0)
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    ci = _stats().binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
     return (float(ci.low), float(ci.high))
 
 
@@ -108,7 +114,7 @@ def mcnemar_p(b, c):
     """Exact two-sided McNemar p-value for b and c discordant pairs (a binomial test of b against b + c, p = 1/2)."""
     if b + c == 0:
         return 1.0
-    return float(stats.binomtest(int(b), int(b + c), 0.5).pvalue)
+    return float(_stats().binomtest(int(b), int(b + c), 0.5).pvalue)
 
 
 def auc(scores, labels):
@@ -118,7 +124,7 @@ def auc(scores, labels):
     pos, neg = scores[labels], scores[~labels]
     if not len(pos) or not len(neg):
         return None
-    return float(stats.mannwhitneyu(pos, neg).statistic / (len(pos) * len(neg)))
+    return float(_stats().mannwhitneyu(pos, neg).statistic / (len(pos) * len(neg)))
 
 
 def chi2_power(n, probs, null=None, alpha=0.05, draws=20000, seed=12345):

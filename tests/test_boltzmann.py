@@ -152,9 +152,20 @@ def test_restarts_stop_at_their_maximum():
 
 @pytest.mark.parametrize("args", [["--k", "0"], ["--temperature", "-1"], ["--schedule", ""], ["--rule", "gibbs"],
                                   ["--schedule", "2@-5"], ["--schedule", "0@10"], ["--size", "16-4-16", "--rule", "ahs85"],
-                                  ["--noise", "sometimes"], ["--stats", "often"], ["--readout-temperature", "0"]])
-def test_bad_input_exits_2_with_one_line(args, tmp_path):
-    proc = subprocess.run([sys.executable, SCRIPT, *args, "--json", str(tmp_path / "r.json")], capture_output=True,
+                                  ["--noise", "sometimes"], ["--stats", "often"], ["--readout-temperature", "0"],
+                                  ["--rule", "ahs85", "--patience", "5"], ["--rule", "ahs85", "--k", "3"],
+                                  ["--tie", "sideways"], ["--sparsity-form", "none"]])
+def test_bad_input_exits_2_with_one_line(args, tmp_path, capsys):
+    """In this process (a real process's exit is checked once below): exit 2, one line, nothing written."""
+    with pytest.raises(SystemExit) as info:
+        CLI.main([*args, "--json", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_bad_input_in_a_real_process_exits_2_with_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, SCRIPT, "--k", "0", "--json", str(tmp_path / "r.json")], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert os.listdir(tmp_path) == []

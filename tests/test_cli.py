@@ -73,14 +73,23 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("args", BAD_INPUTS, ids=" ".join)
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, tmp_path):
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, tmp_path, capsys):
+    """In this process; the exit of a real process is checked below, once."""
     out = tmp_path / "out.json"
-    proc = run_cli(*args, "--json", str(out))
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    assert len(proc.stderr.strip().splitlines()) == 1 and "error:" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    with pytest.raises(SystemExit) as info:
+        E.main([*args, "--json", str(out)])
+    captured = capsys.readouterr()
+    assert info.value.code == 2 and captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and "error:" in captured.err
+    assert "Traceback" not in captured.err
     assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_bad_input_in_a_real_process_exits_2_with_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "out.json"
+    proc = run_cli("--lr", "nan", "--json", str(out))
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("target", ["missing_dir/out.json", "."])
