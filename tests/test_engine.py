@@ -253,3 +253,17 @@ def test_model_weight_setters_check_shapes():
     assert model.params[27:51].tolist() == [1.0] * 24
     with pytest.raises(ValueError, match="expected shape"):
         model.W1 = np.ones((3, 8))
+
+
+def test_the_engines_import_no_cli_no_plotting_and_no_numba_unless_a_compiled_learner_is_asked_for():
+    """Engines import neither the CLI layer, file writing, statistics, the parallel layer nor matplotlib; the
+    backprop engine and the registry do not pay numba's import (only the Boltzmann learners run compiled code)."""
+    import subprocess
+    import sys
+    layers = ("cli_support", "learner_cli", "atomic_files", "interval_stats", "parallel_map", "matplotlib")
+    code = ("import sys, encoder_backprop_8_3_8, backprop_learner, learners, training_loop, local_learners; "
+            "assert 'numba' not in sys.modules, 'numba'; import boltzmann_learners; "
+            f"print(sorted(m for m in {layers!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
