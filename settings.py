@@ -98,13 +98,6 @@ def _scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def check_per_network(cls, settings, n):
-    """Raise ValueError unless every per-network setting has 1 or n values."""
-    for f in fields(cls):
-        if f.metadata.get("per_network"):
-            settings.per_network(f.name, n)
-
-
 # --------------------------------------------------------------------------------------------- the CLI face
 def flag_of(name):
     return "--" + name.replace("_", "-")
@@ -152,10 +145,3 @@ def add_arguments(parser, cls, arg_type, skip=(), defaults=None, title=None):
 def _kind_of(f):
     """How a flag's text is read: int or float for numeric fields (by the declared type), else the text."""
     return f.type if f.type in (int, float) else None
-
-
-def from_args(cls, args, **overrides):
-    """cls built from the flags of `cls` present in the argparse namespace `args`, plus overrides."""
-    names = {f.name for f in fields(cls)}
-    given = {k: v for k, v in vars(args).items() if k in names}
-    return cls(**{**given, **overrides})

@@ -213,19 +213,6 @@ def solved_in(batch, criterion="strict", margin=0.0):
     return CRITERIA[criterion](batch.codes(), batch.outputs, batch.hidden, margin)
 
 
-def first_epoch_tracker(n, thresholds, n_hidden=None):
-    """An observer for `fit` recording, per network, the first epoch its distinct-code count reached each
-    threshold: returns ({threshold: (n,) ints, 0 = never}, observer)."""
-    first = {t: np.zeros(n, dtype=int) for t in thresholds}
-
-    def observe(epoch, rows, batch):
-        codes = count_distinct(batch.codes(), n_hidden)
-        for t, arr in first.items():
-            new = (codes >= t) & (arr[rows] == 0)
-            arr[rows[new]] = epoch
-    return first, observe
-
-
 # ------------------------------------------------------------------------------------------- the one loop
 PATIENCE_CLOCKS = {"attempt": "patience runs from the attempt's start: its best code count is first set by the "
                               "random initial codes",
