@@ -205,9 +205,9 @@ def check_memory(n_networks, shape):
 
 def _run_fields(result, i):
     s = result.settings
+    per_network = {name: getattr(s, name) for name in PER_NETWORK}          # a scalar, or one value per network
     return {"optimizer": s.optimizer, "criterion": result.loop.criterion, "activation": s.activation,
-            **{name: float(result.settings.per_network(name, len(result))[i]) for name in PER_NETWORK},
-            "loss": s.loss}
+            **{name: float(v if np.ndim(v) == 0 else v[i]) for name, v in per_network.items()}, "loss": s.loss}
 
 
 def _named_params(row, shape):
