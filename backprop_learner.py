@@ -12,7 +12,7 @@ from encoder_backprop_8_3_8 import (ACTIVATIONS, INPUTS, LOSSES, MIN_STOP_EPOCH,
                                     init_params, unpack)
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import CHUNK, DEFAULT_SHAPE, check_sweep_memory, corner_of, read_only
+from training_loop import CHUNK, DEFAULT_SHAPE, corner_of, read_only
 
 
 def check_bias_scale(bias_scale):
@@ -196,11 +196,6 @@ def bytes_per_network(shape, settings=None):
     columns and each record's Python lists."""
     n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
     return 8 * (8 * p + 2 * n * h + 2 * n * n) + 40 * n * h + 2000 + 40 * p
-
-
-def check_memory(n_networks, shape):
-    """ValueError, naming the figure, if a sweep of n_networks would not fit the memory bound."""
-    check_sweep_memory(n_networks, bytes_per_network(shape))
 
 
 def _run_fields(result, i):

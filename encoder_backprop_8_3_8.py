@@ -329,15 +329,15 @@ def _model_of(params, shape, activation="logistic", inputs="binary"):
                       inputs=inputs)
 
 
-def _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs, early_stop, criterion,
-                   margin, patience, patience_from, restart_every, **profile):
-    """The keyword arguments of `train` and `sweep_seeds` as (BackpropSettings, LoopSettings)."""
+LOOP_KEYWORDS = ("early_stop", "criterion", "margin", "patience", "patience_from", "restart_every")
+
+
+def settings_of(n_epochs=5000, **keywords):
+    """The keyword arguments of `train` and `sweep_seeds` — the fields of BackpropSettings and of LoopSettings,
+    the cap named n_epochs — as (BackpropSettings, LoopSettings), every default resolved by the declarations."""
     from backprop_learner import BackpropSettings      # the learner imports this module: import it when used
-    settings = BackpropSettings(optimizer=optimizer, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss,
-                                activation=activation, bias_scale=bias_scale, **profile)
-    loop = LoopSettings(epochs=n_epochs, early_stop=early_stop, criterion=criterion, margin=margin, patience=patience,
-                        patience_from=patience_from, restart_every=restart_every)
-    return settings, loop
+    loop = {name: keywords.pop(name) for name in LOOP_KEYWORDS if name in keywords}
+    return BackpropSettings(**keywords), LoopSettings(epochs=n_epochs, **loop)
 
 
 def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_stop=True,
@@ -354,9 +354,11 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     procedure; lr, init_scale, loss and activation None are the optimizer's own).
     """
     seed = check.check_seed(seed)
-    settings, loop = _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs,
-                                    early_stop, criterion, margin, patience, patience_from, restart_every,
-                                    inputs=inputs, hidden_prime_offset=hidden_prime_offset, profile=profile)
+    settings, loop = settings_of(
+        n_epochs, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss, optimizer=optimizer,
+        activation=activation, bias_scale=bias_scale, inputs=inputs, hidden_prime_offset=hidden_prime_offset,
+        profile=profile, early_stop=early_stop, criterion=criterion, margin=margin, patience=patience,
+        patience_from=patience_from, restart_every=restart_every)
     snapshot_every = check.check_epochs(snapshot_every, "snapshot_every")
     check.check_callable(snapshot_callback, "snapshot_callback")
     shape = parse_size(size)
@@ -423,9 +425,11 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     (k, P), batch.h (k, N, H), batch.z and batch.y (k, N, N) are read-only. workers, executor, chunk_size: as
     in training_loop.sweep (the same results, bit for bit).
     """
-    settings, loop = _split_options(lr, momentum, init_scale, loss, optimizer, activation, bias_scale, n_epochs,
-                                    early_stop, criterion, margin, patience, patience_from, restart_every,
-                                    inputs=inputs, hidden_prime_offset=hidden_prime_offset, profile=profile)
+    settings, loop = settings_of(
+        n_epochs, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss, optimizer=optimizer,
+        activation=activation, bias_scale=bias_scale, inputs=inputs, hidden_prime_offset=hidden_prime_offset,
+        profile=profile, early_stop=early_stop, criterion=criterion, margin=margin, patience=patience,
+        patience_from=patience_from, restart_every=restart_every)
     result = sweep("backprop", seeds, settings, loop, size=size, progress=progress, observer=observer,
                    workers=workers, executor=executor, chunk_size=chunk_size)
     return result.records(weights=return_weights)

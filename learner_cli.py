@@ -14,7 +14,7 @@ import settings as declared
 import validation as check
 from interval_stats import summarize_runs
 from learners import get
-from training_loop import LoopSettings, check_sweep_memory, learner_settings, loop_settings, sweep
+from training_loop import LoopSettings, check_run, sweep
 
 
 def build_parser(prog, description, rules):
@@ -56,13 +56,10 @@ def resolve(parser, args, rules):
         parser.error(f"{', '.join(declared.flag_of(n) for n in sorted(others))} is not a setting of {rule}")
     seeds = args.seeds if args.seeds is not None else [0 if args.seed is None else args.seed]
     try:
-        settings = learner_settings(spec, given(args, spec.settings))
-        loop = loop_settings(spec, given(args, LoopSettings))
-        learner = spec.make(args.size, settings, loop)
-        check_sweep_memory(len(seeds), spec.bytes_per_network(args.size, settings))
+        run = check_run(rule, seeds, given(args, spec.settings), given(args, LoopSettings), args.size)
     except ValueError as err:
         parser.error(str(err))
-    return spec, settings, loop, seeds, learner
+    return spec, run.settings, run.loop, run.seeds, run.learner
 
 
 def describe(settings, loop):

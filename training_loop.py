@@ -474,6 +474,35 @@ def loop_settings(spec, loop=None):
     return given
 
 
+@dataclass(frozen=True)
+class CheckedRun:
+    """A sweep's arguments after every check: the learner's spec, the seeds, the shape, the settings and loop
+    settings with their defaults resolved, the per-network settings as (S,) arrays, and the learner itself."""
+    spec: object
+    seeds: list
+    shape: Shape
+    settings: Settings
+    loop: "LoopSettings"
+    per_network: dict
+    learner: object
+
+
+def check_run(learner, seeds, settings=None, loop=None, size=DEFAULT_SHAPE, recorders=()):
+    """Everything a sweep checks before any work, in one place (the CLIs call it to refuse bad input before they
+    print anything): the learner's name, the seeds, the size, every setting, the restart rule against the
+    learner, the memory bound and the recorders' names. Returns a CheckedRun; ValueError otherwise."""
+    from learners import get
+    spec = get(learner)
+    seeds, shape = check.check_seeds(seeds), parse_size(size)
+    settings, loop = learner_settings(spec, settings), loop_settings(spec, loop)
+    per_network = {name: settings.per_network(name, len(seeds)) for name in spec.per_network}
+    made = spec.make(shape, settings, loop)                 # refuses a size or option the learner cannot take
+    check_sweep_memory(len(seeds), spec.bytes_per_network(shape, settings))
+    if len({r.name for r in recorders}) != len(recorders):
+        raise ValueError("two recorders share a name")
+    return CheckedRun(spec, seeds, shape, settings, loop, per_network, made)
+
+
 def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, recorders=(), progress=None, observer=None,
           workers=1, executor=None, chunk_size=None):
     """Train one network per seed with a registered learner, all together; the only sweep in this project.
@@ -481,33 +510,27 @@ def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, recor
     learner: a name of the registry (learners.names()). settings: the learner's Settings (or a mapping of its
     names, or None for its defaults); per-network settings may hold one value per seed, so a grid x seeds is
     one call. loop: LoopSettings (or a mapping) over the learner's own loop defaults. Everything is checked,
-    and the memory bound too, before any work. workers > 1 (local processes) or an executor (a
+    and the memory bound too, before any work (check_run). workers > 1 (local processes) or an executor (a
     concurrent.futures.Executor or a dask.distributed Client) trains chunks of chunk_size networks in parallel
     with the same results, bit for bit; then progress(None, n_left) is called as chunks finish, and an observer
     (which runs in this process) cannot be used: recorders (Recorder) record per network wherever the networks
     train, and their columns are merged in seed order. Returns a SweepResult.
     """
-    from learners import get
-    spec = get(learner)
-    seeds, shape = check.check_seeds(seeds), parse_size(size)
-    settings, loop = learner_settings(spec, settings), loop_settings(spec, loop)
-    per_network = {name: settings.per_network(name, len(seeds)) for name in spec.per_network}
-    spec.make(shape, settings, loop)                        # refuses a size or option the learner cannot take
-    check_sweep_memory(len(seeds), spec.bytes_per_network(shape, settings))
+    run = check_run(learner, seeds, settings, loop, size, recorders)
     workers = check.check_positive_int(workers, "workers")
     check.check_callable(observer, "observer")
     if workers > 1 or executor is not None:
         if observer is not None:
             raise ValueError("an observer needs workers=1 and no executor: it must run in this process")
         from parallel_map import map_chunks
-        items = list(zip(seeds, *per_network.values()))
-        chunk = functools.partial(_sweep_chunk, learner, settings, loop, str(shape), tuple(per_network),
-                                  tuple(recorders))
+        items = list(zip(run.seeds, *run.per_network.values()))
+        chunk = functools.partial(_sweep_chunk, learner, run.settings, run.loop, str(run.shape),
+                                  tuple(run.per_network), tuple(recorders))
         chunk_progress = None if progress is None else (lambda done, total: progress(None, total - done))
         parts = map_chunks(chunk, items, workers=workers, executor=executor, chunk_size=chunk_size,
                            progress=chunk_progress)
-        return SweepResult.concat(parts, settings)
-    return _sweep_here(spec, seeds, settings, loop, shape, per_network, recorders, observer, progress)
+        return SweepResult.concat(parts, run.settings)
+    return _sweep_here(run, recorders, observer, progress)
 
 
 def _sweep_chunk(learner, settings, loop, size, names, recorders, items):
@@ -518,17 +541,15 @@ def _sweep_chunk(learner, settings, loop, size, names, recorders, items):
     return [sweep(learner, seeds, settings, loop, size=size, recorders=recorders)]
 
 
-def _sweep_here(spec, seeds, settings, loop, shape, per_network, recorders, observer, progress):
-    learner = spec.make(shape, settings, loop)
+def _sweep_here(run, recorders, observer, progress):
+    spec, seeds, shape, settings, loop, learner = run.spec, run.seeds, run.shape, run.settings, run.loop, run.learner
     recordings = {r.name: r.fresh(len(seeds)) for r in recorders}
-    if len(recordings) != len(recorders):
-        raise ValueError("two recorders share a name")
     watchers = [r.observe for r in recordings.values()] + ([observer] if observer is not None else [])
 
     def observe(epoch, rows, batch):
         for watch in watchers:
             watch(epoch, rows, batch)
-    result = fit(learner, seeds, per_network, loop.epochs, observer=observe if watchers else None, progress=progress,
+    result = fit(learner, seeds, run.per_network, loop.epochs, observer=observe if watchers else None, progress=progress,
                  **loop.fit_options())
     codes, hidden, outputs = learner.readout(result["params"])
     columns = {"solved": CRITERIA[loop.criterion](codes, outputs, hidden, loop.margin),

@@ -1,7 +1,6 @@
 """What every study shares: its configuration, its sweeps (with the in-process cache of identical sweeps and
 the record of the settings each one used), and small analysis helpers."""
 import copy
-import dataclasses
 import inspect
 import time
 from dataclasses import dataclass, field
@@ -10,7 +9,6 @@ from types import MappingProxyType
 import numpy as np
 
 import cli_support as cli
-import backprop_learner as BL
 import encoder_backprop_8_3_8 as E
 import training_loop as T
 from training_loop import DEFAULT_SHAPE
@@ -73,8 +71,6 @@ _SWEEPS_RUN = {}
 SWEEP_DEFAULTS = {name: p.default for name, p in inspect.signature(E.sweep_seeds).parameters.items()
                   if p.default is not inspect.Parameter.empty
                   and name not in ("progress", "observer", "workers", "executor", "chunk_size")}
-LEARNER_SETTINGS = tuple(f.name for f in dataclasses.fields(BL.BackpropSettings))
-LOOP_NAMES = ("early_stop", "criterion", "margin", "patience", "patience_from", "restart_every")
 
 
 def resolved(kwargs):
@@ -84,8 +80,7 @@ def resolved(kwargs):
     if unknown:
         raise TypeError(f"unknown sweep setting {sorted(unknown)[0]!r}")
     given = {**SWEEP_DEFAULTS, **kwargs}
-    settings = BL.BackpropSettings(**{name: given[name] for name in LEARNER_SETTINGS})
-    loop = T.LoopSettings(epochs=given["n_epochs"], **{name: given[name] for name in LOOP_NAMES})
+    settings, loop = E.settings_of(**{k: v for k, v in given.items() if k not in ("size", "return_weights")})
     return given, settings, loop
 
 
