@@ -212,6 +212,6 @@ def _named_params(row, shape):
 LEARNERS = {"backprop": LearnerSpec(
     name="backprop", title="the sigmoid network trained by backprop (momentum, quickprop, Rprop)",
     settings=BackpropSettings, make=Backprop.from_settings, can_restart=True,
-    update_unit="one full-batch gradient step", updates_per_epoch=lambda settings: 1,
+    update_unit="one full-batch gradient step", updates_per_epoch=lambda shape, settings: 1,
     bytes_per_network=bytes_per_network, run_fields=_run_fields, named_params=_named_params,
     per_network=PER_NETWORK)}

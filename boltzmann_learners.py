@@ -569,13 +569,13 @@ _COMMON = dict(bytes_per_network=bytes_per_network, run_fields=_rule, named_para
 LEARNERS = {
     "cdk": LearnerSpec(name="cdk", title="the public CD-k recipe: a bipartite RBM trained by contrastive divergence",
                        settings=CDkSettings, make=make_cdk, can_restart=True,
-                       update_unit="one full-batch CD-k update", updates_per_epoch=lambda s: s.updates,
+                       update_unit="one full-batch CD-k update", updates_per_epoch=lambda shape, s: s.updates,
                        loop_defaults={"epochs": 4000, "early_stop": False, "patience": 250, "max_restarts": 20},
                        **_COMMON),
     "ahs85": LearnerSpec(name="ahs85", title="Ackley, Hinton & Sejnowski (1985): the 1985 learning procedure",
                          settings=AHS85Settings, make=make_ahs85, can_restart=False,
                          update_unit="one learning cycle (2N clamped and 2N free annealings, one weight change)",
-                         updates_per_epoch=lambda s: 1, loop_defaults={"epochs": 4000, "early_stop": False},
+                         updates_per_epoch=lambda shape, s: 1, loop_defaults={"epochs": 4000, "early_stop": False},
                          **_COMMON),
 }
 

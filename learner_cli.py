@@ -108,7 +108,7 @@ def main(argv, prog, rules, description, single_run=None, notes=None):
     sweeping = args.seeds is not None
     config = {"learner": spec.name, "size": str(args.size), **({"seeds": seeds} if sweeping else {"seed": seeds[0]}),
               "settings": settings.config(), "loop": loop.config(), "min_stop_epoch": learner.min_stop_epoch,
-              "update": spec.update_unit, "updates_per_epoch": spec.updates_per_epoch(settings)}
+              "update": spec.update_unit, "updates_per_epoch": spec.updates_per_epoch(args.size, settings)}
     what = f"{len(seeds)} seeds" if sweeping else f"seed {seeds[0]}"
     print(f"{args.size} encoder, {spec.name}: {what}; {describe(settings, loop)}")
     try:

@@ -12,7 +12,8 @@ A spec says:
                               whose readout(params) gives codes (S, N), hidden (S, N, H), outputs (S, N, N)
     can_restart               whether `restart(rows, attempts)` exists: the loop refuses --patience otherwise
     update_unit               what one update is, for the cost columns ("a full-batch gradient step", ...)
-    updates_per_epoch(s)      updates in one epoch of `fit` (CD-k: 16; the 1985 procedure: 1 cycle)
+    updates_per_epoch(shape, s)  weight updates in one epoch of `fit`, the budget unit of every comparison
+                              (backprop 1; CD-k: 16; the 1985 procedure: 1 cycle; per-pattern local rules: N)
     loop_defaults             the learner's own loop settings (its epoch cap, its restart rule)
     bytes_per_network(shape, s)  the memory bound's figure per network, checked before any work
     run_fields(result, i)     the per-network settings a result row shows (e.g. lr) beside the common fields

@@ -581,12 +581,18 @@ def _mean_field_params(row, shape):
     return {"W": row.reshape(n, n).tolist()}
 
 
-EPOCH_UNIT = "one epoch: the N patterns each through both phases, with N weight changes (pattern) or one (batch)"
+UPDATE_UNIT = ("one weight change: after one pattern's two phases (--update pattern) or after all N patterns' "
+               "(--update batch)")
+
+
+def updates_per_epoch(shape, settings):
+    """An epoch is N weight changes under per-pattern updates, one under batch updates."""
+    return shape.n_patterns if settings.update == "pattern" else 1
 
 
 def _spec(name, title, settings, make, named_params):
-    return LearnerSpec(name=name, title=title, settings=settings, make=make, can_restart=True, update_unit=EPOCH_UNIT,
-                       updates_per_epoch=lambda s: 1, bytes_per_network=bytes_per_network, run_fields=_rule,
+    return LearnerSpec(name=name, title=title, settings=settings, make=make, can_restart=True, update_unit=UPDATE_UNIT,
+                       updates_per_epoch=updates_per_epoch, bytes_per_network=bytes_per_network, run_fields=_rule,
                        named_params=named_params, per_network=("lr",), loop_defaults={"epochs": 5000})
 
 

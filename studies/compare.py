@@ -1,7 +1,12 @@
-"""compare: backprop against Boltzmann learning on the 8-3-8 encoder, in one harness and under one criterion (N
-distinct dominant codes and every pattern reconstructed, read exactly), each network stopped at its first solve,
-failures and restarts paid for: the fraction solved within a budget of weight updates and of CPU time."""
-import resource
+"""compare: every learner of the registry on the 8-3-8 encoder as a fair race. One budget unit (weight updates;
+a 1985 learning cycle counts as one update), one cap in updates, one criterion (N distinct dominant codes and
+every pattern reconstructed, read exactly), each network stopped at its first solve with failures and restarts
+paid for; every restartable learner's patience chosen by the same rule on the tuning seeds (0-999) and
+reported on held-out seeds (1000-1999); readouts at common update budgets, at equal CPU time (the median of
+repeated timings) and at equal data movement (ByteDMD per update), all off the same held-out runs."""
+import math
+import statistics
+import time
 
 import numpy as np
 
@@ -14,97 +19,215 @@ from published_figures import AHS85 as PUBLISHED_AHS85
 from studies.common import config_record
 
 NAME = "compare"
-DESCRIPTION = "backprop, backprop + restarts, CD-1, CD-5 and the 1985 Boltzmann procedure, to the same criterion"
-SEEDS, EPOCHS = "0-999", 20000
-OPTIONS = {"patience": (1000, cli.arg_type(check.check_patience, int), "patience of backprop + restarts"),
-           "boltzmann_epochs": (4000, cli.arg_type(lambda v: check.check_epochs(v, "boltzmann-epochs"), int),
-                                "cap of the Boltzmann learners: epochs of 16 updates (cdk), cycles (ahs85)"),
-           "ahs85_networks": (200, cli.arg_type(lambda v: check.check_positive_int(v, "ahs85-networks"), int),
-                              "the 1985 procedure trains the first this-many seeds (it is slow)")}
-ONLY_8_3_8 = "it compares with the published 8-3-8 Boltzmann figures"
-
-# One row per learner of the registry (learners.py): label, color, learner, its settings (the loop settings are
-# filled in from the study's options by compare_loop). An "epoch" is the learner's own unit (a full-batch update
-# for backprop, `updates` CD updates for cdk, one learning cycle for ahs85); costs are counted in the learner's
-# own updates (its spec's updates_per_epoch).
-LEARNERS = {"backprop": ("backprop, published recipe", "#1f77b4", "backprop", {}),
-            "backprop_restarts": ("backprop + restarts", "#17becf", "backprop", {}),
-            "cd1": ("CD-1 recipe (+ restarts)", "#ff7f0e", "cdk", {"k": 1}),
-            "cd5": ("CD-5 recipe (+ restarts)", "#d62728", "cdk", {"k": 5}),
-            "ahs85": ("Boltzmann 1985 (ahs85)", "#2ca02c", "ahs85", {})}
+DESCRIPTION = "a fair race of every learner (backprop, CD-1, CD-5, the 1985 procedure, the local rules) to one cap"
+SEEDS, EPOCHS = "1000-1999", 64000
 
 
-def compare_loop(config, row):
-    """The loop settings of a compare row: every network stops at its first solve."""
-    if LEARNERS[row][2] == "backprop":
-        return {"epochs": config.epochs, "patience": config.options["patience"] if row == "backprop_restarts" else None}
-    return {"epochs": config.options["boltzmann_epochs"], "early_stop": True}
+# One row per learner: label, color, registry name, settings. Adding a learner to the race is one line here.
+ROWS = {"backprop": ("backprop, published recipe", "#1f77b4", "backprop", {}),
+        "cd1": ("CD-1 recipe", "#ff7f0e", "cdk", {"k": 1}),
+        "cd5": ("CD-5 recipe", "#d62728", "cdk", {"k": 5}),
+        "ahs85": ("Boltzmann 1985 (ahs85)", "#2ca02c", "ahs85", {}),
+        "chl": ("CHL", "#9467bd", "chl", {}),
+        "generec": ("GeneRec", "#8c564b", "generec", {}),
+        "generec-mid": ("GeneRec Mid", "#e377c2", "generec-mid", {}),
+        "generec-sym": ("GeneRec Sym", "#7f7f7f", "generec-sym", {}),
+        "recirculation": ("recirculation", "#bcbd22", "recirculation", {}),
+        "mean-field": ("mean-field Boltzmann", "#17becf", "mean-field", {})}
 
 
-def cpu_seconds():
-    """CPU time of this process and of its finished child processes (a sweep's own pool is joined)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def _positive(name):
+    return cli.arg_type(lambda v: check.check_positive_int(v, name), int)
 
 
-def compare_runs(config, row, seeds):
-    """Train one compare row to its first solve: the SweepResult and the CPU seconds it took."""
-    _, _, learner, settings = LEARNERS[row]
-    before = cpu_seconds()
+OPTIONS = {"tune_seeds": ("0-999", cli.parse_seeds, "seeds on which every learner's patience is chosen (the reported "
+                                                    "seeds, --seeds, are held out from them)"),
+           "patience_grid": ([1000, 4000, 16000], cli.list_of(int, lambda v: check.check_positive_int(v, "patience")),
+                             "restart patiences tried, in updates (no restarts is always tried too)"),
+           "budgets": ([5000, 20000, 64000], cli.list_of(int, lambda v: check.check_positive_int(v, "budget")),
+                       "update budgets the table reads the held-out runs at"),
+           "cpu_budgets": ([0.01, 0.1, 1.0], cli.list_of(float, lambda v: check.check_real_in(v, "cpu budget", 0, 1e6)),
+                           "CPU seconds per network the table reads the held-out runs at"),
+           "dmd_budgets": ([1e7, 1e8, 1e9], cli.list_of(float, lambda v: check.check_real_in(v, "dmd budget", 0, 1e18)),
+                           "data movement (ByteDMD, best schedule) per network the table reads the runs at"),
+           "learners": (None, cli.list_of(str, lambda v: check.check_choice(v, ROWS, "learner")),
+                        "the rows to run (default all): " + ", ".join(ROWS)),
+           "ahs85_networks": (200, _positive("ahs85-networks"),
+                              "the 1985 procedure (no restart rule, no tuning) trains the first this-many held-out "
+                              "seeds (it is slow)"),
+           "ahs85_cycles": (4000, _positive("ahs85-cycles"), "the 1985 procedure's cap: the paper's 4000 cycles"),
+           "timing_repeats": (3, _positive("timing-repeats"), "timed repeats per learner; CPU per epoch is their median")}
+ONLY_8_3_8 = "it prices updates with the 8-3-8 data-movement kernels and compares with the published 8-3-8 figures"
+
+TIMING_NETWORKS, TIMING_SECONDS = 64, 0.5     # CPU per timed repeat: enough that timer noise is small
+
+
+def updates_per_epoch(row, size):
+    spec = get_learner(ROWS[row][2])
+    return spec.updates_per_epoch(size, T.learner_settings(spec, ROWS[row][3]))
+
+
+def row_loop(config, row, patience_updates=None):
+    """The loop of a race row: the cap in updates as the learner's epochs, stop at the first solve, patience in
+    updates (None: no restarts); the 1985 procedure its paper's cap in cycles."""
+    if ROWS[row][2] == "ahs85":
+        return {"epochs": config.options["ahs85_cycles"], "early_stop": True}
+    per_epoch = updates_per_epoch(row, config.size)
+    patience = None if patience_updates is None else max(1, math.ceil(patience_updates / per_epoch))
+    return {"epochs": math.ceil(config.epochs / per_epoch), "early_stop": True, "patience": patience,
+            "max_restarts": None}
+
+
+def race(config, row, seeds, patience_updates=None):
+    """One sweep of a row: the SweepResult (progress on stderr)."""
+    _, _, learner, settings = ROWS[row]
     progress = cli.Progress(len(seeds))
     try:
-        result = T.sweep(learner, seeds, settings, compare_loop(config, row), size=config.size,
-                         progress=progress.epoch_hook(), workers=config.workers, executor=config.executor,
-                         chunk_size=config.chunk_size)
+        return T.sweep(learner, seeds, settings, row_loop(config, row, patience_updates), size=config.size,
+                       progress=progress.epoch_hook(), workers=config.workers, executor=config.executor,
+                       chunk_size=config.chunk_size)
     finally:
         progress.close()
-    return result, cpu_seconds() - before
+
+
+def outcome(result, per_epoch):
+    """Per network: updates to its first solve (0 = never) and updates spent, restarts included."""
+    return result["solve_epoch"] * per_epoch, result["epochs"] * per_epoch
+
+
+def tune(config, row):
+    """Every candidate patience on the tuning seeds; the choice is the one with the fewest updates spent per
+    solved network (failures and restarts paid), the same rule for every learner."""
+    per_epoch = updates_per_epoch(row, config.size)
+    candidates = [None] + sorted(set(config.options["patience_grid"]))
+    table = []
+    for patience in candidates:
+        solve, spent = outcome(race(config, row, list(config.options["tune_seeds"]), patience), per_epoch)
+        table.append({"patience_updates": patience, "solved": rate((solve > 0).sum(), len(solve)),
+                      "cost_updates_per_solved": cost_per_success(spent, solve > 0)})
+    scored = [t for t in table if t["cost_updates_per_solved"] is not None]
+    chosen = min(scored, key=lambda t: t["cost_updates_per_solved"]["mean"])["patience_updates"] if scored else None
+    return table, chosen
+
+
+def cpu_per_epoch(config, row, repeats):
+    """CPU seconds per network-epoch: the median of `repeats` timed sweeps of TIMING_NETWORKS networks from
+    their initial weights (no early stop, no restarts), in this process, each about TIMING_SECONDS long."""
+    _, _, learner, settings = ROWS[row]
+    seeds = list(range(TIMING_NETWORKS))
+
+    def timed(epochs):
+        start = time.process_time()
+        T.sweep(learner, seeds, settings, {"epochs": epochs, "early_stop": False, "restarts": False},
+                size=config.size)
+        return (time.process_time() - start) / (TIMING_NETWORKS * epochs)
+    timed(1)                                                    # warm-up (numba compiles here)
+    epochs = int(np.clip(TIMING_SECONDS / (timed(2) * TIMING_NETWORKS), 2, 20000))
+    times = [timed(epochs) for _ in range(repeats)]
+    return {"median": statistics.median(times), "repeats": times, "networks": TIMING_NETWORKS, "epochs": epochs}
+
+
+def data_movement_per_update(row):
+    """ByteDMD of one update of this row's learner (layerwise and best schedule), or None without a kernel."""
+    import data_movement_encoder_backprop_8_3_8 as D     # tracing is slow to import and only this step needs it
+    _, _, learner, settings = ROWS[row]
+    return D.per_update_cost(learner, settings)
+
+
+def within(costs, budgets, n, cap=math.inf):
+    """{budget: rate} of the networks whose cost to their first solve is at most the budget (None for a budget
+    beyond the row's cap: its runs stopped before it)."""
+    return {f"{b:g}": rate(int(np.sum((costs > 0) & (costs <= b))), n) if b <= cap else None for b in budgets}
+
+
+def run_row(config, row):
+    """Tune (when the learner restarts) on the tuning seeds, then race the held-out seeds and read them out."""
+    label, _, learner, settings = ROWS[row]
+    spec = get_learner(learner)
+    per_epoch = updates_per_epoch(row, config.size)
+    tuning, chosen = tune(config, row) if spec.can_restart else (None, None)
+    seeds = list(config.seeds[:config.options["ahs85_networks"]] if learner == "ahs85" else config.seeds)
+    result = race(config, row, seeds, chosen)
+    solve, spent = outcome(result, per_epoch)
+    solved, n = solve > 0, len(seeds)
+    out = {"learner": row, "label": label, "registry_name": learner, "seeds": [seeds[0], seeds[-1]], "n": n,
+           "tune_seeds": None if tuning is None else [config.options["tune_seeds"][0], config.options["tune_seeds"][-1]],
+           "run": {k: v for k, v in result.config().items() if k != "seeds"}, "update": spec.update_unit,
+           "updates_per_epoch": per_epoch, "cap_updates": result.loop.epochs * per_epoch,
+           "tuning": tuning, "patience_updates": chosen,
+           "solved": rate(solved.sum(), n),
+           "solved_within_updates": within(solve, config.options["budgets"], n, result.loop.epochs * per_epoch),
+           "median_updates_to_solve": bootstrap(solve[solved], "median"),
+           "restarts": int(sum(len(r) for r in result.restart_epochs)),
+           "cost_updates_per_solved": cost_per_success(spent, solved),
+           "networks": {"seed": seeds, "solve_updates": [int(s) or None for s in solve],
+                        "spent_updates": [int(s) for s in spent],
+                        "restarts": [len(r) for r in result.restart_epochs]}}
+    return price(config, out, cpu_per_epoch(config, row, config.options["timing_repeats"]),
+                 data_movement_per_update(row))
+
+
+def price(config, out, timing, dmd):
+    """A row's readouts in CPU time and data movement, from its timing (cpu_per_epoch) and its ByteDMD per
+    update (None without a kernel): the same runs, other currencies."""
+    solve = np.array([s or 0 for s in out["networks"]["solve_updates"]], dtype=float)
+    n, cost = out["n"], out["cost_updates_per_solved"]
+    cpu_update = timing["median"] / out["updates_per_epoch"]
+    return {**out, "cpu_seconds_per_network_epoch": timing, "cpu_seconds_per_update": cpu_update,
+            "solved_within_cpu_seconds": within(solve * cpu_update, config.options["cpu_budgets"], n),
+            "cost_cpu_seconds_per_solved": None if cost is None else scale(cost, cpu_update),
+            "data_movement_per_update": dmd,
+            "solved_within_data_movement": None if dmd is None else
+            within(solve * dmd["best"], config.options["dmd_budgets"], n),
+            "cost_data_movement_per_solved": None if cost is None or dmd is None else scale(cost, dmd["best"])}
+
+
+def scale(mean, factor):
+    return {**mean, "mean": mean["mean"] * factor, "ci_95": [c * factor for c in mean["ci_95"]]}
+
+
+def chosen_rows(config):
+    return list(config.options["learners"] or ROWS)
 
 
 def run(config):
-    rows = []
-    for learner, (label, _, name, _) in LEARNERS.items():
-        seeds = config.seeds[:config.options["ahs85_networks"]] if learner == "ahs85" else config.seeds
-        result, cpu = compare_runs(config, learner, seeds)
-        per_epoch = get_learner(name).updates_per_epoch(result.settings)
-        solve, spent = result["solve_epoch"], result["epochs"].astype(float)
-        solved = solve > 0
-        cpu_per_epoch = cpu / spent.sum() if config.executor is None else None   # a remote cluster's CPU is not seen
-        run_config = result.config()
-        row = {"learner": learner, "label": label, "seeds": [int(seeds[0]), int(seeds[-1])], "n": len(seeds),
-               "run": {k: v for k, v in run_config.items() if k != "seeds"},
-               "update": get_learner(name).update_unit,
-               "cap_epochs": result.loop.epochs, "updates_per_epoch": per_epoch,
-               "solved": rate(solved.sum(), len(seeds)),
-               "median_epochs_to_solve": bootstrap(solve[solved], "median"),
-               "median_updates_to_solve": bootstrap(solve[solved] * per_epoch, "median"),
-               "restarts": int(sum(len(r) for r in result.restart_epochs)),
-               "cost_epochs_per_solved": cost_per_success(spent, solved),
-               "cost_updates_per_solved": cost_per_success(spent * per_epoch, solved),
-               "cpu_seconds": cpu, "cpu_seconds_per_network_epoch": cpu_per_epoch,
-               "cpu_seconds_per_network": None if cpu_per_epoch is None else cpu / len(seeds),
-               "cost_seconds_per_solved": None if cpu_per_epoch is None else
-               cost_per_success(spent * cpu_per_epoch, solved)}
-        row["networks"] = {"seed": [int(s) for s in seeds], "solve_epoch": [int(s) or None for s in solve],
-                           "epochs": [int(e) for e in spent], "restarts": [len(r) for r in result.restart_epochs]}
-        rows.append(row)
+    return assemble(config, [run_row(config, row) for row in chosen_rows(config)])
+
+
+def assemble(config, rows):
+    """The study's result from its rows (run_row, possibly run apart: each row depends only on the config)."""
     published = PUBLISHED_AHS85["8-3-8"]
     summary = {"n": sum(r["n"] for r in rows), "rows": rows,
                "published_ahs85": {**published, "solved_rate": rate(published["solved"], published["runs"])}}
     return {"config": config_record(NAME, config), "summary": summary}
 
 
+def fmt_patience(p):
+    return "no restarts" if p is None else f"patience {p:,} updates"
+
+
 def report(result):
     s, c = result["summary"], result["config"]
-    lines = [f"compare: strict criterion, each network stopped at its first solve; backprop cap {c['epochs']} "
-             f"epochs, Boltzmann caps {c['boltzmann_epochs']} epochs (cdk) / cycles (ahs85), over restarts"]
+    lines = [f"compare: a fair race to the strict criterion; cap {c['epochs']:,} updates (the 1985 procedure: "
+             f"{c['ahs85_cycles']:,} cycles); patience chosen on seeds {c['tune_seeds'][0]}-{c['tune_seeds'][-1]} "
+             f"(fewest updates per solved network), reported on held-out seeds"]
     for row in s["rows"]:
-        cpu_per_epoch = row["cpu_seconds_per_network_epoch"]
-        lines.append(f"  {row['label']} ({row['n']} networks): solved {fmt_rate(row['solved'])}; median updates to "
-                     f"solve {fmt_median(row['median_updates_to_solve'])}; per solved network, failures and "
-                     f"restarts paid: {fmt_mean(row['cost_updates_per_solved'])} updates, "
-                     f"{fmt_mean(row['cost_seconds_per_solved'], ' s')} CPU"
-                     + ("" if cpu_per_epoch is None else f"; {cpu_per_epoch * 1e6:.1f} us CPU per network-epoch"))
+        lines.append(f"  {row['label']} (seeds {row['seeds'][0]}-{row['seeds'][1]}, {fmt_patience(row['patience_updates'])}): "
+                     f"solved {fmt_rate(row['solved'])}")
+        if row["tuning"]:
+            lines.append("    tuning: " + "; ".join(
+                f"{fmt_patience(t['patience_updates'])}: {t['solved']['k']}/{t['solved']['n']}, "
+                + ("n/a" if t["cost_updates_per_solved"] is None else
+                   f"{t['cost_updates_per_solved']['mean']:,.0f}") + " upd/solved" for t in row["tuning"]))
+        lines.append("    within " + ", ".join(f"{float(b):,.0f} updates " + ("n/a (past the cap)" if r is None else
+                                                                          f"{r['k']}/{r['n']}")
+                                               for b, r in row["solved_within_updates"].items())
+                     + f"; median updates to solve {fmt_median(row['median_updates_to_solve'])}")
+        timing = row["cpu_seconds_per_network_epoch"]
+        lines.append(f"    per solved network: {fmt_mean(row['cost_updates_per_solved'])} updates, "
+                     f"{fmt_mean(row['cost_cpu_seconds_per_solved'], ' s')} CPU ({timing['median'] * 1e6:.1f} us per "
+                     f"network-epoch, median of {len(timing['repeats'])}), "
+                     f"{fmt_mean(row['cost_data_movement_per_solved'])} ByteDMD")
     published = s["published_ahs85"]
     lines.append(f"  published (Ackley, Hinton & Sejnowski 1985): {published['solved']}/{published['runs']} "
                  f"within {published['cycles_cap']} cycles, median {published['median_cycles_to_8_codes']} cycles")
@@ -112,43 +235,38 @@ def report(result):
 
 
 def figure(result):
-    """Fraction solved against CPU time per network (log x) and against weight updates, Wilson bands."""
+    """Fraction of held-out networks solved against weight updates, CPU seconds and data movement per network
+    (log x), 95% Wilson bands."""
     import plotting as P
     rows, published = result["summary"]["rows"], result["summary"]["published_ahs85"]
-    fig, axes = P.plt.subplots(1, 2, figsize=(13, 4.8), dpi=P.DPI, sharey=True)
+    fig, axes = P.plt.subplots(1, 3, figsize=(17, 4.8), dpi=P.DPI, sharey=True)
     for row in rows:
-        label, color = LEARNERS[row["learner"]][:2]
+        label, color = ROWS[row["learner"]][:2]
         nets, n = row["networks"], row["n"]
-        solve = np.sort([s for s in nets["solve_epoch"] if s is not None])
+        solve = np.sort([s for s in nets["solve_updates"] if s is not None]).astype(float)
         if not len(solve):
             continue
-        solve = np.append(solve, max(float(max(nets["epochs"])), solve[-1]))     # flat to the last network's end
+        solve = np.append(solve, max(float(max(nets["spent_updates"])), solve[-1]))    # flat to the last one's end
         k = np.append(np.arange(1, len(solve)), len(solve) - 1)
         low, high = np.array([wilson_interval(i, n) for i in k]).T
-        for ax, scale in ((axes[0], row["cpu_seconds_per_network_epoch"]), (axes[1], row["updates_per_epoch"])):
-            if scale is None:
+        dmd = row["data_movement_per_update"]
+        for ax, factor in zip(axes, (1.0, row["cpu_seconds_per_update"], None if dmd is None else dmd["best"])):
+            if factor is None:
                 continue
-            x = solve * scale
-            ax.step(x, k / n, where="post", color=color, label=f"{label} ({row['solved']['k']}/{n})")
-            ax.fill_between(x, low, high, step="post", color=color, alpha=0.2, linewidth=0)
-    ahs85 = next((r for r in rows if r["learner"] == "ahs85"), None)
-    low, high = published["solved_rate"]["wilson_95"]
-    p = published["solved_rate"]["rate"]
-    xs = [None if ahs85 is None or ahs85["cpu_seconds_per_network_epoch"] is None else
-          published["cycles_cap"] * ahs85["cpu_seconds_per_network_epoch"], published["cycles_cap"]]
-    for ax, x in zip(axes, xs):
-        if x is not None:
-            ax.errorbar([x], [p], yerr=[[p - low], [high - p]], fmt="*", color="black", markersize=11, capsize=4,
-                        label=f"AHS 1985, published: {published['solved']}/{published['runs']} by cycle "
-                              f"{published['cycles_cap']}")
+            ax.step(solve * factor, k / n, where="post", color=color, label=f"{label} ({row['solved']['k']}/{n})")
+            ax.fill_between(solve * factor, low, high, step="post", color=color, alpha=0.2, linewidth=0)
+    p, (low, high) = published["solved_rate"]["rate"], published["solved_rate"]["wilson_95"]
+    axes[0].errorbar([published["cycles_cap"]], [p], yerr=[[p - low], [high - p]], fmt="*", color="black",
+                     markersize=11, capsize=4, label=f"AHS 1985, published: {published['solved']}/{published['runs']}"
+                                                     f" by cycle {published['cycles_cap']}")
+    titles = ("weight updates per network", "CPU seconds per network (this machine)",
+              "data movement per network (ByteDMD, best schedule)")
+    for ax, title in zip(axes, titles):
         ax.set_xscale("log")
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-    axes[0].set_xlabel("CPU seconds per network (budget; this machine, batched)")
-    axes[1].set_xlabel("weight updates per network (budget; restarts included)")
-    axes[0].set_ylabel("fraction of networks solved (95% Wilson band)")
-    axes[0].set_title("Solved within a time budget", fontsize=10)
-    axes[1].set_title("Solved within an update budget", fontsize=10)
-    axes[1].legend(fontsize=8, loc="lower right")
+        ax.set_xlabel(title + ", restarts included")
+    axes[0].set_ylabel("fraction of held-out networks solved (95% Wilson band)")
+    axes[0].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig

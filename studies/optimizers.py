@@ -22,19 +22,25 @@ OPTIONS = {"sizes": (["4-2-4", "8-3-8", "10-5-10", "16-4-16", "32-5-32"],
 ONLY_8_3_8 = None
 SIZE_SPANNING = "it spans encoder sizes itself (--sizes)"
 
-LEARNERS = ("momentum", "quickprop", "rprop", "irprop")
-PUBLISHED_FAHLMAN = {"quickprop": FAHLMAN88["quickprop"], "momentum": FAHLMAN88["backprop"]}
+# Rows: name -> (optimizer, profile). Quickprop twice: the published recipe's network (zero biases, 0/1 inputs, no
+# offset on the hidden derivative) and Fahlman's own code's (random biases, +-0.5 inputs, the offset everywhere).
+LEARNERS = {"momentum": ("momentum", "published"), "quickprop": ("quickprop", "published"),
+            "quickprop-fahlman-code": ("quickprop", "fahlman-code"), "rprop": ("rprop", "published"),
+            "irprop": ("irprop", "published")}
+PUBLISHED_FAHLMAN = {"quickprop": FAHLMAN88["quickprop"], "quickprop-fahlman-code": FAHLMAN88["quickprop"],
+                     "momentum": FAHLMAN88["backprop"]}
 
 
 def run(config):
     sweeps, rows = Sweeps(config), []
     budget, fahlman_cap = config.options["budget"], config.options["fahlman_cap"]
     for size in [cli.parse_size(size) for size in config.options["sizes"]]:
-        for learner in LEARNERS:
-            row = {"size": str(size), "optimizer": learner}
-            fahlman, _ = sweeps(config.seeds, n_epochs=fahlman_cap, size=size, optimizer=learner,
+        for learner, (optimizer, profile) in LEARNERS.items():
+            row = {"size": str(size), "optimizer": learner, "profile": profile}
+            fahlman, _ = sweeps(config.seeds, n_epochs=fahlman_cap, size=size, optimizer=optimizer, profile=profile,
                                 criterion="fahlman", restart_every=budget)
-            strict, seconds = sweeps(config.seeds, n_epochs=config.epochs, size=size, optimizer=learner)
+            strict, seconds = sweeps(config.seeds, n_epochs=config.epochs, size=size, optimizer=optimizer,
+                                     profile=profile)
             solved_f = [r["epochs"] for r in fahlman if r["solved"]]
             solved_s = [r["epochs"] for r in strict if r["solved"]]
             row["fahlman"] = {"solved": rate(len(solved_f), len(fahlman)), "mean_epochs": bootstrap(solved_f, "mean"),
@@ -59,7 +65,8 @@ def run(config):
 
 def report(result):
     s = result["summary"]
-    lines = [f"optimizers: {len(result['config']['seeds'])} seeds per cell; Fahlman's protocol: criterion 0.4/0.6, "
+    seeds = result["config"]["seeds"]
+    lines = [f"optimizers: {len(seeds)} seeds per cell ({seeds[0]}-{seeds[-1]}); Fahlman's protocol: criterion 0.4/0.6, "
              f"restart after {s['budget']} epochs, cap {s['fahlman_cap']} in all; strict: cap {s['strict_cap']}"]
     for row in s["rows"]:
         f, st, published = row["fahlman"], row["strict"], row["published_fahlman_mean"]
@@ -77,10 +84,10 @@ def figure(result):
     rows = s["rows"]
     fig, axes = P.plt.subplots(1, 3, figsize=(16, 4.6), dpi=P.DPI)
     x = np.arange(len(sizes))
-    colors = dict(zip(LEARNERS, ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")))
+    colors = dict(zip(LEARNERS, ("#1f77b4", "#d62728", "#ff9896", "#2ca02c", "#9467bd")))
     for k, learner in enumerate(LEARNERS):
         mine = [r for r in rows if r["optimizer"] == learner]
-        shift = (k - 1.5) * 0.06
+        shift = (k - (len(LEARNERS) - 1) / 2) * 0.06
         rates = [r["strict"]["solved"] for r in mine]
         axes[0].errorbar(x + shift, [r["rate"] for r in rates], yerr=P.wilson_bars(rates), marker="o", capsize=3,
                          color=colors[learner], label=learner)

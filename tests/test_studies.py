@@ -12,7 +12,8 @@ import study_encoder_backprop_8_3_8 as S
 import training_loop as T
 import visualize_encoder_backprop_8_3_8 as V
 from interval_stats import monte_carlo_uniform_p
-from studies import STUDIES, common, failures, predict, recipe1986
+import data_movement_encoder_backprop_8_3_8 as D
+from studies import STUDIES, common, compare, failures, predict, recipe1986
 
 
 # ------------------------------------------------------------------------------------------- the engine
@@ -114,8 +115,8 @@ TINY = {
     "biases": ["--seeds", "0-9", "--epochs", "800"],
     "recipe1986": ["--seeds", "0-5", "--epochs", "800", "--lrs", "0.5,2"],
     "grid": ["--seeds", "0-2", "--epochs", "400", "--lrs", "0.5,1", "--init-scales", "0.1,0.5", "--held-out", "3-6"],
-    "compare": ["--seeds", "0-24", "--epochs", "1000", "--patience", "500", "--boltzmann-epochs", "40",
-                "--ahs85-networks", "3"],
+    "compare": ["--seeds", "0-9", "--epochs", "1200", "--tune-seeds", "10-19", "--patience-grid", "300",
+                "--learners", "backprop,cd1,recirculation", "--timing-repeats", "1"],
 }
 
 
@@ -130,6 +131,8 @@ def forbid_training(monkeypatch):
 def test_each_study_writes_its_json_and_figure_and_redraws_both_from_the_json_alone(study, tmp_path, capsys,
                                                                                     monkeypatch):
     folders = ["--results", str(tmp_path / "results"), "--figures", str(tmp_path / "viz")]
+    monkeypatch.setattr(D, "TRACED_CD_UPDATES", 2)
+    monkeypatch.setattr(compare, "TIMING_SECONDS", 0.05)
     assert S.main([study, *TINY[study], *folders]) == 0
     data = json.loads((tmp_path / "results" / f"{study}.json").read_text())
     assert data["config"]["study"] == study and data["summary"]["n"] > 0
@@ -272,25 +275,45 @@ def test_studies_for_three_bits_refuse_other_sizes_and_the_others_run_at_them(tm
     assert json.loads((tmp_path / "restarts.json").read_text())["config"]["size"] == "4-2-4"
 
 
-def test_compare_pays_for_failures_and_restarts_with_each_learners_own_counts(tmp_path):
-    S.main(["compare", "--seeds", "0-19", "--epochs", "600", "--patience", "300", "--boltzmann-epochs", "30",
-            "--ahs85-networks", "2", "--workers", "1", "--results", str(tmp_path), "--figures", str(tmp_path)])
+def test_compare_is_one_race_tuned_on_some_seeds_and_reported_on_others(tmp_path, monkeypatch):
+    monkeypatch.setattr(compare, "TIMING_SECONDS", 0.05)
+    monkeypatch.setattr(compare, "data_movement_per_update",
+                        lambda row: None if row == "ahs85" else {"layerwise": 3.0, "best": 2.0})
+    S.main(["compare", "--seeds", "0-15", "--epochs", "640", "--tune-seeds", "100-115", "--patience-grid", "160,320",
+            "--budgets", "160,640,5000", "--learners", "backprop,cd1,ahs85,recirculation", "--ahs85-networks", "2",
+            "--ahs85-cycles", "30", "--timing-repeats", "3", "--workers", "1",
+            "--results", str(tmp_path), "--figures", str(tmp_path)])
     rows = {r["learner"]: r for r in json.loads((tmp_path / "compare.json").read_text())["summary"]["rows"]}
-    assert list(rows) == ["backprop", "backprop_restarts", "cd1", "cd5", "ahs85"]
-    assert rows["ahs85"]["n"] == 2 and rows["cd1"]["n"] == 20
-    for row in rows.values():
-        nets = row["networks"]
-        solved = [s is not None for s in nets["solve_epoch"]]
-        assert row["solved"]["k"] == sum(solved)
-        for s, spent in zip(nets["solve_epoch"], nets["epochs"]):      # first solve stops a network
-            assert spent == (s if s is not None else row["cap_epochs"])
-        if any(solved):
-            want = sum(nets["epochs"]) * row["updates_per_epoch"] / sum(solved)
-            assert row["cost_updates_per_solved"]["mean"] == pytest.approx(want)
-            assert row["cost_seconds_per_solved"]["mean"] == pytest.approx(
-                sum(nets["epochs"]) * row["cpu_seconds_per_network_epoch"] / sum(solved))
+    assert list(rows) == ["backprop", "cd1", "ahs85", "recirculation"]
+    assert rows["ahs85"]["n"] == 2 and rows["ahs85"]["tuning"] is None and rows["ahs85"]["cap_updates"] == 30
     assert rows["cd1"]["updates_per_epoch"] == 16 and rows["backprop"]["updates_per_epoch"] == 1
-    assert rows["backprop_restarts"]["restarts"] == sum(rows["backprop_restarts"]["networks"]["restarts"]) > 0
+    for name, row in rows.items():
+        nets = row["networks"]
+        assert row["seeds"] == [0, row["n"] - 1] and nets["seed"] == list(range(row["n"]))
+        if name != "ahs85":
+            assert row["cap_updates"] == 640 and row["tune_seeds"] == [100, 115]
+            costs = {t["patience_updates"]: t["cost_updates_per_solved"]["mean"] for t in row["tuning"]
+                     if t["cost_updates_per_solved"]}
+            assert [t["patience_updates"] for t in row["tuning"]] == [None, 160, 320]
+            assert row["patience_updates"] == min(costs, key=costs.get, default=None)   # one rule for every learner
+        solved = [s is not None for s in nets["solve_updates"]]
+        assert row["solved"]["k"] == sum(solved)
+        for s, spent in zip(nets["solve_updates"], nets["spent_updates"]):    # first solve stops a network
+            assert spent == (s if s is not None else row["cap_updates"])
+        for budget, within in row["solved_within_updates"].items():
+            if float(budget) > row["cap_updates"]:
+                assert within is None
+            else:
+                assert within["k"] == sum(s is not None and s <= float(budget) for s in nets["solve_updates"])
+        timing = row["cpu_seconds_per_network_epoch"]
+        assert len(timing["repeats"]) == 3 and timing["median"] == sorted(timing["repeats"])[1]
+        if any(solved):
+            want = sum(nets["spent_updates"]) / sum(solved)
+            assert row["cost_updates_per_solved"]["mean"] == pytest.approx(want)
+            assert row["cost_cpu_seconds_per_solved"]["mean"] == pytest.approx(want * row["cpu_seconds_per_update"])
+            if row["data_movement_per_update"]:
+                assert row["cost_data_movement_per_solved"]["mean"] == pytest.approx(want * 2.0)
+    assert rows["ahs85"]["data_movement_per_update"] is None and rows["ahs85"]["cost_data_movement_per_solved"] is None
 
 
 def test_restarts_pick_on_one_set_of_seeds_and_report_on_another(tmp_path, capsys):
