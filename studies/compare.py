@@ -42,7 +42,7 @@ def _positive(name):
 
 OPTIONS = {"tune_seeds": ("0-999", cli.parse_seeds, "seeds on which every learner's patience is chosen (the reported "
                                                     "seeds, --seeds, are held out from them)"),
-           "patience_grid": ([1000, 4000, 16000], cli.list_of(int, lambda v: check.check_positive_int(v, "patience")),
+           "patience_grid": ([250, 500, 1000, 4000, 16000], cli.list_of(int, lambda v: check.check_positive_int(v, "patience")),
                              "restart patiences tried, in updates (no restarts is always tried too)"),
            "budgets": ([5000, 20000, 64000], cli.list_of(int, lambda v: check.check_positive_int(v, "budget")),
                        "update budgets the table reads the held-out runs at"),
@@ -96,18 +96,23 @@ def outcome(result, per_epoch):
 
 
 def tune(config, row):
-    """Every candidate patience on the tuning seeds; the choice is the one with the fewest updates spent per
-    solved network (failures and restarts paid), the same rule for every learner."""
-    per_epoch = updates_per_epoch(row, config.size)
-    candidates = [None] + sorted(set(config.options["patience_grid"]))
-    table = []
-    for patience in candidates:
-        solve, spent = outcome(race(config, row, list(config.options["tune_seeds"]), patience), per_epoch)
-        table.append({"patience_updates": patience, "solved": rate((solve > 0).sum(), len(solve)),
-                      "cost_updates_per_solved": cost_per_success(spent, solve > 0)})
+    """Every candidate patience on the tuning seeds, and the choice (choose)."""
+    table = [tuning_entry(config, row, patience) for patience in [None] + sorted(set(config.options["patience_grid"]))]
+    return table, choose(table)
+
+
+def tuning_entry(config, row, patience):
+    solve, spent = outcome(race(config, row, list(config.options["tune_seeds"]), patience),
+                           updates_per_epoch(row, config.size))
+    return {"patience_updates": patience, "solved": rate((solve > 0).sum(), len(solve)),
+            "cost_updates_per_solved": cost_per_success(spent, solve > 0)}
+
+
+def choose(table):
+    """The patience with the fewest updates spent per solved network (failures and restarts paid): the same
+    rule for every learner."""
     scored = [t for t in table if t["cost_updates_per_solved"] is not None]
-    chosen = min(scored, key=lambda t: t["cost_updates_per_solved"]["mean"])["patience_updates"] if scored else None
-    return table, chosen
+    return min(scored, key=lambda t: t["cost_updates_per_solved"]["mean"])["patience_updates"] if scored else None
 
 
 def cpu_per_epoch(config, row, repeats):
@@ -142,12 +147,19 @@ def within(costs, budgets, n, cap=math.inf):
 
 def run_row(config, row):
     """Tune (when the learner restarts) on the tuning seeds, then race the held-out seeds and read them out."""
-    label, _, learner, settings = ROWS[row]
-    spec = get_learner(learner)
-    per_epoch = updates_per_epoch(row, config.size)
+    spec = get_learner(ROWS[row][2])
     tuning, chosen = tune(config, row) if spec.can_restart else (None, None)
-    seeds = list(config.seeds[:config.options["ahs85_networks"]] if learner == "ahs85" else config.seeds)
-    result = race(config, row, seeds, chosen)
+    return read_out(config, row, tuning, chosen, race(config, row, held_out_seeds(config, row), chosen))
+
+
+def held_out_seeds(config, row):
+    return list(config.seeds[:config.options["ahs85_networks"]] if ROWS[row][2] == "ahs85" else config.seeds)
+
+
+def read_out(config, row, tuning, chosen, result):
+    """A row of the table from its tuning and its held-out race."""
+    label, _, learner, _ = ROWS[row]
+    spec, per_epoch, seeds = get_learner(learner), updates_per_epoch(row, config.size), list(result.seeds)
     solve, spent = outcome(result, per_epoch)
     solved, n = solve > 0, len(seeds)
     out = {"learner": row, "label": label, "registry_name": learner, "seeds": [seeds[0], seeds[-1]], "n": n,
@@ -253,7 +265,8 @@ def figure(result):
         for ax, factor in zip(axes, (1.0, row["cpu_seconds_per_update"], None if dmd is None else dmd["best"])):
             if factor is None:
                 continue
-            ax.step(solve * factor, k / n, where="post", color=color, label=f"{label} ({row['solved']['k']}/{n})")
+            rule = "" if row["tuning"] is None else f", {fmt_patience(row['patience_updates'])}"
+            ax.step(solve * factor, k / n, where="post", color=color, label=f"{label}{rule} ({row['solved']['k']}/{n})")
             ax.fill_between(solve * factor, low, high, step="post", color=color, alpha=0.2, linewidth=0)
     p, (low, high) = published["solved_rate"]["rate"], published["solved_rate"]["wilson_95"]
     axes[0].errorbar([published["cycles_cap"]], [p], yerr=[[p - low], [high - p]], fmt="*", color="black",
