@@ -163,7 +163,8 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
              "median_updates_to_solve": {"median": 6000.0}}]
     compare.write_text(json.dumps({"summary": {"rows": rows}}))
     out = tmp_path / "dm.json"
-    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2", "--ahs85-cycles", "0"]) == 0
+    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2", "--ahs85-cycles", "0",
+                   "--local-epochs", "0"]) == 0
     text = capsys.readouterr().out
     assert "published kernel replicated: 18,327" in text and "(f) tuned" in text and "CD-5: layerwise" in text
     data = json.loads(out.read_text())
@@ -176,6 +177,35 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
     assert totals["cd1"]["total_per_solved"]["layerwise"]["ci_95"][1] == 11000.0 * data["cd"]["1"]["layerwise"]["mean"]
 
 
+def test_local_rule_rows_of_compare_are_priced_per_pattern_under_their_own_settings(capsys):
+    import learners
+    import local_rule_kernels as LK
+
+    def row(rule, **settings):
+        return {"n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": 1,
+                "run": {"learner": rule, "size": "4-2-4",
+                        "settings": {**learners.get(rule).settings().config(), **settings}},
+                "cost_epochs_per_solved": {"mean": 50.0, "ci_95": [40.0, 60.0]},
+                "cost_updates_per_solved": {"mean": 50.0, "ci_95": [40.0, 60.0]},
+                "median_epochs_to_solve": {"median": 30.0, "ci_95": [20.0, 40.0]},
+                "median_updates_to_solve": {"median": 30.0, "ci_95": [20.0, 40.0]}}
+    compare = {"chl": row("chl"), "recirculation": row("recirculation"), "chl_dt": row("chl", dt=0.3),
+               "chl_batch": row("chl", update="batch"), "backprop": {"run": {"learner": "backprop"}}}
+    measured = {rule: LK.measure_rule(rule, "4-2-4", epochs=3) for rule in ("chl", "recirculation")}
+    D.print_local_rules(measured, 3)
+    assert "local rules at 4-2-4" in capsys.readouterr().out
+    priced, refused = D.price_local_rows(compare, measured, epochs=3)
+    assert priced["chl"] is measured["chl"] and priced["recirculation"] is measured["recirculation"]
+    assert priced["chl_dt"] is not measured["chl"] and set(refused) == {"chl_batch"}
+    per_update = {name: {"best": m["schedules"]["tuned"]["total"]} for name, m in priced.items()}
+    totals = {r["learner"]: r for r in D.totals_to_criterion(
+        compare, per_update, {name: m["updates_per_epoch"] for name, m in priced.items()})}
+    assert totals["chl"]["updates_per_solved"]["mean"] == 50.0 * 4           # four patterns, four updates an epoch
+    assert totals["chl"]["total_per_solved"]["best"]["ci_95"][1] == 60.0 * 4 * per_update["chl"]["best"]
+    assert totals["recirculation"]["updates_per_solved"]["mean"] == 50.0     # one batch update an epoch
+    assert totals["chl"]["median_updates_solved_only"]["median"] == 30.0 * 4
+
+
 def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
     small = D.measure_ahs85(2, size="4-2-4")
     assert 0 < small["min"] <= small["mean"] <= small["max"]
@@ -183,7 +213,8 @@ def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
 
 
 def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
-    assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0"]) == 0
+    assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0",
+                   "--local-epochs", "0"]) == 0
     text = capsys.readouterr().out
     assert "run `python3 study_encoder_backprop_8_3_8.py compare` first" in text and "one 1985 cycle: not traced" in text
 
