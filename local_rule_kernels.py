@@ -538,18 +538,12 @@ def run_states(rule, size="8-3-8", settings=None, seed=0, epochs=100):
     return learner, float(settings.lr), states
 
 
-def _per_step(costs, steps):
-    """Least-squares slope of a phase's cost over its settling steps (cost / steps if the steps never vary)."""
-    steps, costs = np.asarray(steps, float), np.asarray(costs, float)
-    if np.ptp(steps) == 0:
-        return float(costs[0] / steps[0])
-    return float(np.polyfit(steps, costs, 1)[0])
-
-
 def measure_rule(rule, size="8-3-8", settings=None, seed=0, epochs=100, bytes_per_element=1):
     """The cost of one update of `rule` under each schedule at a representative state: among the states of one
-    run (run_states), the one whose settling steps (both phases together) are the median. The states with the
-    fewest and the most steps are traced too: the range, and each phase's cost per settling step."""
+    run (run_states), the one whose settling steps (both phases together) are the median; with each phase's cost
+    per settling step there (its cost / its steps), the range from the states with the fewest and the most, and
+    the cost at the run's mean steps estimated from the per-step costs (the mean update of the run: a total over
+    updates is their mean cost times their number)."""
     learner, lr, states = run_states(rule, size, settings, seed, epochs)
     unit, per_epoch = update_unit(learner)
     steps = []
@@ -566,16 +560,17 @@ def measure_rule(rule, size="8-3-8", settings=None, seed=0, epochs=100, bytes_pe
                      "mean": [float(np.mean([s[k] for s in steps])) for k in range(len(phases))]},
            "schedules": {}}
     for schedule in SCHEDULES:
-        traced = []
+        totals = []
         for i in picks:
             params, pattern, state = states[i]
             costs, _ = bytedmd.cost_by_phase(*update_call(learner, schedule, params, lr, pattern, state),
                                              bytes_per_element)
-            traced.append((steps[i], costs))
-        costs = traced[0][1]
+            totals.append(sum(costs.values()))
+            if i == picks[0]:
+                median = costs
+        per_step = {name: median[name] / steps[picks[0]][k] for k, name in enumerate(phases)}
         row["schedules"][schedule] = {
-            "total": sum(costs.values()), "phases": costs,
-            "range": [min(sum(c.values()) for _, c in traced), max(sum(c.values()) for _, c in traced)],
-            "per_step": {name: _per_step([c[name] for _, c in traced], [s[k] for s, _ in traced])
-                         for k, name in enumerate(phases)}}
+            "total": totals[0], "phases": median, "range": [min(totals), max(totals)], "per_step": per_step,
+            "at_mean_steps": totals[0] + sum(per_step[name] * (row["steps"]["mean"][k] - steps[picks[0]][k])
+                                             for k, name in enumerate(phases))}
     return row

@@ -142,4 +142,5 @@ def test_a_rule_is_priced_at_its_median_step_state():
         assert cost["total"] == sum(cost["phases"].values()) and cost["per_step"]["minus"] > 0
     assert sum(row["steps"]["min"]) <= sum(row["steps"]["median"]) <= sum(row["steps"]["max"])
     recirculation = K.measure_rule("recirculation", "4-2-4", epochs=2)
-    assert recirculation["updates_per_epoch"] == 1 and recirculation["schedules"]["tuned"]["per_step"] == {}
+    tuned = recirculation["schedules"]["tuned"]
+    assert recirculation["updates_per_epoch"] == 1 and tuned["per_step"] == {} and tuned["at_mean_steps"] == tuned["total"]
