@@ -46,6 +46,7 @@ from published_figures import BYTEDMD_PUBLISHED as PUBLISHED
 
 R3, R8 = range(3), range(8)
 MAX_BYTES_PER_ELEMENT = 1 << 20      # the price grows as its square root; beyond this no figure is meaningful
+MAX_LOCAL_PATTERNS = 32              # a settling step's trace grows as N * H: 32-5-32 already takes minutes
 
 
 @bytedmd.op
@@ -488,8 +489,8 @@ def print_local_rules(measured, epochs):
     rows = list(measured.values())
     print(f"local rules at {rows[0]['size']}, one update each (settling rules and mean-field: one pattern, N per "
           f"epoch; recirculation: one batch sweep), at the median-step state of seed 0's run (to its first solve or "
-          f"{epochs} epochs); steps per phase in the learner's order; cost per extra settling step from the "
-          f"fewest- and most-step states:")
+          f"{epochs} epochs); steps per phase in the learner's order; the range over the fewest- and most-step "
+          f"states; per step: a phase's cost / its steps at the median state:")
     print(f"{'rule':<15}{'steps':>8}{'layerwise':>11}{'tuned':>9}{'ratio':>7}  {'range layerwise | tuned':<32}"
           f"per step layerwise | tuned")
     for m in rows:
@@ -499,6 +500,13 @@ def print_local_rules(measured, epochs):
         per_step = ", ".join(f"{name} {a['per_step'][name]:,.0f} | {t['per_step'][name]:,.0f}" for name in m["phases"])
         print(f"{m['rule']:<15}{steps:>8}{a['total']:>11,}{t['total']:>9,}{a['total'] / t['total']:>6.2f}x  "
               f"{ranges:<32}{per_step or 'no settling: the cost does not depend on the state'}")
+
+
+def check_local_size(spec):
+    shape = cli.parse_size(spec)
+    if shape.n_patterns > MAX_LOCAL_PATTERNS:
+        raise ValueError(f"local-size must have at most {MAX_LOCAL_PATTERNS} patterns, got {shape}")
+    return shape
 
 
 def check_bytes_per_element(value):
@@ -524,9 +532,9 @@ def build_parser():
     parser.add_argument("--ahs85-cycles", type=cli.arg_type(lambda v: check.check_count(v, "ahs85-cycles"), int),
                         default=1, help="1985 learning cycles of seed 0 traced, their mean reported; about 5 s each; "
                                         "0 skips the 1985 cycle and its total (default 1)")
-    parser.add_argument("--local-size", type=cli.arg_type(cli.parse_size), default=cli.parse_size("8-3-8"),
-                        help="the size the local rules are priced at (default 8-3-8; totals for compare rows of "
-                             "another size or settings price those rows' own)")
+    parser.add_argument("--local-size", type=cli.arg_type(check_local_size), default=cli.parse_size("8-3-8"),
+                        help=f"the size the local rules are priced at, at most {MAX_LOCAL_PATTERNS} patterns (default "
+                             f"8-3-8; totals for compare rows of another size or settings price those rows' own)")
     parser.add_argument("--local-epochs", type=cli.arg_type(lambda v: check.check_count(v, "local-epochs"), int),
                         default=100, help="cap of the run of seed 0 whose median-step state prices each local rule "
                                           "(it stops at its first solve); 0 skips the local rules (default 100)")
