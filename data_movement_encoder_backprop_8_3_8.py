@@ -393,7 +393,8 @@ def per_update_cost(learner, settings=None, bytes_per_element=1):
     """ByteDMD of one update of a registered learner at 8-3-8 with these settings: {"layerwise", "best",
     "best_schedule", "traced"}, or None when no kernel here computes that update (another size, loss or form).
     backprop: every schedule at seed 0's initial state; CD-k: the mean over seed 0's first TRACED_CD_UPDATES
-    updates; ahs85: TRACED_AHS85_CYCLES cycles of seed 0."""
+    updates; ahs85: TRACED_AHS85_CYCLES cycles of seed 0; a local rule: its median-step state over seed 0's run
+    (local_rule_kernels.measure_rule; one update is one pattern's, or recirculation's batch sweep)."""
     from learners import get
     spec = get(learner)
     s = spec.settings.from_mapping(dict(settings or {}))
@@ -417,6 +418,14 @@ def per_update_cost(learner, settings=None, bytes_per_element=1):
         cycle = measure_ahs85(TRACED_AHS85_CYCLES, bytes_per_element)["mean"]
         return {"layerwise": cycle, "best": cycle, "best_schedule": "the one kernel",
                 "traced": f"seed 0, mean of its first {TRACED_AHS85_CYCLES} cycle(s)"}
+    if learner in LK.RULES:
+        try:
+            m = LK.measure_rule(learner, "8-3-8", settings, bytes_per_element=bytes_per_element)
+        except ValueError:
+            return None                            # a protocol or network the kernels do not compute
+        best = min(m["schedules"], key=lambda k: m["schedules"][k]["total"])
+        return {"layerwise": m["schedules"]["layerwise"]["total"], "best": m["schedules"][best]["total"],
+                "best_schedule": best, "traced": f"seed 0's run ({m['states']} states), its median-step state"}
     return None
 
 
@@ -432,16 +441,15 @@ def read_compare(path):
         raise ValueError(f"{path} is not a compare study result ({err})") from None
 
 
-def _per_epoch(stats, key, n):
-    """A compare row's statistic in epochs, counted in updates of n per epoch."""
-    return {**stats, key: stats[key] * n, "ci_95": [c * n for c in stats["ci_95"]]}
+def _scaled(stats, key, factor):
+    return {**stats, key: stats[key] * factor, "ci_95": [c * factor for c in stats["ci_95"]]}
 
 
 def totals_to_criterion(compare, per_update, updates_per_epoch=None):
     """Expected data movement per solved network, failures and restarts paid: (updates spent over all networks
     / networks solved) x cost per update, for each learner and kernel. per_update: {learner: {kernel: cost}};
     updates_per_epoch: {learner: n} counts n kernel updates in each epoch of that learner's row, whatever the
-    row's own count (a local rule's kernel prices one pattern, and its epoch presents N)."""
+    row's own updates_per_epoch (a result that counted a per-pattern rule's epoch as one update)."""
     rows = []
     for learner, kernels in per_update.items():
         row = compare.get(learner)
@@ -449,9 +457,9 @@ def totals_to_criterion(compare, per_update, updates_per_epoch=None):
             continue
         updates, median = row["cost_updates_per_solved"], row["median_updates_to_solve"]
         n = (updates_per_epoch or {}).get(learner)
-        if n is not None:
-            updates = _per_epoch(row["cost_epochs_per_solved"], "mean", n)
-            median = _per_epoch(row["median_epochs_to_solve"], "median", n)
+        if n is not None and n != row["updates_per_epoch"]:
+            updates = _scaled(updates, "mean", n / row["updates_per_epoch"])
+            median = _scaled(median, "median", n / row["updates_per_epoch"])
         rows.append({"learner": learner, "n": row["n"], "solved": row["solved"], "seeds": row["seeds"],
                      "updates_per_solved": updates, "median_updates_solved_only": median,
                      "per_update": kernels,

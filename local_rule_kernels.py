@@ -511,11 +511,13 @@ def updated(learner, result, params, pattern=None, state=None):
 
 # --------------------------------------------------------------------------------------------- measuring
 def update_unit(learner):
-    """What one kernel call is, and how many of them make one epoch of the learner's loop."""
-    n = learner.shape.n_patterns
+    """What one kernel call is, and how many of them make one epoch of the learner's loop (the registry's count
+    of its weight updates)."""
+    rule = check_learner(learner)
+    per_epoch = learners.get(rule).updates_per_epoch(learner.shape, learner.settings)
     if learner.update == "pattern":
-        return "one pattern: both phases settled, one weight change", n
-    return f"one batch sweep of the {n} patterns, one weight change", 1
+        return "one pattern: both phases settled, one weight change", per_epoch
+    return f"one batch sweep of the {learner.shape.n_patterns} patterns, one weight change", per_epoch
 
 
 def run_states(rule, size="8-3-8", settings=None, seed=0, epochs=100):

@@ -181,16 +181,15 @@ def test_local_rule_rows_of_compare_are_priced_per_pattern_under_their_own_setti
     import learners
     import local_rule_kernels as LK
 
-    def row(rule, **settings):
-        return {"n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": 1,
+    def row(rule, per_epoch, updates, **settings):
+        return {"n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": per_epoch,
                 "run": {"learner": rule, "size": "4-2-4",
                         "settings": {**learners.get(rule).settings().config(), **settings}},
-                "cost_epochs_per_solved": {"mean": 50.0, "ci_95": [40.0, 60.0]},
-                "cost_updates_per_solved": {"mean": 50.0, "ci_95": [40.0, 60.0]},
-                "median_epochs_to_solve": {"median": 30.0, "ci_95": [20.0, 40.0]},
-                "median_updates_to_solve": {"median": 30.0, "ci_95": [20.0, 40.0]}}
-    compare = {"chl": row("chl"), "recirculation": row("recirculation"), "chl_dt": row("chl", dt=0.3),
-               "chl_batch": row("chl", update="batch"), "backprop": {"run": {"learner": "backprop"}}}
+                "cost_updates_per_solved": {"mean": updates, "ci_95": [0.8 * updates, 1.2 * updates]},
+                "median_updates_to_solve": {"median": updates / 2, "ci_95": [0.4 * updates, 0.6 * updates]}}
+    compare = {"chl": row("chl", 4, 200.0), "chl_epochs": row("chl", 1, 50.0),     # an epoch counted as one update
+               "recirculation": row("recirculation", 1, 50.0), "chl_dt": row("chl", 4, 200.0, dt=0.3),
+               "chl_batch": row("chl", 1, 50.0, update="batch"), "backprop": {"run": {"learner": "backprop"}}}
     measured = {rule: LK.measure_rule(rule, "4-2-4", epochs=3) for rule in ("chl", "recirculation")}
     D.print_local_rules(measured, 3)
     assert "local rules at 4-2-4" in capsys.readouterr().out
@@ -200,10 +199,17 @@ def test_local_rule_rows_of_compare_are_priced_per_pattern_under_their_own_setti
     per_update = {name: {"best": m["schedules"]["tuned"]["total"]} for name, m in priced.items()}
     totals = {r["learner"]: r for r in D.totals_to_criterion(
         compare, per_update, {name: m["updates_per_epoch"] for name, m in priced.items()})}
-    assert totals["chl"]["updates_per_solved"]["mean"] == 50.0 * 4           # four patterns, four updates an epoch
-    assert totals["chl"]["total_per_solved"]["best"]["ci_95"][1] == 60.0 * 4 * per_update["chl"]["best"]
+    for name in ("chl", "chl_epochs"):                                       # four patterns, four updates an epoch
+        assert totals[name]["updates_per_solved"]["mean"] == 200.0
+        assert totals[name]["total_per_solved"]["best"]["ci_95"][1] == pytest.approx(240.0 * per_update["chl"]["best"])
+        assert totals[name]["median_updates_solved_only"]["median"] == 100.0
     assert totals["recirculation"]["updates_per_solved"]["mean"] == 50.0     # one batch update an epoch
-    assert totals["chl"]["median_updates_solved_only"]["median"] == 30.0 * 4
+
+
+def test_the_compare_study_gets_a_local_rules_cost_per_update():
+    cost = D.per_update_cost("recirculation")
+    assert (cost["layerwise"], cost["best"], cost["best_schedule"]) == (23178, 12806, "tuned")
+    assert D.per_update_cost("chl", {"update": "batch"}) is None            # a protocol no kernel computes
 
 
 def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
