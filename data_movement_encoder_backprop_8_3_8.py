@@ -3,6 +3,7 @@
 criterion, for several schedules of the same arithmetic.
 
     python3 data_movement_encoder_backprop_8_3_8.py            # the table, totals and published figures
+    python3 data_movement_encoder_backprop_8_3_8.py --local-size 4-2-4   # the local rules priced at 4-2-4
 
 A kernel here is one complete update of the engine, in pure Python on scalars: forward, backward, the 1/8
 mean, momentum and the weight step. Arguments (W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X): parameters, their
@@ -20,6 +21,8 @@ Schedules:
   (e) column-wise  one output unit at a time over all patterns: each W2 column is stepped as soon as its
                  gradient is complete, so only one column's accumulators are live (see update_columns)
   (f) tuned      (e) with every order tuned under the metric and the W1 step folded into the last column
+
+The Boltzmann kernels are boltzmann_kernels.py, the local rules' local_rule_kernels.py (priced at --local-size).
 """
 import json
 import math
@@ -34,6 +37,8 @@ import boltzmann_kernels as BK
 import bytedmd
 import cli_support as cli
 import encoder_backprop_8_3_8 as E
+import learners
+import local_rule_kernels as LK
 import boltzmann_learners as B
 import validation as check
 from bytedmd import phase
@@ -41,6 +46,7 @@ from published_figures import BYTEDMD_PUBLISHED as PUBLISHED
 
 R3, R8 = range(3), range(8)
 MAX_BYTES_PER_ELEMENT = 1 << 20      # the price grows as its square root; beyond this no figure is meaningful
+MAX_LOCAL_PATTERNS = 32              # a settling step's trace grows as N * H: 32-5-32 already takes minutes
 
 
 @bytedmd.op
@@ -387,7 +393,8 @@ def per_update_cost(learner, settings=None, bytes_per_element=1):
     """ByteDMD of one update of a registered learner at 8-3-8 with these settings: {"layerwise", "best",
     "best_schedule", "traced"}, or None when no kernel here computes that update (another size, loss or form).
     backprop: every schedule at seed 0's initial state; CD-k: the mean over seed 0's first TRACED_CD_UPDATES
-    updates; ahs85: TRACED_AHS85_CYCLES cycles of seed 0."""
+    updates; ahs85: TRACED_AHS85_CYCLES cycles of seed 0; a local rule: its median-step state over seed 0's run
+    (local_rule_kernels.measure_rule; one update is one pattern's, or recirculation's batch sweep)."""
     from learners import get
     spec = get(learner)
     s = spec.settings.from_mapping(dict(settings or {}))
@@ -411,6 +418,14 @@ def per_update_cost(learner, settings=None, bytes_per_element=1):
         cycle = measure_ahs85(TRACED_AHS85_CYCLES, bytes_per_element)["mean"]
         return {"layerwise": cycle, "best": cycle, "best_schedule": "the one kernel",
                 "traced": f"seed 0, mean of its first {TRACED_AHS85_CYCLES} cycle(s)"}
+    if learner in LK.RULES:
+        try:
+            m = LK.measure_rule(learner, "8-3-8", settings, bytes_per_element=bytes_per_element)
+        except ValueError:
+            return None                            # a protocol or network the kernels do not compute
+        best = min(m["schedules"], key=lambda k: m["schedules"][k]["total"])
+        return {"layerwise": m["schedules"]["layerwise"]["total"], "best": m["schedules"][best]["total"],
+                "best_schedule": best, "traced": f"seed 0's run ({m['states']} states), its median-step state"}
     return None
 
 
@@ -426,16 +441,25 @@ def read_compare(path):
         raise ValueError(f"{path} is not a compare study result ({err})") from None
 
 
-def totals_to_criterion(compare, per_update):
+def _scaled(stats, key, factor):
+    return {**stats, key: stats[key] * factor, "ci_95": [c * factor for c in stats["ci_95"]]}
+
+
+def totals_to_criterion(compare, per_update, updates_per_epoch=None):
     """Expected data movement per solved network, failures and restarts paid: (updates spent over all networks
-    / networks solved) x cost per update, for each learner and kernel. per_update: {learner: {kernel: cost}}."""
+    / networks solved) x cost per update, for each learner and kernel. per_update: {learner: {kernel: cost}};
+    updates_per_epoch: {learner: n} counts n kernel updates in each epoch of that learner's row, whatever the
+    row's own updates_per_epoch (a result that counted a per-pattern rule's epoch as one update)."""
     rows = []
     for learner, kernels in per_update.items():
         row = compare.get(learner)
         if row is None or row["cost_updates_per_solved"] is None:
             continue
-        updates = row["cost_updates_per_solved"]
-        median = row["median_updates_to_solve"]
+        updates, median = row["cost_updates_per_solved"], row["median_updates_to_solve"]
+        n = (updates_per_epoch or {}).get(learner)
+        if n is not None and n != row["updates_per_epoch"]:
+            updates = _scaled(updates, "mean", n / row["updates_per_epoch"])
+            median = _scaled(median, "median", n / row["updates_per_epoch"])
         rows.append({"learner": learner, "n": row["n"], "solved": row["solved"], "seeds": row["seeds"],
                      "updates_per_solved": updates, "median_updates_solved_only": median,
                      "per_update": kernels,
@@ -444,6 +468,53 @@ def totals_to_criterion(compare, per_update):
                                           for name, c in kernels.items()},
                      "median_times_per_update": {name: median["median"] * c for name, c in kernels.items()}})
     return rows
+
+
+def price_local_rows(compare, measured, epochs, bytes_per_element=1):
+    """The compare rows that ran a local rule, each priced under its own size and settings (the measurement in
+    `measured`, {rule: measure_rule row}, where they match its defaults). Returns ({row: measurement},
+    {row: why the kernels do not price it})."""
+    priced, refused = {}, {}
+    for name, row in compare.items():
+        run = row.get("run", {})
+        rule = run.get("learner")
+        if rule not in LK.RULES:
+            continue
+        mine = measured.get(rule)
+        if mine is not None and run.get("size") == mine["size"] and \
+                run.get("settings") == learners.get(rule).settings().config():
+            priced[name] = mine
+            continue
+        try:
+            priced[name] = LK.measure_rule(rule, run.get("size", "8-3-8"), run.get("settings"), epochs=epochs,
+                                           bytes_per_element=bytes_per_element)
+        except ValueError as err:
+            refused[name] = str(err)
+    return priced, refused
+
+
+def print_local_rules(measured, epochs):
+    rows = list(measured.values())
+    print(f"local rules at {rows[0]['size']}, one update each (settling rules and mean-field: one pattern, N per "
+          f"epoch; recirculation: one batch sweep), at the median-step state of seed 0's run (to its first solve or "
+          f"{epochs} epochs); steps per phase in the learner's order; the range over the fewest- and most-step "
+          f"states; per step: a phase's cost / its steps at the median state:")
+    print(f"{'rule':<15}{'steps':>8}{'layerwise':>11}{'tuned':>9}{'ratio':>7}  {'range layerwise | tuned':<32}"
+          f"per step layerwise | tuned")
+    for m in rows:
+        a, t = m["schedules"]["layerwise"], m["schedules"]["tuned"]
+        steps = "+".join(str(s) for s in m["steps"]["median"]) or "-"
+        ranges = f"{a['range'][0]:,}-{a['range'][1]:,} | {t['range'][0]:,}-{t['range'][1]:,}"
+        per_step = ", ".join(f"{name} {a['per_step'][name]:,.0f} | {t['per_step'][name]:,.0f}" for name in m["phases"])
+        print(f"{m['rule']:<15}{steps:>8}{a['total']:>11,}{t['total']:>9,}{a['total'] / t['total']:>6.2f}x  "
+              f"{ranges:<32}{per_step or 'no settling: the cost does not depend on the state'}")
+
+
+def check_local_size(spec):
+    shape = cli.parse_size(spec)
+    if shape.n_patterns > MAX_LOCAL_PATTERNS:
+        raise ValueError(f"local-size must have at most {MAX_LOCAL_PATTERNS} patterns, got {shape}")
+    return shape
 
 
 def check_bytes_per_element(value):
@@ -456,8 +527,9 @@ def check_bytes_per_element(value):
 def build_parser():
     parser = cli.OneLineParser(prog="data_movement_encoder_backprop_8_3_8.py",
                                description="ByteDMD cost of one training update of the 8-3-8 encoder per schedule "
-                                           "(backprop, CD-1, CD-5, the 1985 Boltzmann cycle), and of reaching the "
-                                           "criterion with failures paid for (the kernels are written for 8-3-8).")
+                                           "(backprop, CD-1, CD-5, the 1985 Boltzmann cycle, the six local rules), "
+                                           "and of reaching the criterion with failures paid for (the backprop "
+                                           "kernels are written for 8-3-8; the local rules' for any size).")
     parser.add_argument("--bytes-per-element", type=cli.arg_type(check_bytes_per_element, int),
                         default=1, help=f"bytes per traced value, 1 to {MAX_BYTES_PER_ELEMENT} (default 1, as published)")
     parser.add_argument("--compare", default=os.path.join("results", "compare.json"),
@@ -468,6 +540,12 @@ def build_parser():
     parser.add_argument("--ahs85-cycles", type=cli.arg_type(lambda v: check.check_count(v, "ahs85-cycles"), int),
                         default=1, help="1985 learning cycles of seed 0 traced, their mean reported; about 5 s each; "
                                         "0 skips the 1985 cycle and its total (default 1)")
+    parser.add_argument("--local-size", type=cli.arg_type(check_local_size), default=cli.parse_size("8-3-8"),
+                        help=f"the size the local rules are priced at, at most {MAX_LOCAL_PATTERNS} patterns (default "
+                             f"8-3-8; totals for compare rows of another size or settings price those rows' own)")
+    parser.add_argument("--local-epochs", type=cli.arg_type(lambda v: check.check_count(v, "local-epochs"), int),
+                        default=100, help="cap of the run of seed 0 whose median-step state prices each local rule "
+                                          "(it stops at its first solve); 0 skips the local rules (default 100)")
     cli.add_json_args(parser)
     return parser
 
@@ -523,12 +601,26 @@ def main(argv=None):
                   "cd1": {"layerwise": cd[1]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[1].values())},
                   "cd5": {"layerwise": cd[5]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[5].values())},
                   **({} if ahs85 is None else {"ahs85": {"layerwise": ahs85["mean"], "best": ahs85["mean"]}})}
+    local, local_priced, local_refused = {}, {}, {}
+    if args.local_epochs:
+        print(f"tracing the six local rules at {args.local_size} ...", flush=True)
+        local = {rule: LK.measure_rule(rule, str(args.local_size), epochs=args.local_epochs, bytes_per_element=b)
+                 for rule in LK.RULES}
+        print_local_rules(local, args.local_epochs)
+        if compare is not None:
+            local_priced, local_refused = price_local_rows(compare, local, args.local_epochs, b)
+        for name, m in local_priced.items():
+            per_update[name] = {"layerwise": m["schedules"]["layerwise"]["total"],
+                                "best": min(s["total"] for s in m["schedules"].values())}
+        for name, why in local_refused.items():
+            print(f"  compare row {name}: not priced ({why})")
     totals = []
     if compare is None:
         print(f"totals to the criterion: no {args.compare}; run `python3 study_encoder_backprop_8_3_8.py compare` "
               f"first (or give --compare)")
     else:
-        totals = totals_to_criterion(compare, per_update)
+        totals = totals_to_criterion(compare, per_update, {name: m["updates_per_epoch"]
+                                                           for name, m in local_priced.items()})
         print(f"totals to the criterion with failures and restarts paid (update counts from {args.compare}): "
               f"expected data movement per solved network = updates spent by all networks / networks solved x "
               f"cost per update (plain = layerwise, best = cheapest schedule)")
@@ -556,10 +648,12 @@ def main(argv=None):
             atomic_files.write_json(args.json, {
                 "config": {"bytes_per_element": b, "weights": "seed 0 initial", "traced_activations": True,
                            "optimizer_step": True, "compare": args.compare if compare else None,
-                           "cd_updates": args.cd_updates, "ahs85_cycles": args.ahs85_cycles},
+                           "cd_updates": args.cd_updates, "ahs85_cycles": args.ahs85_cycles,
+                           "local_size": str(args.local_size), "local_epochs": args.local_epochs},
                 "published_replicated": published, "published": PUBLISHED, "schedules": table,
                 "best_schedule": best_key, "lower_bound": {"cost": bound, "instructions": n_instructions},
-                "cd": cd, "ahs85_cycle": ahs85, "totals_per_solved": totals,
+                "cd": cd, "ahs85_cycle": ahs85, "local_rules": local,
+                "totals_per_solved": totals,
                 "published_contract_totals": [{**s, "total": {k: s["median_updates"] * r["total"]
                                                               for k, r in table.items()}} for s in sweeps],
                 "seconds": seconds})

@@ -163,7 +163,8 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
              "median_updates_to_solve": {"median": 6000.0}}]
     compare.write_text(json.dumps({"summary": {"rows": rows}}))
     out = tmp_path / "dm.json"
-    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2", "--ahs85-cycles", "0"]) == 0
+    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2", "--ahs85-cycles", "0",
+                   "--local-epochs", "0"]) == 0
     text = capsys.readouterr().out
     assert "published kernel replicated: 18,327" in text and "(f) tuned" in text and "CD-5: layerwise" in text
     data = json.loads(out.read_text())
@@ -176,6 +177,41 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
     assert totals["cd1"]["total_per_solved"]["layerwise"]["ci_95"][1] == 11000.0 * data["cd"]["1"]["layerwise"]["mean"]
 
 
+def test_local_rule_rows_of_compare_are_priced_per_pattern_under_their_own_settings(capsys):
+    import learners
+    import local_rule_kernels as LK
+
+    def row(rule, per_epoch, updates, **settings):
+        return {"n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": per_epoch,
+                "run": {"learner": rule, "size": "4-2-4",
+                        "settings": {**learners.get(rule).settings().config(), **settings}},
+                "cost_updates_per_solved": {"mean": updates, "ci_95": [0.8 * updates, 1.2 * updates]},
+                "median_updates_to_solve": {"median": updates / 2, "ci_95": [0.4 * updates, 0.6 * updates]}}
+    compare = {"chl": row("chl", 4, 200.0), "chl_epochs": row("chl", 1, 50.0),     # an epoch counted as one update
+               "recirculation": row("recirculation", 1, 50.0), "chl_dt": row("chl", 4, 200.0, dt=0.3),
+               "chl_batch": row("chl", 1, 50.0, update="batch"), "backprop": {"run": {"learner": "backprop"}}}
+    measured = {rule: LK.measure_rule(rule, "4-2-4", epochs=3) for rule in ("chl", "recirculation")}
+    D.print_local_rules(measured, 3)
+    assert "local rules at 4-2-4" in capsys.readouterr().out
+    priced, refused = D.price_local_rows(compare, measured, epochs=3)
+    assert priced["chl"] is measured["chl"] and priced["recirculation"] is measured["recirculation"]
+    assert priced["chl_dt"] is not measured["chl"] and set(refused) == {"chl_batch"}
+    per_update = {name: {"best": m["schedules"]["tuned"]["total"]} for name, m in priced.items()}
+    totals = {r["learner"]: r for r in D.totals_to_criterion(
+        compare, per_update, {name: m["updates_per_epoch"] for name, m in priced.items()})}
+    for name in ("chl", "chl_epochs"):                                       # four patterns, four updates an epoch
+        assert totals[name]["updates_per_solved"]["mean"] == 200.0
+        assert totals[name]["total_per_solved"]["best"]["ci_95"][1] == pytest.approx(240.0 * per_update["chl"]["best"])
+        assert totals[name]["median_updates_solved_only"]["median"] == 100.0
+    assert totals["recirculation"]["updates_per_solved"]["mean"] == 50.0     # one batch update an epoch
+
+
+def test_the_compare_study_gets_a_local_rules_cost_per_update():
+    cost = D.per_update_cost("recirculation")
+    assert (cost["layerwise"], cost["best"], cost["best_schedule"]) == (23178, 12806, "tuned")
+    assert D.per_update_cost("chl", {"update": "batch"}) is None            # a protocol no kernel computes
+
+
 def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
     small = D.measure_ahs85(2, size="4-2-4")
     assert 0 < small["min"] <= small["mean"] <= small["max"]
@@ -183,7 +219,8 @@ def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
 
 
 def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
-    assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0"]) == 0
+    assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0",
+                   "--local-epochs", "0"]) == 0
     text = capsys.readouterr().out
     assert "run `python3 study_encoder_backprop_8_3_8.py compare` first" in text and "one 1985 cycle: not traced" in text
 
