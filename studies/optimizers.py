@@ -12,7 +12,7 @@ from studies.common import Sweeps, config_record
 
 NAME = "optimizers"
 DESCRIPTION = "momentum, quickprop, Rprop+ and iRprop- over encoder sizes, Fahlman's protocol and strict"
-SEEDS, EPOCHS = "0-99", 20000
+SEEDS, EPOCHS = "1000-1399", 20000      # fresh seeds: the other studies pick on 0-999
 OPTIONS = {"sizes": (["4-2-4", "8-3-8", "10-5-10", "16-4-16", "32-5-32"],
                      cli.list_of(str, lambda v: str(cli.parse_size(v))), "encoder sizes"),
            "budget": (1000, cli.arg_type(lambda v: check.check_epochs(v, "budget"), int),
