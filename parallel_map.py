@@ -41,15 +41,6 @@ def _init_worker(parent_pid):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def dask_client(address):
-    """A dask.distributed Client for a scheduler address; ImportError with the install line if Dask is absent."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ImportError("--scheduler needs Dask: pip install -r requirements-dist.txt") from None
-    return Client(address, timeout="10s")
-
-
 def _stop(executor):
     """Cancel what has not started and end the worker processes of a local pool at once."""
     # A running chunk would otherwise finish before the pool exits; the pool keeps its processes in
@@ -70,8 +61,8 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
 
     fn(list of items) -> list of one result per item; it must be picklable (a module-level function, or a
     functools.partial of one) when it runs in other processes. workers > 1 without an executor starts a
-    local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client.
-    progress(done_items, total_items) is called as chunks finish.
+    local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client (chunked by
+    the cluster's threads). progress(done_items, total_items) is called as chunks finish.
     """
     items = list(items)
     if not items:
@@ -82,8 +73,10 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
             progress(len(items), len(items))
         return result
     import concurrent.futures as cf  # only a parallel sweep pays for importing the process pool
-    size = chunk_size or default_chunk_size(len(items), max(workers, 1) if executor is None else
-                                            max(workers, os.cpu_count() or 1))
+    client = executor if hasattr(executor, "get_executor") else None        # a dask.distributed Client
+    slots = max(workers, 1) if executor is None else \
+        sum(client.nthreads().values()) if client is not None else max(workers, os.cpu_count() or 1)
+    size = chunk_size or default_chunk_size(len(items), max(slots, 1))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     owned = executor is None
     if owned:
@@ -93,8 +86,8 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
         parent = None if context.get_start_method() == "forkserver" else os.getpid()
         executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                                           initargs=(parent,))
-    elif hasattr(executor, "get_executor"):                 # a dask.distributed Client
-        executor = executor.get_executor()
+    elif client is not None:
+        executor = client.get_executor()
     results, done, futures = [None] * len(chunks), 0, {}
     try:
         futures = {executor.submit(fn, chunk): k for k, chunk in enumerate(chunks)}
