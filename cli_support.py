@@ -199,6 +199,12 @@ def quiet_dask_logs():
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
+def cluster_failed(parser, err):
+    """A Dask cluster lost during the work (dask_cluster.ClusterError): one line and exit status 1; the work's
+    output is not written."""
+    parser.exit(1, f"{parser.prog}: error: {err}\n")
+
+
 class Progress:
     """A self-overwriting progress line on stderr (networks finished, rate, time left), shown only when
     stderr is a terminal and the work has run for more than a second."""

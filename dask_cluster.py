@@ -1,5 +1,5 @@
 """Sweeps on a Dask cluster (parallel_map.map_chunks with a dask.distributed Client): a connection checked before
-any work, its failures as one line (ClusterError).
+any work, chunks that stop when cancelled, and a failure of the cluster as one line (ClusterError).
 
 The scheduler and every worker import this project's modules by name (the chunks are functions of them, never of
 a script's __main__), so the project is installed on each machine: `pip install .` from the same checkout
@@ -117,6 +117,40 @@ def code_fingerprint(names):
         except (ImportError, AttributeError, TypeError, OSError, ValueError):
             fingerprint[name] = None
     return fingerprint
+
+
+class Cancelled(Exception):
+    """Raised in a Dask task whose future was cancelled: the chunk stops there."""
+
+
+def cancellable(fn, chunk):
+    """fn(chunk, progress=check), where check (called every epoch) stops the chunk once its future is cancelled
+    (Ctrl-C, SIGTERM): Dask cannot stop a running task itself, and one chunk per worker holds all the work."""
+    from distributed import get_worker
+    worker = get_worker()
+    key = worker.get_current_task()
+
+    def check(*_):
+        task = worker.state.tasks.get(key)
+        if task is None or task.state == "cancelled":
+            raise Cancelled(key)
+    return fn(chunk, progress=check)
+
+
+def cluster_error(client, err):
+    """The ClusterError (one line) for an error of the cluster itself, or None for any other: Ctrl-C, or a bug,
+    which shows its traceback."""
+    import concurrent.futures as cf
+    from distributed import KilledWorker
+    address = client.scheduler.address
+    if not isinstance(err, Exception):                  # Ctrl-C, SIGTERM
+        return None
+    if client.status != "running":
+        return ClusterError(f"lost the Dask scheduler at {address} during the sweep")
+    if isinstance(err, (cf.CancelledError, KilledWorker, ImportError, OSError, TimeoutError)):
+        return ClusterError(f"the Dask cluster at {address} failed during the sweep ({type(err).__name__}: "
+                            f"{one_line(err)})")
+    return None
 
 
 def one_line(err):

@@ -12,6 +12,7 @@ import atomic_files
 import cli_support as cli
 import settings as declared
 import validation as check
+from dask_cluster import ClusterError
 from interval_stats import summarize_runs
 from learners import get
 from training_loop import LoopSettings, check_run, sweep
@@ -125,6 +126,8 @@ def main(argv, prog, rules, description, single_run=None, notes=None):
             atomic_files.write_json(args.json, output)
     except OSError as err:
         cli.output_failed(parser, err, f"cannot write output: {err}")
+    except ClusterError as err:
+        cli.cluster_failed(parser, err)
     finally:
         if executor is not None:
             executor.close()

@@ -6,6 +6,7 @@ same, bit for bit, whatever the number of workers or the chunk size. The executo
 (`workers=N`) or one the caller gives: any `concurrent.futures.Executor`, or a `dask.distributed.Client`
 (its `get_executor()` is used), so the same sweep runs on a laptop, on all cores, or on a Dask cluster.
 """
+import functools
 import math
 import os
 import signal
@@ -61,8 +62,10 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
 
     fn(list of items) -> list of one result per item; it must be picklable (a module-level function, or a
     functools.partial of one) when it runs in other processes. workers > 1 without an executor starts a
-    local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client (chunked by
-    the cluster's threads). progress(done_items, total_items) is called as chunks finish.
+    local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client (then
+    fn also takes progress=, a callback to call often, which stops the chunk once it is cancelled, and a failure
+    of the cluster itself, a lost scheduler first, is a dask_cluster.ClusterError of one line).
+    progress(done_items, total_items) is called as chunks finish.
     """
     items = list(items)
     if not items:
@@ -87,7 +90,9 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
         executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                                           initargs=(parent,))
     elif client is not None:
+        from dask_cluster import cancellable
         executor = client.get_executor()
+        fn = functools.partial(cancellable, fn)
     results, done, futures = [None] * len(chunks), 0, {}
     try:
         futures = {executor.submit(fn, chunk): k for k, chunk in enumerate(chunks)}
@@ -97,12 +102,18 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
             done += len(chunks[k])
             if progress is not None:
                 progress(done, len(items))
-    except BaseException:
+    except BaseException as err:
         if owned:
             _stop(executor)
-        else:
+        elif client is None:
             for future in futures:
                 future.cancel()
+        elif client.status == "running":         # one call cancels every chunk on the cluster
+            executor.shutdown(wait=False)
+        if client is not None:
+            from dask_cluster import cluster_error
+            if (failure := cluster_error(client, err)) is not None:
+                raise failure from None
         raise
     if owned:
         executor.shutdown()
