@@ -156,25 +156,53 @@ def add_parallel_args(parser, workers_default=1):
     parser.add_argument("--workers", type=arg_type(lambda v: check.check_positive_int(v, "workers"), int),
                         default=workers_default,
                         help=f"local processes to train on; results are identical for any number (default {shown})")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="train on a Dask cluster instead, e.g. tcp://127.0.0.1:8786 "
-                             "(needs: pip install -r requirements-dist.txt)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None, type=arg_type(check_address),
+                        help="train on a Dask cluster instead, e.g. tcp://HOST:8786; this project must be installed "
+                             "on its scheduler and workers (docs/performance.md; needs: pip install -r "
+                             "requirements-dist.txt)")
     parser.add_argument("--chunk-size", type=arg_type(lambda v: check.check_positive_int(v, "chunk-size"), int),
                         default=None, help="networks per parallel chunk (default: about 4 chunks per worker, "
                                            "8 to 256 networks each)")
 
 
+def check_address(text):
+    if not text.strip():
+        raise ValueError("the Dask scheduler's address is empty (e.g. tcp://HOST:8786)")
+    return text
+
+
 def executor_from(parser, args):
-    """The Dask client named by --scheduler, or None (local processes, or this process)."""
-    if not args.scheduler:
+    """The Dask client named by --scheduler, checked before any work (a scheduler that answers, has workers, and
+    runs this code there), or None (local processes, or this process); one line and exit 2 otherwise."""
+    if args.scheduler is None:
         return None
-    from parallel_map import dask_client
+    from dask_cluster import ClusterError, dask_client
+    try:
+        import dask.distributed  # noqa: F401 -- its import sets up the loggers quieted below
+    except ImportError:
+        pass                    # dask_client says how to install it
+    else:
+        quiet_dask_logs()
     try:
         return dask_client(args.scheduler)
-    except ImportError as err:
+    except (ImportError, ClusterError) as err:
         parser.error(str(err))
-    except (OSError, TimeoutError, ValueError) as err:
-        parser.error(f"cannot reach the Dask scheduler at {args.scheduler}: {err}")
+
+
+def quiet_dask_logs():
+    """Dask's log, and tornado's and asyncio's under it, would add lines to our one line (a lost scheduler, a
+    connection that timed out inside Dask)."""
+    import logging
+    for handler in logging.getLogger("distributed").handlers:
+        handler.setLevel(logging.CRITICAL + 1)
+    for name in ("tornado", "tornado.application", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def cluster_failed(parser, err):
+    """A Dask cluster lost during the work (dask_cluster.ClusterError): one line and exit status 1; the work's
+    output is not written."""
+    parser.exit(1, f"{parser.prog}: error: {err}\n")
 
 
 class Progress:

@@ -12,6 +12,7 @@ import atomic_files
 import cli_support as cli
 import settings as declared
 import validation as check
+from dask_cluster import ClusterError
 from interval_stats import summarize_runs
 from learners import get
 from training_loop import LoopSettings, check_run, sweep
@@ -110,32 +111,36 @@ def main(argv, prog, rules, description, single_run=None, notes=None):
               "settings": settings.config(), "loop": loop.config(), "min_stop_epoch": learner.min_stop_epoch,
               "update": spec.update_unit, "updates_per_epoch": spec.updates_per_epoch(args.size, settings)}
     what = f"{len(seeds)} seeds" if sweeping else f"seed {seeds[0]}"
+    here = not sweeping and single_run is not None
+    executor = None if here else cli.executor_from(parser, args)
     print(f"{args.size} encoder, {spec.name}: {what}; {describe(settings, loop)}")
     try:
-        if not sweeping and single_run is not None:
+        if here:
             run = types.SimpleNamespace(settings=settings, loop=loop, seeds=seeds, size=args.size)
             output = {**single_run(run), "config": config}
         else:
-            output = {"config": config, **run_sweep(args, spec, settings, loop, seeds, parser)}
+            output = {"config": config, **run_sweep(args, spec, settings, loop, seeds, executor)}
         if notes is not None and notes(spec.name, str(args.size)):
             print(notes(spec.name, str(args.size)))
         if args.json:
             atomic_files.write_json(args.json, output)
     except OSError as err:
         cli.output_failed(parser, err, f"cannot write output: {err}")
+    except ClusterError as err:
+        cli.cluster_failed(parser, err)
+    finally:
+        if executor is not None:
+            executor.close()
     return 0
 
 
-def run_sweep(args, spec, settings, loop, seeds, parser):
-    executor = cli.executor_from(parser, args)
+def run_sweep(args, spec, settings, loop, seeds, executor):
     progress = cli.Progress(len(seeds))
     try:
         result = sweep(spec.name, seeds, settings, loop, size=args.size, progress=progress.epoch_hook(),
                        workers=args.workers, executor=executor, chunk_size=args.chunk_size)
     finally:
         progress.close()
-        if executor is not None:
-            executor.close()
     runs = result.records()
     print_table(runs, args.size.n_patterns)
     summary = summarize_runs(runs)

@@ -6,6 +6,7 @@ same, bit for bit, whatever the number of workers or the chunk size. The executo
 (`workers=N`) or one the caller gives: any `concurrent.futures.Executor`, or a `dask.distributed.Client`
 (its `get_executor()` is used), so the same sweep runs on a laptop, on all cores, or on a Dask cluster.
 """
+import functools
 import math
 import os
 import signal
@@ -41,15 +42,6 @@ def _init_worker(parent_pid):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def dask_client(address):
-    """A dask.distributed Client for a scheduler address; ImportError with the install line if Dask is absent."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ImportError("--scheduler needs Dask: pip install -r requirements-dist.txt") from None
-    return Client(address, timeout="10s")
-
-
 def _stop(executor):
     """Cancel what has not started and end the worker processes of a local pool at once."""
     # A running chunk would otherwise finish before the pool exits; the pool keeps its processes in
@@ -70,7 +62,9 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
 
     fn(list of items) -> list of one result per item; it must be picklable (a module-level function, or a
     functools.partial of one) when it runs in other processes. workers > 1 without an executor starts a
-    local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client.
+    local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client (then
+    fn also takes progress=, a callback to call often, which stops the chunk once it is cancelled, and a failure
+    of the cluster itself, a lost scheduler first, is a dask_cluster.ClusterError of one line).
     progress(done_items, total_items) is called as chunks finish.
     """
     items = list(items)
@@ -82,8 +76,10 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
             progress(len(items), len(items))
         return result
     import concurrent.futures as cf  # only a parallel sweep pays for importing the process pool
-    size = chunk_size or default_chunk_size(len(items), max(workers, 1) if executor is None else
-                                            max(workers, os.cpu_count() or 1))
+    client = executor if hasattr(executor, "get_executor") else None        # a dask.distributed Client
+    slots = max(workers, 1) if executor is None else \
+        sum(client.nthreads().values()) if client is not None else max(workers, os.cpu_count() or 1)
+    size = chunk_size or default_chunk_size(len(items), max(slots, 1))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     owned = executor is None
     if owned:
@@ -93,8 +89,10 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
         parent = None if context.get_start_method() == "forkserver" else os.getpid()
         executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                                           initargs=(parent,))
-    elif hasattr(executor, "get_executor"):                 # a dask.distributed Client
-        executor = executor.get_executor()
+    elif client is not None:
+        from dask_cluster import cancellable
+        executor = client.get_executor()
+        fn = functools.partial(cancellable, fn)
     results, done, futures = [None] * len(chunks), 0, {}
     try:
         futures = {executor.submit(fn, chunk): k for k, chunk in enumerate(chunks)}
@@ -104,12 +102,18 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
             done += len(chunks[k])
             if progress is not None:
                 progress(done, len(items))
-    except BaseException:
+    except BaseException as err:
         if owned:
             _stop(executor)
-        else:
+        elif client is None:
             for future in futures:
                 future.cancel()
+        elif client.status == "running":         # one call cancels every chunk on the cluster
+            executor.shutdown(wait=False)
+        if client is not None:
+            from dask_cluster import cluster_error
+            if (failure := cluster_error(client, err)) is not None:
+                raise failure from None
         raise
     if owned:
         executor.shutdown()

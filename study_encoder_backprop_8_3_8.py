@@ -26,6 +26,7 @@ import time
 import atomic_files
 import cli_support as cli
 import validation as check
+from dask_cluster import ClusterError
 from studies import STUDIES
 from studies.common import StudyConfig, default_options
 from training_loop import DEFAULT_SHAPE
@@ -157,6 +158,8 @@ def main(argv=None):
             redraw_study(parser, name, args) if args.redraw else run_study(name, args)
     except OSError as err:
         cli.output_failed(parser, err, f"cannot write results: {err}")
+    except ClusterError as err:
+        cli.cluster_failed(parser, err)
     except ValueError as err:                       # e.g. held-out seeds that overlap the seeds a choice is made on
         parser.error(str(err))
     finally:

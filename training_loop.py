@@ -533,12 +533,13 @@ def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, recor
     return _sweep_here(run, recorders, observer, progress)
 
 
-def _sweep_chunk(learner, settings, loop, size, names, recorders, items):
-    """One chunk of a parallel sweep, in a worker: items are (seed, *per-network values) tuples."""
+def _sweep_chunk(learner, settings, loop, size, names, recorders, items, progress=None):
+    """One chunk of a parallel sweep, in a worker: items are (seed, *per-network values) tuples; progress as in
+    `fit` (on a Dask worker, it stops a cancelled chunk)."""
     seeds, *values = (list(column) for column in zip(*items))
     if names:
         settings = settings.replace(**{name: tuple(v) for name, v in zip(names, values)})
-    return [sweep(learner, seeds, settings, loop, size=size, recorders=recorders)]
+    return [sweep(learner, seeds, settings, loop, size=size, recorders=recorders, progress=progress)]
 
 
 def _sweep_here(run, recorders, observer, progress):

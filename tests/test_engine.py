@@ -260,7 +260,8 @@ def test_the_engines_import_no_cli_no_plotting_and_no_numba_unless_a_compiled_le
     backprop engine and the registry do not pay numba's import (only the Boltzmann learners run compiled code)."""
     import subprocess
     import sys
-    layers = ("cli_support", "learner_cli", "atomic_files", "interval_stats", "parallel_map", "matplotlib")
+    layers = ("cli_support", "learner_cli", "atomic_files", "interval_stats", "parallel_map", "dask_cluster",
+              "matplotlib")
     code = ("import sys, encoder_backprop_8_3_8, backprop_learner, learners, training_loop, local_learners; "
             "assert 'numba' not in sys.modules, 'numba'; import boltzmann_learners; "
             f"print(sorted(m for m in {layers!r} if m in sys.modules))")

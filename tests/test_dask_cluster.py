@@ -1,0 +1,217 @@
+"""--scheduler against a real Dask cluster, started as docs/performance.md says: the stock `dask scheduler` and
+`dask worker` commands in processes of their own, the code on their PYTHONPATH. A sweep there gives the records of
+one process, bit for bit; a bad address, a cluster on other code, a lost scheduler and Ctrl-C each end with one
+line."""
+import contextlib
+import hashlib
+import http.server
+import importlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WITH_CODE = {**os.environ, "PYTHONPATH": ROOT}
+
+
+def cli(script, *args):
+    return [sys.executable, os.path.join(ROOT, script), *args]
+
+
+def start(command, cwd, env=WITH_CODE):
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def finish(proc, timeout=180):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+@contextlib.contextmanager
+def stock_cluster(folder, workers=1, worker_env=WITH_CODE):
+    """(address, client) of a scheduler and `workers` one-thread workers, each a `dask` command of its own (run
+    outside the repository, so that only PYTHONPATH can give them our code); every process is killed at the end,
+    whatever happened."""
+    folder.mkdir()
+    address_file = str(folder / "scheduler.json")
+    dask = [sys.executable, "-m", "dask"]
+    processes = []
+    try:
+        processes.append(start(dask + ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                       "--scheduler-file", address_file], folder))
+        for _ in range(workers):
+            processes.append(start(dask + ["worker", "--scheduler-file", address_file, "--nthreads", "1",
+                                           "--no-nanny", "--no-dashboard", "--local-directory", str(folder)],
+                                   folder, worker_env))
+        deadline = time.monotonic() + 60
+        while not os.path.exists(address_file) and time.monotonic() < deadline:
+            assert processes[0].poll() is None, processes[0].communicate()[1]
+            time.sleep(0.1)
+        with distributed.Client(scheduler_file=address_file, timeout=60) as client:
+            if workers:
+                client.wait_for_workers(workers, timeout=60)
+            yield client.scheduler.address, client
+    finally:
+        for proc in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+
+
+def without_timings(value):
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if "seconds" not in k}
+    return [without_timings(v) for v in value] if isinstance(value, list) else value
+
+
+def test_every_sweep_cli_on_a_dask_cluster_writes_the_records_of_one_process(tmp_path, capsys):
+    runs = {"encoder_backprop_8_3_8": ["--seeds", "0-39", "--epochs", "3000"],
+            "encoder_boltzmann_8_3_8": ["--rule", "cdk", "--seeds", "0-11", "--epochs", "10", "--chunk-size", "4"],
+            "encoder_local_8_3_8": ["--rule", "chl", "--size", "4-2-4", "--seeds", "0-11", "--epochs", "20",
+                                    "--chunk-size", "4"],
+            "study_encoder_backprop_8_3_8": ["margin", "--seeds", "0-15", "--epochs", "300"]}
+
+    def outputs(name, where):
+        if name.startswith("study"):
+            return ["--results", str(tmp_path / where), "--figures", str(tmp_path / where)]
+        return ["--json", str(tmp_path / f"{name}-{where}.json")]
+
+    def result(name, where):
+        return json.loads((tmp_path / (f"{where}/margin.json" if name.startswith("study") else
+                                       f"{name}-{where}.json")).read_text())
+    with stock_cluster(tmp_path / "cluster", workers=2) as (address, _):
+        procs = {name: start(cli(f"{name}.py", *args, "--scheduler", address, *outputs(name, "cluster")), tmp_path)
+                 for name, args in runs.items()}
+        printed = {}
+        for name, args in runs.items():                 # meanwhile the same with --workers 1, in this process
+            assert importlib.import_module(name).main([*args, "--workers", "1", *outputs(name, "alone")]) == 0
+            printed[name] = capsys.readouterr().out
+        done = {name: finish(proc) for name, proc in procs.items()}
+    for name, (code, out, err) in done.items():
+        assert code == 0 and err == "", (name, err)
+        assert without_timings(result(name, "cluster")) == without_timings(result(name, "alone"))
+        if not name.startswith("study"):
+            assert out == printed[name]                                        # the table and the summary
+    assert len(result("encoder_backprop_8_3_8", "cluster")["runs"]) == 40
+
+
+class QuietHTTP(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def foreign_listeners():
+    """(silent port, HTTP port, closed port): a listener that accepts and says nothing, an HTTP server, and a port
+    bound by no listener (connections are refused)."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    threading.Thread(target=lambda: accepted.extend(c for c, _ in iter(silent.accept, None)), daemon=True).start()
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), QuietHTTP)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    try:
+        yield silent.getsockname()[1], web.server_address[1], closed.getsockname()[1]
+    finally:
+        web.shutdown()
+        for sock in (silent, web.socket, closed, *accepted):
+            sock.close()
+
+
+def test_a_bad_scheduler_address_fails_in_seconds_with_one_line_and_status_2(tmp_path, capsys):
+    sweep = ["--seeds", "0-99", "--epochs", "20000", "--json", str(tmp_path / "out.json"), "--scheduler"]
+    with foreign_listeners() as (silent, web, closed):
+        began = time.monotonic()
+        procs = {what: start(cli("encoder_backprop_8_3_8.py", *sweep, address), tmp_path) for what, address in
+                 {"nothing listening": f"tcp://127.0.0.1:{closed}", "an HTTP server": f"tcp://127.0.0.1:{web}",
+                  "a silent listener": f"tcp://127.0.0.1:{silent}"}.items()}
+        done = {}
+        for what, address in {"tls without certificates": f"tls://127.0.0.1:{closed}", "garbage": "no-such-thing",
+                              "an unknown protocol": f"http://127.0.0.1:{web}", "empty": ""}.items():
+            with pytest.raises(SystemExit) as info:     # refused at once: here, meanwhile
+                importlib.import_module("encoder_backprop_8_3_8").main([*sweep, address])
+            done[what] = (info.value.code, *capsys.readouterr())
+        done.update((what, finish(proc)) for what, proc in procs.items())
+        seconds = time.monotonic() - began
+    for what, (code, out, err) in done.items():
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, (what, code, out, err)
+        assert err.startswith("encoder_backprop_8_3_8.py: error: ") and "Dask scheduler" in err, (what, err)
+    assert "tls://" in done["tls without certificates"][2] and "certificates" in done["tls without certificates"][2]
+    assert "after 5 s" in done["nothing listening"][2] and "within 6 s" in done["a silent listener"][2]
+    assert os.listdir(tmp_path) == []
+    assert seconds < 60           # the CLI's own limits are above; this bound only catches a hang (it was minutes)
+
+
+def test_a_cluster_without_workers_or_on_other_code_is_refused_before_any_work(tmp_path):
+    other = tmp_path / "other-checkout"                   # this checkout with one module edited
+    shutil.copytree(ROOT, other, ignore=shutil.ignore_patterns(".*", "__pycache__", "results", "viz", "tests"))
+    with open(other / "training_loop.py", "a") as f:
+        f.write("# edited\n")
+    sweep = ("encoder_boltzmann_8_3_8.py", "--seeds", "0-9", "--scheduler")
+    with stock_cluster(tmp_path / "empty", workers=0) as (empty, _):
+        no_worker = start(cli(*sweep, empty), tmp_path)
+        with stock_cluster(tmp_path / "other", workers=1, worker_env={**WITH_CODE, "PYTHONPATH": str(other)}) \
+                as (address, _):
+            code, out, err = finish(start(cli(*sweep, address), tmp_path))
+        assert finish(no_worker) == (2, "", f"encoder_boltzmann_8_3_8.py: error: the Dask scheduler at {empty} has "
+                                            f"no worker (start one: dask worker {empty})\n")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("encoder_boltzmann_8_3_8.py: error: worker tcp://127.0.0.1:")
+    assert f"of the Dask cluster at {address} holds other code of training_loop: pip install . there" in err
+
+
+def wait_until_busy(client, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not any(client.processing().values()):
+        assert time.monotonic() < deadline, "the sweep never reached the cluster"
+        time.sleep(0.1)
+
+
+def test_ctrl_c_cancels_the_clusters_work_and_a_lost_scheduler_ends_with_one_line(tmp_path):
+    long_sweep = ("encoder_backprop_8_3_8.py", "--seeds", "0-1999", "--epochs", "20000", "--json")
+    with stock_cluster(tmp_path / "cluster", workers=1) as (address, client):
+        proc = start(cli(*long_sweep, str(tmp_path / "interrupted.json"), "--scheduler", address), tmp_path)
+        wait_until_busy(client)
+        os.killpg(proc.pid, signal.SIGINT)                     # a terminal's Ctrl-C
+        code, _, err = finish(proc)
+        assert code == 130 and err.strip() == "interrupted"
+        deadline = time.monotonic() + 30
+        while client.run(lambda dask_worker: len(dask_worker.state.executing)) != {w: 0 for w in
+                                                                                   client.nthreads()}:
+            assert time.monotonic() < deadline, "the worker goes on with a cancelled chunk"
+            time.sleep(0.1)
+        assert not any(client.processing().values()) and client.who_has() == {}
+
+        proc = start(cli(*long_sweep, str(tmp_path / "lost.json"), "--scheduler", address), tmp_path)
+        wait_until_busy(client)
+        scheduler_pid = client.run_on_scheduler(os.getpid)
+        client.close()
+        os.kill(scheduler_pid, signal.SIGKILL)
+        code, out, err = finish(proc)
+    assert code == 1 and err == f"encoder_backprop_8_3_8.py: error: lost the Dask scheduler at {address} during " \
+                                "the sweep\n"
+    assert sorted(os.listdir(tmp_path)) == ["cluster"]           # neither JSON
+
+
+def test_the_code_check_fingerprints_every_module_of_the_project_this_process_loaded():
+    import dask_cluster
+    importlib.import_module("encoder_backprop_8_3_8")       # with training_loop, as a sweep loads them
+    importlib.import_module("parallel_map")
+    names = dask_cluster.project_modules()
+    assert {"training_loop", "parallel_map", "dask_cluster", "encoder_backprop_8_3_8"} <= set(names)
+    assert not [name for name in names if name.startswith("test_") or name in ("conftest", "__main__")]
+    fingerprint = dask_cluster.code_fingerprint(["training_loop", "no_such_module"])
+    with open(os.path.join(ROOT, "training_loop.py"), "rb") as f:
+        assert fingerprint == {"training_loop": hashlib.sha256(f.read()).hexdigest(), "no_such_module": None}
