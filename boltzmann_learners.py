@@ -166,7 +166,7 @@ class AHS85:
         return np.split(u, np.cumsum(self.uniform_sizes)[:-1], axis=-1)
 
     def start(self, seeds, settings):
-        return _AHS85Batch(self, np.asarray(seeds))
+        return _AHS85Batch(self, np.asarray(seeds, np.int64))
 
     def readout(self, params):
         """codes (S, N), p(h_j = 1 | v1) (S, N, H), p(V2_j = 1 | v1) (S, N, N) of final weights (S, n * n)."""
@@ -392,7 +392,7 @@ class CDk:
                 f(self.sparsity), f(self.target), self.sparsity_form == "recipe")
 
     def start(self, seeds, settings):
-        return _CDkBatch(self, np.asarray(seeds))
+        return _CDkBatch(self, np.asarray(seeds, np.int64))
 
     def readout(self, params):
         return rbm_readout(params, self.shape)

@@ -45,6 +45,8 @@ def parse_seeds(spec, limit=10_000_000):
         if not lo.isdigit() or (dash and not hi.isdigit()):
             raise ValueError(f"bad seed spec {spec!r}: {part!r} is not N or N-M with non-negative integers")
         first, last = int(lo), int(hi) if dash else int(lo)
+        if last > check.MAX_SEED:
+            raise ValueError(f"bad seed spec {spec!r}: a seed must be at most 2^63 - 1")
         if last < first:
             raise ValueError(f"bad seed spec {spec!r}: range {part!r} runs backwards")
         total += last - first + 1

@@ -403,7 +403,7 @@ class LocalBatch:
 
     def __init__(self, learner, seeds, lr, during=False):
         self.learner, self.shape, self.during = learner, learner.shape, during
-        self.seeds, self.lr = np.asarray(seeds), np.asarray(lr, float)
+        self.seeds, self.lr = np.asarray(seeds, np.int64), np.asarray(lr, float)
         self.streams = [network_rng(int(s)) for s in self.seeds]
         self.params = np.stack([learner.init(rng) for rng in self.streams])
         self.state = learner.new_state(len(self.seeds))

@@ -16,9 +16,12 @@ def is_real(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+MAX_SEED = 2 ** 63 - 1    # seeds are int64 in every stack: numpy turns a list holding a larger one into float64
+
+
 def check_seed(seed):
-    if not is_int(seed) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a non-negative integer at most 2^63 - 1, got {seed!r}")
     return int(seed)
 
 
