@@ -8,6 +8,11 @@ MAX_LR = 1e3            # larger steps overflow the weights within a few epochs 
 MAX_INIT_SCALE = 1e3    # |w| beyond this saturates every unit; 1e308 would overflow the products
 
 
+# Below this a Boltzmann readout's energies over T would reach float64's range, and T times a logit float32's
+# smallest numbers (T 1e-307 gave NaN readouts); no run of the project goes colder than 1.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-3, 1e6
+
+
 def is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -66,6 +71,10 @@ def check_init_scale(init_scale):
 
 def check_margin(margin):
     return check_real_in(margin, "margin", 0, 0.5, low_open=False, high_open=True)
+
+
+def check_temperature(value, name="temperature"):
+    return check_real_in(value, name, MIN_TEMPERATURE, MAX_TEMPERATURE, low_open=False)
 
 
 def check_patience(patience):

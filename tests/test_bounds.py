@@ -46,3 +46,48 @@ def test_the_largest_seed_trains_as_itself_beside_a_small_one(learner):
     assert not np.array_equal(alone["params"][0], below["params"][0])
     with pytest.raises(ValueError, match=r"2\^63"):
         T.sweep(learner, [1, big + 1], loop=loop, size="4-2-4")
+
+
+@pytest.mark.parametrize("args", [["--temperature", "1e-307"], ["--readout-temperature", "1e-307"],
+                                  ["--schedule", "2@1e-307"], ["--temperature", "1e7"]])
+def test_a_temperature_that_would_overflow_the_readout_is_refused(args, capsys):
+    refused("encoder_boltzmann_8_3_8", ["--rule", "ahs85", "--size", "4-2-4", "--seeds", "0-1", *args], capsys)
+
+
+def test_the_coldest_temperatures_allowed_train_without_nan_or_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            for codes_from in ("v1", "clamped"):
+                runs = B.sweep_boltzmann([0, 1], "ahs85", 4, size="4-2-4", temperature=1e-3, schedule=((1e-3, 2),),
+                                         codes_from=codes_from, step=1000.0)
+                assert all(np.isfinite(r["hidden_codes"]).all() for r in runs)
+            runs = T.sweep("mean-field", [0], {"temperature": 1e-3, "lr": 1000.0}, {"epochs": 3}, size="4-2-4")
+            assert np.isfinite(runs["hidden"]).all()
+    with pytest.raises(ValueError, match="temperature"):
+        T.sweep("mean-field", [0], {"temperature": 1e-307})
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: B.AHS85(schedule=((-5.0, 2),)), "schedule temperature"),
+    (lambda: B.AHS85(schedule=((10.0, 2.5),)), "time units"),
+    (lambda: B.AHS85(collect_temperature=0.0), "temperature"),
+    (lambda: B.AHS85(noise_on_off=1.5), "noise-on-off"),
+    (lambda: B.AHS85("4-2-4", step=float("nan")), "step"),
+    (lambda: B.AHS85("8-8-8"), "bad size"),
+    (lambda: B.CDk(k=0), "k must be"),
+    (lambda: B.CDk(lr=-1.0), "lr must be"),
+    (lambda: B.CDk(target=True), "target must be"),
+    (lambda: L.MeanField(T.DEFAULT_SHAPE, {"temperature": 1.0}), "settings must be a MeanFieldSettings"),
+    (lambda: L.SettlingLearner(T.DEFAULT_SHAPE, "chl", L.GeneRecSettings()), "settings must be a CHLSettings"),
+    (lambda: L.Recirculation("four", L.RecirculationSettings()), "bad size"),
+])
+def test_the_learner_classes_check_their_arguments_as_the_cli_does(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+def test_a_schedule_has_a_bounded_total_of_time_units(capsys):
+    with pytest.raises(ValueError, match="add up to at most"):
+        B.AHS85Settings(schedule=((20.0, 6000), (10.0, 6000)))
+    refused("encoder_boltzmann_8_3_8", ["--rule", "ahs85", "--schedule", ",".join(["5000@10"] * 3)], capsys)
