@@ -155,13 +155,13 @@ def add_hyperparameter_args(parser, epochs_default=5000):
 
 def add_parallel_args(parser, workers_default=1):
     shown = "every core" if workers_default == os.cpu_count() else workers_default
-    parser.add_argument("--workers", type=arg_type(lambda v: check.check_positive_int(v, "workers"), int),
-                        default=workers_default,
-                        help=f"local processes to train on; results are identical for any number (default {shown})")
+    parser.add_argument("--workers", type=arg_type(check.check_workers, int), default=workers_default,
+                        help=f"local processes to train on, 1 to {check.MAX_WORKERS} (never more than the chunks); "
+                             f"results are identical for any number (default {shown})")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="train on a Dask cluster instead, e.g. tcp://127.0.0.1:8786 "
                              "(needs: pip install -r requirements-dist.txt)")
-    parser.add_argument("--chunk-size", type=arg_type(lambda v: check.check_positive_int(v, "chunk-size"), int),
+    parser.add_argument("--chunk-size", type=arg_type(check.check_chunk_size, int),
                         default=None, help="networks per parallel chunk (default: about 4 chunks per worker, "
                                            "8 to 256 networks each)")
 

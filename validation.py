@@ -90,6 +90,20 @@ def check_choice(value, choices, name):
     return value
 
 
+MAX_WORKERS = 256       # each worker is a process of its own (~100 MB); the sweep starts no more than its chunks
+
+
+def check_workers(workers):
+    if not is_int(workers) or not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be an integer in [1, {MAX_WORKERS}], got {workers!r}")
+    return int(workers)
+
+
+def check_chunk_size(chunk_size):
+    """None (the default size) or an integer >= 1."""
+    return None if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
+
+
 def check_callable(value, name):
     if value is not None and not callable(value):
         raise ValueError(f"{name} must be callable or None, got {value!r}")

@@ -91,3 +91,25 @@ def test_a_schedule_has_a_bounded_total_of_time_units(capsys):
     with pytest.raises(ValueError, match="add up to at most"):
         B.AHS85Settings(schedule=((20.0, 6000), (10.0, 6000)))
     refused("encoder_boltzmann_8_3_8", ["--rule", "ahs85", "--schedule", ",".join(["5000@10"] * 3)], capsys)
+
+
+@pytest.mark.parametrize("options, words", [({"chunk_size": -5, "workers": 2}, "chunk_size must be"),
+                                            ({"chunk_size": 0}, "chunk_size must be"),
+                                            ({"chunk_size": 2.5, "workers": 2}, "chunk_size must be"),
+                                            ({"workers": 10 ** 6}, "workers must be"),
+                                            ({"workers": True}, "workers must be")])
+def test_chunk_sizes_and_workers_out_of_range_are_refused(options, words):
+    with pytest.raises(ValueError, match=words):
+        E.sweep_seeds(range(4), n_epochs=2, **options)
+
+
+def test_a_sweep_starts_no_more_workers_than_it_has_chunks(monkeypatch):
+    import parallel_map
+    asked = []
+    original = parallel_map.map_chunks
+    monkeypatch.setattr(parallel_map, "map_chunks", lambda *a, workers, **k: asked.append(workers) or original(
+        *a, workers=workers, **k))
+    runs = E.sweep_seeds(range(3), n_epochs=2, workers=200, chunk_size=1)
+    assert asked == [3] and [r["seed"] for r in runs] == [0, 1, 2]
+    E.sweep_seeds(range(3), n_epochs=2, workers=200)
+    assert asked[-1] == 1                             # one chunk of at least MIN_CHUNK networks: this process
