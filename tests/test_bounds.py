@@ -113,3 +113,10 @@ def test_a_sweep_starts_no_more_workers_than_it_has_chunks(monkeypatch):
     assert asked == [3] and [r["seed"] for r in runs] == [0, 1, 2]
     E.sweep_seeds(range(3), n_epochs=2, workers=200)
     assert asked[-1] == 1                             # one chunk of at least MIN_CHUNK networks: this process
+
+
+def test_a_run_of_any_length_prints_its_progress_whatever_the_history_keeps(monkeypatch, capsys):
+    monkeypatch.setattr(E, "MAX_HISTORY", 2)          # a stride of 600 epochs: epoch 500 is not in the history
+    _, history = E.train(n_epochs=1200, seed=0, early_stop=False, verbose=True)
+    printed = capsys.readouterr().out.splitlines()
+    assert history["epoch"] == [600, 1200] and printed[0].startswith("epoch    500  loss")
