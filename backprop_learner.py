@@ -106,7 +106,8 @@ class Backprop:
         return init_params(seed, init_scale, attempt, self.shape, self.bias_scale)
 
     def start(self, seeds, settings):
-        return _BackpropBatch(self, np.asarray(seeds), {k: np.asarray(settings[k], float) for k in PER_NETWORK})
+        return _BackpropBatch(self, np.asarray(seeds, np.int64),
+                              {k: np.asarray(settings[k], float) for k in PER_NETWORK})
 
     def readout(self, params):
         """codes (S, N), hidden (S, N, H), outputs (S, N, N) of final parameters (S, P)."""

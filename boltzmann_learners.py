@@ -29,7 +29,7 @@ import validation as check
 from compiled_kernels import cd_epoch, odds, pcg64_rows, pcg64_state, settle
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import DEFAULT_SHAPE, corner_of, network_rng, read_only, sweep
+from training_loop import DEFAULT_SHAPE, corner_of, network_rng, parse_size, read_only, sweep
 
 MAX_READOUT_PATTERNS = 12        # ahs85's exact readout enumerates the 2^N states of V2
 MAX_READOUT_HIDDEN = 16          # both readouts enumerate the 2^H hidden states
@@ -100,7 +100,7 @@ def clamped_codes(W, layout, temperature=10.0):
     most probable code turns on exactly the units with a positive field. Returns codes (S, N), p (S, N, H)."""
     v1, v2, hid, t = layout.v1, layout.v2, layout.hid, layout.true_unit
     field = W[:, v1][:, :, hid] + W[:, v2][:, :, hid] + W[:, t, hid][:, None, :]     # (S, N, H): pattern i
-    return corner_of(field, 0.0), 1 / (1 + np.exp(-field / temperature))
+    return corner_of(field, 0.0), 1 / (1 + np.exp(-np.clip(field / temperature, -700, 700)))
 
 
 # Choices the 1985 paper leaves open (docs/boltzmann.md measures each): what a weight does when p_ij = p'_ij,
@@ -125,23 +125,25 @@ class AHS85:
     def __init__(self, shape=DEFAULT_SHAPE, stats="unit", noise="settling", noise_on_off=0.15, noise_off_on=None,
                  step=2.0, schedule=AHS85_SCHEDULE, collect_units=10, collect_temperature=10.0,
                  readout_temperature=10.0, tie="none", codes_from="v1"):
+        shape = parse_size(shape)
         if shape.n_patterns > MAX_READOUT_PATTERNS:
             raise ValueError(f"ahs85's exact readout enumerates 2^N states of V2: N must be <= "
                              f"{MAX_READOUT_PATTERNS}, got {shape}")
+        s = AHS85Settings(stats=stats, noise=noise, noise_on_off=noise_on_off, noise_off_on=noise_off_on, step=step,
+                          schedule=schedule, collect_units=collect_units, temperature=collect_temperature,
+                          readout_temperature=readout_temperature, tie=tie, codes_from=codes_from)   # the checks
         self.shape, self.layout = shape, AHS85Layout(shape)
-        self.stats = check.check_choice(stats, ("unit", "probe"), "stats")
-        self.noise = check.check_choice(noise, ("settling", "pattern"), "noise")
-        self.noise_on_off = noise_on_off
-        self.noise_off_on = (0.05 if shape.n_patterns <= 4 else 0.02) if noise_off_on is None else noise_off_on
-        self.step_size, self.schedule = step, tuple(schedule)
-        self.collect_units, self.collect_temperature = collect_units, collect_temperature
-        self.readout_temperature = readout_temperature
-        self.tie_sign = {"none": 0.0, "up": 1.0, "down": -1.0}[check.check_choice(tie, TIE_RULES, "tie")]
-        self.codes_from = check.check_choice(codes_from, CODES_FROM, "codes-from")
+        self.stats, self.noise, self.noise_on_off = s.stats, s.noise, s.noise_on_off
+        self.noise_off_on = (0.05 if shape.n_patterns <= 4 else 0.02) if s.noise_off_on is None else s.noise_off_on
+        self.step_size, self.schedule = s.step, s.schedule
+        self.collect_units, self.collect_temperature = s.collect_units, s.temperature
+        self.readout_temperature = s.readout_temperature
+        self.tie_sign = {"none": 0.0, "up": 1.0, "down": -1.0}[s.tie]
+        self.codes_from = s.codes_from
         N, n = shape.n_patterns, self.layout.n_units
-        time_units = sum(t for _, t in self.schedule) + collect_units
+        time_units = sum(t for _, t in self.schedule) + self.collect_units
         probes_clamped, probes_free = time_units * shape.n_hidden, time_units * self.layout.true_unit
-        n_noise = N if noise == "pattern" else 2 * N
+        n_noise = N if self.noise == "pattern" else 2 * N
         # per cycle: (unit, decision) pairs of every clamped and every free probe, the clamping noise, and the
         # random starting states of the clamped and the free settlings
         self.uniform_sizes = [2 * N * probes_clamped * 2, 2 * N * probes_free * 2, n_noise * 2 * N,
@@ -166,7 +168,7 @@ class AHS85:
         return np.split(u, np.cumsum(self.uniform_sizes)[:-1], axis=-1)
 
     def start(self, seeds, settings):
-        return _AHS85Batch(self, np.asarray(seeds))
+        return _AHS85Batch(self, np.asarray(seeds, np.int64))
 
     def readout(self, params):
         """codes (S, N), p(h_j = 1 | v1) (S, N, H), p(V2_j = 1 | v1) (S, N, N) of final weights (S, n * n)."""
@@ -367,12 +369,14 @@ class CDk:
 
     def __init__(self, shape=DEFAULT_SHAPE, k=5, lr=0.1, momentum=0.5, decay=1e-4, sparsity=5.0, target=0.5,
                  init_scale=0.3, updates=16, sparsity_form="recipe"):
+        shape = parse_size(shape)
         if shape.n_hidden > MAX_READOUT_HIDDEN:
             raise ValueError(f"the exact readout enumerates 2^H hidden states: H must be <= {MAX_READOUT_HIDDEN}")
-        self.shape, self.k, self.lr, self.momentum = shape, k, lr, momentum
-        self.decay, self.sparsity, self.target = decay, sparsity, target
-        self.sparsity_form = check.check_choice(sparsity_form, SPARSITY_FORMS, "sparsity form")
-        self.init_scale, self.updates = init_scale, updates
+        s = CDkSettings(k=k, lr=lr, momentum=momentum, decay=decay, sparsity=sparsity, target=target,
+                        init_scale=init_scale, updates=updates, sparsity_form=sparsity_form)        # the checks
+        self.shape, self.k, self.lr, self.momentum = shape, s.k, s.lr, s.momentum
+        self.decay, self.sparsity, self.target = s.decay, s.sparsity, s.target
+        self.sparsity_form, self.init_scale, self.updates = s.sparsity_form, s.init_scale, s.updates
         n, h = shape.n_patterns, shape.n_hidden
         self.n_params = 2 * n * h + 2 * n + h
         self.uniforms_per_update = k * n * (h + 2 * n)
@@ -392,7 +396,7 @@ class CDk:
                 f(self.sparsity), f(self.target), self.sparsity_form == "recipe")
 
     def start(self, seeds, settings):
-        return _CDkBatch(self, np.asarray(seeds))
+        return _CDkBatch(self, np.asarray(seeds, np.int64))
 
     def readout(self, params):
         return rbm_readout(params, self.shape)
@@ -439,7 +443,7 @@ class _CDkBatch:
 
 # ------------------------------------------------------------------------------------------- the settings
 MAX_K = 1000                     # Gibbs steps per update; beyond this one update of one network takes seconds
-MAX_TIME_UNITS = 10_000          # time units of one annealing stage
+MAX_TIME_UNITS = 10_000          # time units of a whole annealing schedule, and of the statistics collection
 
 
 def parse_schedule(text):
@@ -460,16 +464,16 @@ def parse_schedule(text):
 def check_schedule(schedule):
     """A non-empty sequence of (temperature > 0, time units >= 1) stages."""
     try:
-        stages = tuple((float(t), int(u)) for t, u in schedule)
+        stages = tuple((t, u) for t, u in schedule)
     except (TypeError, ValueError):
         raise ValueError(f"the schedule must be (temperature, time units) pairs, got {schedule!r}") from None
     if not stages:
         raise ValueError("the annealing schedule is empty")
-    for t, u in stages:
-        check.check_real_in(t, "a schedule temperature", 0, 1e6)
-        check.check_positive_int(u, "a schedule stage's time units")
-        if u > MAX_TIME_UNITS:
-            raise ValueError(f"a schedule stage's time units must be <= {MAX_TIME_UNITS}, got {u}")
+    stages = tuple((check.check_temperature(t, "a schedule temperature"),
+                    check.check_positive_int(u, "a schedule stage's time units")) for t, u in stages)
+    if sum(u for _, u in stages) > MAX_TIME_UNITS:
+        raise ValueError(f"the schedule's time units must add up to at most {MAX_TIME_UNITS}, got "
+                         f"{sum(u for _, u in stages):,}")
     return stages
 
 
@@ -525,10 +529,10 @@ class AHS85Settings(Settings):
                               metavar="SCHEDULE")
     collect_units: int = setting(10, "time units of statistics collection after annealing",
                                  _int_in(1, MAX_TIME_UNITS, "collect-units"), metavar="UNITS")
-    temperature: float = setting(10.0, "temperature of the statistics and of the readout, > 0",
-                                 _in(0, 1e6, "temperature"))
-    readout_temperature: float = setting(None, "temperature of the exact readout alone, > 0 (default: "
-                                               "--temperature)", _in(0, 1e6, "readout temperature"))
+    temperature: float = setting(10.0, f"temperature of the statistics and of the readout, in [{check.MIN_TEMPERATURE:g}, "
+                                       f"{check.MAX_TEMPERATURE:g}]", check.check_temperature)
+    readout_temperature: float = setting(None, "temperature of the exact readout alone (default: --temperature)",
+                                         lambda v: check.check_temperature(v, "readout temperature"))
     tie: str = setting("none", "a weight with p_ij = p'_ij (the paper is silent): " + "; ".join(
         f"{k}: {v}" for k, v in TIE_RULES.items()), _one_of(tuple(TIE_RULES), "tie"))
     codes_from: str = setting("v1", "how the codes are read (the paper is silent): " + "; ".join(

@@ -45,6 +45,8 @@ def parse_seeds(spec, limit=10_000_000):
         if not lo.isdigit() or (dash and not hi.isdigit()):
             raise ValueError(f"bad seed spec {spec!r}: {part!r} is not N or N-M with non-negative integers")
         first, last = int(lo), int(hi) if dash else int(lo)
+        if last > check.MAX_SEED:
+            raise ValueError(f"bad seed spec {spec!r}: a seed must be at most 2^63 - 1")
         if last < first:
             raise ValueError(f"bad seed spec {spec!r}: range {part!r} runs backwards")
         total += last - first + 1
@@ -153,14 +155,14 @@ def add_hyperparameter_args(parser, epochs_default=5000):
 
 def add_parallel_args(parser, workers_default=1):
     shown = "every core" if workers_default == os.cpu_count() else workers_default
-    parser.add_argument("--workers", type=arg_type(lambda v: check.check_positive_int(v, "workers"), int),
-                        default=workers_default,
-                        help=f"local processes to train on; results are identical for any number (default {shown})")
+    parser.add_argument("--workers", type=arg_type(check.check_workers, int), default=workers_default,
+                        help=f"local processes to train on, 1 to {check.MAX_WORKERS} (never more than the chunks); "
+                             f"results are identical for any number (default {shown})")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None, type=arg_type(check_address),
                         help="train on a Dask cluster instead, e.g. tcp://HOST:8786; this project must be installed "
                              "on its scheduler and workers (docs/performance.md; needs: pip install -r "
                              "requirements-dist.txt)")
-    parser.add_argument("--chunk-size", type=arg_type(lambda v: check.check_positive_int(v, "chunk-size"), int),
+    parser.add_argument("--chunk-size", type=arg_type(check.check_chunk_size, int),
                         default=None, help="networks per parallel chunk (default: about 4 chunks per worker, "
                                            "8 to 256 networks each)")
 

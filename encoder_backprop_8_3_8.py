@@ -371,11 +371,11 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
             model = _model_of(batch.params[0], shape, settings.activation, settings.inputs)
             snapshot_callback(epoch, model, recorder.flush())
             last_snapshot[0] = epoch
-        if verbose and epoch % 500 == 0:
-            hist = recorder.flush()
-            print(f"epoch {epoch:6d}  loss {hist['loss'][-1]:.5f}  acc {hist['acc'][-1]:6.1%}  "
-                  f"codes {hist['n_distinct_codes'][-1]}/{shape.n_patterns}  "
-                  f"margin {hist['code_margin'][-1]:.3g}", flush=True)
+        if verbose and epoch % 500 == 0:          # read from the batch: the history may skip this epoch
+            print(f"epoch {epoch:6d}  loss {float(loss_value(batch.z, batch.y, loss=settings.loss)[0]):.5f}  "
+                  f"acc {float(accuracy_of(batch.y)[0]):6.1%}  "
+                  f"codes {int(distinct_codes_of(batch.h)[0])}/{shape.n_patterns}  "
+                  f"margin {float(code_margin_of(batch.h)[0]):.3g}", flush=True)
 
     result = sweep("backprop", [seed], settings, loop, size=shape, observer=observe)
     model = _model_of(result["params"][0], shape, settings.activation, settings.inputs)

@@ -32,7 +32,7 @@ import numpy as np
 import validation as check
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import DEFAULT_SHAPE, corner_of, network_rng
+from training_loop import DEFAULT_SHAPE, corner_of, network_rng, parse_size
 
 SETTLING_RULES = ("chl", "generec", "generec-mid", "generec-sym")
 TABLE5_LR = {"chl": 1.20, "generec": 0.60, "generec-mid": 2.40, "generec-sym": 1.40}    # O'Reilly 1996, 4-2-4
@@ -120,6 +120,13 @@ def settle(drive_h, W_oh, W_ho, b_o, start, clamped_out, c):
     return (eta_h, a_h, eta_o, a_o), steps
 
 
+def _checked(shape, settings, cls):
+    """(Shape, settings) of a learner's constructor: a size spec or Shape, and an object of its Settings class."""
+    if not isinstance(settings, cls):
+        raise ValueError(f"settings must be a {cls.__name__}, got {type(settings).__name__}")
+    return parse_size(shape), settings
+
+
 def zero_state(S, R, shape):
     """Net inputs and activations all zero ("initial activation values were set to 0")."""
     h, n = np.zeros((S, R, shape.n_hidden)), np.zeros((S, R, shape.n_patterns))
@@ -167,7 +174,8 @@ class SettlingLearner:
     min_stop_epoch = 1
 
     def __init__(self, shape, rule, settings):
-        s = settings
+        rule = check.check_choice(rule, SETTLING_RULES, "rule")
+        shape, s = _checked(shape, settings, SETTLING_SETTINGS[rule])
         self.shape, self.rule, self.settings = shape, rule, s
         self.dt, self.tolerance, self.max_steps, self.bound = s.dt, s.tolerance, s.max_steps, s.bound
         self.plus_start, self.update, self.bounding = s.plus_start, s.update, s.bounding
@@ -244,6 +252,7 @@ class Recirculation:
     min_stop_epoch = 1
 
     def __init__(self, shape, settings):
+        shape, settings = _checked(shape, settings, RecirculationSettings)
         self.shape, self.settings, self.update = shape, settings, settings.update
 
     def init(self, rng):
@@ -338,7 +347,7 @@ class MeanField:
     min_stop_epoch = 1
 
     def __init__(self, shape, settings):
-        s = settings
+        shape, s = _checked(shape, settings, MeanFieldSettings)
         self.shape, self.settings, self.update = shape, s, s.update
         self.layout = MeanFieldLayout(shape, s.network)
         self.dt, self.tolerance, self.max_steps, self.temperature = s.dt, s.tolerance, s.max_steps, s.temperature
@@ -403,7 +412,7 @@ class LocalBatch:
 
     def __init__(self, learner, seeds, lr, during=False):
         self.learner, self.shape, self.during = learner, learner.shape, during
-        self.seeds, self.lr = np.asarray(seeds), np.asarray(lr, float)
+        self.seeds, self.lr = np.asarray(seeds, np.int64), np.asarray(lr, float)
         self.streams = [network_rng(int(s)) for s in self.seeds]
         self.params = np.stack([learner.init(rng) for rng in self.streams])
         self.state = learner.new_state(len(self.seeds))
@@ -545,7 +554,8 @@ class MeanFieldSettings(Settings):
                                        "phase fully free (the 1985 encoder's network)",
                            _choice(("hinton89", "ahs85"), "network"))
     lr: float = setting(0.5, "learning rate (our choice: no published value)", check.check_lr, per_network=True)
-    temperature: float = setting(1.0, "temperature T of p = s(sum w p / T) (published 1)", _real("temperature", 0, 1e6))
+    temperature: float = setting(1.0, f"temperature T of p = s(sum w p / T), in [{check.MIN_TEMPERATURE:g}, "
+                                      f"{check.MAX_TEMPERATURE:g}] (published 1)", check.check_temperature)
     decay: float = setting(1e-4, "each weight times (1 - decay) after every change (published: 'slightly'; the "
                                  "value is our choice)", _real("decay", 0, 1, low_open=False, high_open=True))
     update: str = setting("pattern", UPDATE_HELP, _choice(UPDATES, "update"))

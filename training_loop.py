@@ -517,12 +517,14 @@ def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, recor
     train, and their columns are merged in seed order. Returns a SweepResult.
     """
     run = check_run(learner, seeds, settings, loop, size, recorders)
-    workers = check.check_positive_int(workers, "workers")
+    workers, chunk_size = check.check_workers(workers), check.check_chunk_size(chunk_size)
     check.check_callable(observer, "observer")
+    check.check_callable(progress, "progress")
     if workers > 1 or executor is not None:
         if observer is not None:
             raise ValueError("an observer needs workers=1 and no executor: it must run in this process")
-        from parallel_map import map_chunks
+        from parallel_map import MIN_CHUNK, map_chunks
+        workers = min(workers, -(-len(run.seeds) // (chunk_size or MIN_CHUNK)))     # no worker without a chunk
         items = list(zip(run.seeds, *run.per_network.values()))
         chunk = functools.partial(_sweep_chunk, learner, run.settings, run.loop, str(run.shape),
                                   tuple(run.per_network), tuple(recorders))

@@ -8,6 +8,11 @@ MAX_LR = 1e3            # larger steps overflow the weights within a few epochs 
 MAX_INIT_SCALE = 1e3    # |w| beyond this saturates every unit; 1e308 would overflow the products
 
 
+# Below this a Boltzmann readout's energies over T would reach float64's range, and T times a logit float32's
+# smallest numbers (T 1e-307 gave NaN readouts); no run of the project goes colder than 1.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-3, 1e6
+
+
 def is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -16,9 +21,12 @@ def is_real(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+MAX_SEED = 2 ** 63 - 1    # seeds are int64 in every stack: numpy turns a list holding a larger one into float64
+
+
 def check_seed(seed):
-    if not is_int(seed) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a non-negative integer at most 2^63 - 1, got {seed!r}")
     return int(seed)
 
 
@@ -65,6 +73,10 @@ def check_margin(margin):
     return check_real_in(margin, "margin", 0, 0.5, low_open=False, high_open=True)
 
 
+def check_temperature(value, name="temperature"):
+    return check_real_in(value, name, MIN_TEMPERATURE, MAX_TEMPERATURE, low_open=False)
+
+
 def check_patience(patience):
     if patience is not None and (not is_int(patience) or patience < 1):
         raise ValueError(f"patience must be an integer >= 1 (or None for no restarts), got {patience!r}")
@@ -76,6 +88,20 @@ def check_choice(value, choices, name):
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+MAX_WORKERS = 256       # each worker is a process of its own (~100 MB); the sweep starts no more than its chunks
+
+
+def check_workers(workers):
+    if not is_int(workers) or not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be an integer in [1, {MAX_WORKERS}], got {workers!r}")
+    return int(workers)
+
+
+def check_chunk_size(chunk_size):
+    """None (the default size) or an integer >= 1."""
+    return None if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
 
 
 def check_callable(value, name):

@@ -1,0 +1,122 @@
+"""Issue #24, items 4-6: no input runs without bound in memory or time, gives a wrong result silently, or ends in
+a traceback. One test (or a few) per class of what an outside tester found."""
+import importlib
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import boltzmann_learners as B
+import encoder_backprop_8_3_8 as E
+import local_learners as L
+import training_loop as T
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def refused(script, args, capsys):
+    """Run a CLI's main in this process: it must exit 2 with one line and no traceback; returns that line."""
+    main = importlib.import_module(script).main
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+# ------------------------------------------------------------------------------------ wrong results, silently
+@pytest.mark.parametrize("script", ["encoder_backprop_8_3_8", "encoder_boltzmann_8_3_8"])
+@pytest.mark.parametrize("args", [["--seeds", "1,9223372036854775809"], ["--seed", "9223372036854775808"]])
+def test_a_seed_above_2_63_is_refused_with_one_line(script, args, tmp_path, capsys):
+    # numpy made [1, 2^63 + 1] a float64 array: backprop crashed, Boltzmann trained the rounded seed
+    assert "2^63" in refused(script, [*args, "--epochs", "1", "--json", str(tmp_path / "r.json")], capsys)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("learner", ["backprop", "cdk", "ahs85", "chl"])
+def test_the_largest_seed_trains_as_itself_beside_a_small_one(learner):
+    big = 2 ** 63 - 1
+    loop = {"epochs": 2, **({} if learner == "ahs85" else {"restarts": False})}
+    together = T.sweep(learner, [1, big], loop=loop, size="4-2-4")
+    alone = T.sweep(learner, [big], loop=loop, size="4-2-4")
+    below = T.sweep(learner, [big - 1], loop=loop, size="4-2-4")
+    assert together.seeds == [1, big] and type(together.seeds[1]) is int
+    assert np.array_equal(together["params"][1], alone["params"][0])
+    assert not np.array_equal(alone["params"][0], below["params"][0])
+    with pytest.raises(ValueError, match=r"2\^63"):
+        T.sweep(learner, [1, big + 1], loop=loop, size="4-2-4")
+
+
+@pytest.mark.parametrize("args", [["--temperature", "1e-307"], ["--readout-temperature", "1e-307"],
+                                  ["--schedule", "2@1e-307"], ["--temperature", "1e7"]])
+def test_a_temperature_that_would_overflow_the_readout_is_refused(args, capsys):
+    refused("encoder_boltzmann_8_3_8", ["--rule", "ahs85", "--size", "4-2-4", "--seeds", "0-1", *args], capsys)
+
+
+def test_the_coldest_temperatures_allowed_train_without_nan_or_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            for codes_from in ("v1", "clamped"):
+                runs = B.sweep_boltzmann([0, 1], "ahs85", 4, size="4-2-4", temperature=1e-3, schedule=((1e-3, 2),),
+                                         codes_from=codes_from, step=1000.0)
+                assert all(np.isfinite(r["hidden_codes"]).all() for r in runs)
+            runs = T.sweep("mean-field", [0], {"temperature": 1e-3, "lr": 1000.0}, {"epochs": 3}, size="4-2-4")
+            assert np.isfinite(runs["hidden"]).all()
+    with pytest.raises(ValueError, match="temperature"):
+        T.sweep("mean-field", [0], {"temperature": 1e-307})
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: B.AHS85(schedule=((-5.0, 2),)), "schedule temperature"),
+    (lambda: B.AHS85(schedule=((10.0, 2.5),)), "time units"),
+    (lambda: B.AHS85(collect_temperature=0.0), "temperature"),
+    (lambda: B.AHS85(noise_on_off=1.5), "noise-on-off"),
+    (lambda: B.AHS85("4-2-4", step=float("nan")), "step"),
+    (lambda: B.AHS85("8-8-8"), "bad size"),
+    (lambda: B.CDk(k=0), "k must be"),
+    (lambda: B.CDk(lr=-1.0), "lr must be"),
+    (lambda: B.CDk(target=True), "target must be"),
+    (lambda: L.MeanField(T.DEFAULT_SHAPE, {"temperature": 1.0}), "settings must be a MeanFieldSettings"),
+    (lambda: L.SettlingLearner(T.DEFAULT_SHAPE, "chl", L.GeneRecSettings()), "settings must be a CHLSettings"),
+    (lambda: L.Recirculation("four", L.RecirculationSettings()), "bad size"),
+])
+def test_the_learner_classes_check_their_arguments_as_the_cli_does(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+def test_a_schedule_has_a_bounded_total_of_time_units(capsys):
+    with pytest.raises(ValueError, match="add up to at most"):
+        B.AHS85Settings(schedule=((20.0, 6000), (10.0, 6000)))
+    refused("encoder_boltzmann_8_3_8", ["--rule", "ahs85", "--schedule", ",".join(["5000@10"] * 3)], capsys)
+
+
+@pytest.mark.parametrize("options, words", [({"chunk_size": -5, "workers": 2}, "chunk_size must be"),
+                                            ({"chunk_size": 0}, "chunk_size must be"),
+                                            ({"chunk_size": 2.5, "workers": 2}, "chunk_size must be"),
+                                            ({"workers": 10 ** 6}, "workers must be"),
+                                            ({"workers": True}, "workers must be")])
+def test_chunk_sizes_and_workers_out_of_range_are_refused(options, words):
+    with pytest.raises(ValueError, match=words):
+        E.sweep_seeds(range(4), n_epochs=2, **options)
+
+
+def test_a_sweep_starts_no_more_workers_than_it_has_chunks(monkeypatch):
+    import parallel_map
+    asked = []
+    original = parallel_map.map_chunks
+    monkeypatch.setattr(parallel_map, "map_chunks", lambda *a, workers, **k: asked.append(workers) or original(
+        *a, workers=workers, **k))
+    runs = E.sweep_seeds(range(3), n_epochs=2, workers=200, chunk_size=1)
+    assert asked == [3] and [r["seed"] for r in runs] == [0, 1, 2]
+    E.sweep_seeds(range(3), n_epochs=2, workers=200)
+    assert asked[-1] == 1                             # one chunk of at least MIN_CHUNK networks: this process
+
+
+def test_a_run_of_any_length_prints_its_progress_whatever_the_history_keeps(monkeypatch, capsys):
+    monkeypatch.setattr(E, "MAX_HISTORY", 2)          # a stride of 600 epochs: epoch 500 is not in the history
+    _, history = E.train(n_epochs=1200, seed=0, early_stop=False, verbose=True)
+    printed = capsys.readouterr().out.splitlines()
+    assert history["epoch"] == [600, 1200] and printed[0].startswith("epoch    500  loss")
