@@ -43,13 +43,13 @@ def median_process(args, repeat):
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def median_call(fn, repeat):
+def median_call(fn, repeat, clock=time.perf_counter):
     fn()  # warm-up
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -118,11 +118,13 @@ def peak_flops():
 
 
 def epoch_cost(engine, n, epochs, repeat):
-    """Median seconds per network-epoch of a sweep of n networks, none stopping early: the time of `epochs`
-    epochs less that of one epoch (so the networks' initialisation is not counted)."""
+    """Median CPU seconds per network-epoch of a sweep of n networks, none stopping early: the time of `epochs`
+    epochs less that of one epoch (so the networks' initialisation is not counted). CPU time, not wall time: on a
+    machine shared with other work the wall time measures the others too."""
     def run(e):
         return lambda: E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine)
-    return max(median_call(run(epochs), repeat) - median_call(run(1), repeat), 0) / (n * (epochs - 1))
+    total, first = (median_call(run(e), repeat, time.process_time) for e in (epochs, 1))
+    return max(total - first, 0) / (n * (epochs - 1))
 
 
 def bench_engines(repeat):

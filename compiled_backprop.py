@@ -45,7 +45,28 @@ def _double_of_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def _bits_of_double(typingctx, x):
+    """The IEEE bits of the float64 `x`, as an int64."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _wide_vectors(typingctx):
+    """Let the compiler use 512-bit vectors in the kernel that calls this: LLVM's tuning for recent Intel processors
+    prefers 256-bit ones, and 512-bit ones take about a sixth off a step here. The lanes are independent networks,
+    so the width changes no number. llvmlite's attribute set does not list this LLVM function attribute, so it is
+    added to the set directly; a processor without 512-bit vectors ignores it."""
+    def codegen(context, builder, signature, args):
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
 LOG2_E = 1.4426950408889634
+ROUNDING = 1.5 * 2.0 ** 52                      # adding it rounds to an integer, held in the low bits
 LN2_HIGH = 0.6931471805599453                   # ln 2 rounded to float64 ...
 LN2_LOW = 2.3190468138462996e-17                # ... and the rest
 # 1/k! for k = 13 .. 2: the Taylor series of e^r to degree 13; on |r| <= ln(2)/2 its truncation error is below
@@ -59,7 +80,8 @@ def exp_(x):
     Taylor polynomial, 2^k built from its exponent bits. Below -708 the result is e^-708 ~ 3e-308 (2^k must stay
     a normal number), which leaves 1 + e^x = 1 exactly, as the exact value does, so the sigmoid is unchanged."""
     x = max(x, -708.0)
-    k = np.floor(x * LOG2_E + 0.5)
+    rounded = _fma(x, LOG2_E, ROUNDING)
+    k = rounded - ROUNDING
     r = _fma(-k, LN2_HIGH, x)                   # exact: x and k ln 2 are close
     r = _fma(-k, LN2_LOW, r)
     p = TAYLOR[0]
@@ -67,7 +89,7 @@ def exp_(x):
         p = _fma(p, r, c)
     p = _fma(p, r, 1.0)
     p = _fma(p, r, 1.0)
-    return p * _double_of_bits((np.int64(k) + 1023) << 52)
+    return p * _double_of_bits((_bits_of_double(rounded) + 1023) << 52)     # k's bits moved to the exponent
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -91,6 +113,7 @@ def sigmoid(z):
 @njit(cache=True, error_model="numpy")
 def _forward_block(params, s0, s1, x, center, h, z, y, patterns, units):
     """h, z, y of networks s0 .. s1 - 1 from their parameters."""
+    _wide_vectors()
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
     n_w = n * nh
@@ -118,6 +141,7 @@ def _forward_block(params, s0, s1, x, center, h, z, y, patterns, units):
 def _read_block(s0, s1, h, y, codes, n_codes, one_corner, reconstructed, within, code_margin, fresh, patterns,
                 units):
     """The readout of networks s0 .. s1 - 1 from their h and y; fresh (S,) bool scratch."""
+    _wide_vectors()
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
     for s in range(s0, s1):
@@ -175,6 +199,7 @@ def step(params, velocity, lr, momentum, x, loss, center, hidden_offset, h, z, y
     """One full-batch momentum step of every network (encoder_backprop_8_3_8.backward, then optimizers.Momentum:
     V = momentum V + lr g, P -= V), then h, z, y and the readout at the new parameters, all in place. The
     gradient reads h and y, the previous step's forward pass. lr, momentum (S,); loss a LOSS_CODES value."""
+    _wide_vectors()
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
     n_w, S, inv_n = n * nh, params.shape[1], 1.0 / n
