@@ -32,7 +32,8 @@ def test_the_polynomial_exp_is_within_an_ulp_and_saturates_as_the_sigmoid_needs(
     assert got[-3] == got[-2] > 0 and got[-1] == 1.0
 
 
-@pytest.mark.parametrize("profile, loss, activation", [("published", "ce", "logistic"), ("published", "sse", "logistic"),
+@pytest.mark.parametrize("profile, loss, activation", [("published", "ce", "logistic"),
+                                                       ("published", "sse", "logistic"),
                                                        ("published", "sse_offset", "symmetric"),
                                                        ("fahlman-code", "atanh", "symmetric"),
                                                        ("fahlman-code", "ce", "logistic")])
