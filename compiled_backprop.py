@@ -4,14 +4,14 @@ when the engine is asked for, so the numpy engine never pays numba's import).
 
 Layout: every array keeps the networks innermost, parameters (P, S), hidden activations (N, H, S), outputs
 (N, N, S), so each inner loop runs across networks on contiguous memory and the compiler turns it into vector
-instructions (8 networks per AVX-512 register). Blocks of BLOCK networks keep the temporaries in the L1 cache.
+instructions (8 networks per AVX-512 register), block by block.
 
-Arithmetic: float64, no fast-math flags, every sum in the order written (over patterns, then hidden units, in
-index order), so a network's run depends only on its seed and settings, not on the batch, its block or the machine.
-The one difference from the numpy engine is exp: a polynomial (within about 1 ulp of the exact value) written
-without calls or branches so that it vectorises, where numpy calls its own vectorised exp. Runs therefore differ
-from the numpy engine's in the last bits; the published figures (epochs per seed, solve counts) are the same
-(docs/performance.md, the agreement check).
+Arithmetic: float64, no fast-math flags, every sum in the order written (index order) with explicit fused
+multiply-adds, so a network's run depends only on its seed and settings, not on the batch, its block or the
+machine. It differs from the numpy engine's in its exp (a polynomial within about 1 ulp of the exact value, written
+without calls or branches so that it vectorises) and in how its sums are rounded, so runs differ from the numpy
+engine's in the last bits; the published figures (epochs per seed, solve counts) are the same (docs/performance.md,
+the agreement check).
 
     exp_(x), sigmoid(z)                 the scalar functions, inlined into the loops
     step(...)                           one momentum step of every network and the next epoch's readout
@@ -25,7 +25,7 @@ from numba import njit, types
 from numba.core import event
 from numba.extending import intrinsic
 
-BLOCK = 1024      # networks per block: the block's temporaries (N x N x BLOCK doubles for 8-3-8: 32 KiB) stay in L1
+BLOCK = 1024    # networks per block: each vector loop's set-up is paid once per block (64 was 10-20% slower a step)
 LOSS_CODES = {"ce": 0, "sse": 1, "sse_offset": 2, "atanh": 3}
 
 
@@ -351,6 +351,8 @@ class CompiledLearner:
 
 
 class _SayCompiling(event.Listener):
+    """Says once per process that numba compiles, at its first compiler pass (a load from its cache runs none)."""
+
     def on_start(self, event):
         global _SAID
         if not _SAID:
