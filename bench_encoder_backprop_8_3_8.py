@@ -22,7 +22,8 @@ import encoder_backprop_8_3_8 as E
 import boltzmann_learners as B
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("single", "sweep", "parallel", "boltzmann", "figures", "gif", "data_movement", "baseline")
+SECTIONS = ("single", "sweep", "engines", "agreement", "parallel", "boltzmann", "figures", "gif", "data_movement",
+            "baseline")
 
 
 def run_process(args, cwd=HERE):
@@ -42,13 +43,13 @@ def median_process(args, repeat):
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def median_call(fn, repeat):
+def median_call(fn, repeat, clock=time.perf_counter):
     fn()  # warm-up
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -80,6 +81,75 @@ def bench_sweep(repeat):
            per / (n_seeds * n_epochs) * 1e6, "us", repeat, "goal <= 1.5 us")
     big = median_call(lambda: E.sweep_seeds(range(1000), n_epochs=20000), max(1, repeat // 2))
     report("sweep: in-process sweep_seeds(range(1000), 20000)", big, "s", max(1, repeat // 2), "goal <= 20 s")
+
+
+# Floating-point operations of one 8-3-8 network-epoch of the momentum step as the compiled kernel does them
+# (adds, multiplies, fused multiply-adds counted as 2, compares; one division each): the forward pass (hidden
+# drives 24, outputs 64 x 3 products and sums, 88 sigmoids), the error signals (64 x 2), the backward sums
+# (24 x 8 and 24 x 8 multiply-adds, 8 x 8 and 3 x 8 adds, 24 x 3 for the hidden slopes), the momentum update
+# (59 x 4), the readout (24 x 4, 64 x 2); each sigmoid: the clip, the exp (its reduction 3, 13 multiply-adds,
+# 2^k 3 and the scaling) and 1 / (1 + e), 38.
+FLOPS_PER_SIGMOID = 38
+FLOPS_PER_NETWORK_EPOCH = (24 + 64 * 3 * 2 + 88 * FLOPS_PER_SIGMOID + 64 * 2 + 2 * 24 * 8 * 2 + 64 + 24 + 24 * 3
+                           + 59 * 4 + 24 * 4 + 64 * 2)
+
+
+def peak_flops(n=1500):
+    """This machine's float64 rate on a large matrix product (numpy's BLAS, dgemm: near the peak of the vector
+    units), in flops per CPU-second (so both cores count when BLAS uses both), the best of 5."""
+    a = np.random.default_rng(0).random((n, n))
+    a @ a
+    best = 0.0
+    for _ in range(5):
+        start = time.process_time()
+        a @ a
+        best = max(best, 2 * n ** 3 / (time.process_time() - start))
+    return best
+
+
+def epoch_cost(engine, n, epochs, repeat):
+    """Median CPU seconds per network-epoch of a sweep of n networks, none stopping early: the time of `epochs`
+    epochs less that of one epoch (so the networks' initialisation is not counted). CPU time, not wall time: on a
+    machine shared with other work the wall time measures the others too."""
+    def run(e):
+        return lambda: E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine)
+    total, first = (median_call(run(e), repeat, time.process_time) for e in (epochs, 1))
+    return max(total - first, 0) / (n * (epochs - 1))
+
+
+def bench_engines(repeat):
+    """Both engines at 1 to 10000 networks, the ratio, and the floating-point floor at this core's peak rate."""
+    peak = peak_flops()
+    report("engines: peak float64 rate (numpy matrix product, per CPU-second)", peak / 1e9, "GF/s", 5)
+    floor = FLOPS_PER_NETWORK_EPOCH / peak
+    for n, epochs in ((1, 2000), (30, 1000), (1000, 100), (10000, 20)):
+        cost = {engine: epoch_cost(engine, n, epochs, repeat) for engine in ("numpy", "compiled")}
+        for engine, seconds in cost.items():
+            report(f"engines: {engine}, {n} networks x {epochs} epochs, per network-epoch", seconds * 1e6, "us",
+                   repeat)
+        report(f"engines: numpy / compiled at {n} networks", cost["numpy"] / cost["compiled"], "x", repeat,
+               "goal >= 5 at 1000" if n == 1000 else "")
+        report(f"engines: compiled / floating-point floor ({FLOPS_PER_NETWORK_EPOCH} flops at peak)",
+               cost["compiled"] / floor, "x", repeat)
+
+
+def bench_agreement(repeat, n_seeds=2000, cap=20000):
+    """The published recipe on seeds 0..n_seeds-1 at the cap on both engines: every seed's epochs and solve
+    (solved or not) must agree. Prints the counts and the first disagreements; exits non-zero on any."""
+    runs, seconds = {}, {}
+    for engine in ("compiled", "numpy"):
+        start = time.perf_counter()
+        runs[engine] = E.sweep_seeds(range(n_seeds), n_epochs=cap, engine=engine)
+        seconds[engine] = time.perf_counter() - start
+        report(f"agreement: {engine}, seeds 0-{n_seeds - 1} at the {cap} cap", seconds[engine], "s", 1)
+    differ = [(a["seed"], a["epochs"], b["epochs"]) for a, b in zip(runs["numpy"], runs["compiled"])
+              if (a["epochs"], a["solved"]) != (b["epochs"], b["solved"])]
+    solved = {engine: sum(r["solved"] for r in rs) for engine, rs in runs.items()}
+    report(f"agreement: solved, numpy / compiled ({solved['numpy']} / {solved['compiled']})", solved["compiled"],
+           "nets", 1)
+    report("agreement: seeds whose epochs or solve differ", len(differ), "seeds", 1, "goal 0")
+    if differ:
+        raise SystemExit(f"engines disagree (seed, numpy epochs, compiled epochs): {differ[:10]}")
 
 
 def bench_parallel(repeat):

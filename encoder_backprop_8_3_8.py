@@ -343,7 +343,8 @@ def settings_of(n_epochs=5000, **keywords):
 def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_stop=True,
           snapshot_callback=None, snapshot_every=50, verbose=True, *, loss=None, margin=0.0, patience=None,
           size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
-          patience_from="attempt", bias_scale=None, inputs=None, hidden_prime_offset=None, profile="published"):
+          patience_from="attempt", bias_scale=None, inputs=None, hidden_prime_offset=None, profile="published",
+          engine="numpy"):
     """Train one network (by default with the published procedure); returns (model, history).
 
     history: per-epoch lists (epoch 1..E) "epoch", "loss", "acc", "n_distinct_codes", "weight_norm",
@@ -357,8 +358,8 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     settings, loop = settings_of(
         n_epochs, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss, optimizer=optimizer,
         activation=activation, bias_scale=bias_scale, inputs=inputs, hidden_prime_offset=hidden_prime_offset,
-        profile=profile, early_stop=early_stop, criterion=criterion, margin=margin, patience=patience,
-        patience_from=patience_from, restart_every=restart_every)
+        profile=profile, engine=engine, early_stop=early_stop, criterion=criterion, margin=margin,
+        patience=patience, patience_from=patience_from, restart_every=restart_every)
     snapshot_every = check.check_epochs(snapshot_every, "snapshot_every")
     check.check_callable(snapshot_callback, "snapshot_callback")
     shape = parse_size(size)
@@ -409,7 +410,7 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
                 margin=0.0, patience=None, return_weights=False, progress=None, observer=None,
                 size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
                 workers=1, executor=None, chunk_size=None, patience_from="attempt", bias_scale=None, inputs=None,
-                hidden_prime_offset=None, profile="published"):
+                hidden_prime_offset=None, profile="published", engine="numpy"):
     """Train one network per seed, all together as one stack; returns one dict per network, in input order
     (training_loop.sweep with the backprop learner, as records).
 
@@ -428,8 +429,8 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
     settings, loop = settings_of(
         n_epochs, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss, optimizer=optimizer,
         activation=activation, bias_scale=bias_scale, inputs=inputs, hidden_prime_offset=hidden_prime_offset,
-        profile=profile, early_stop=early_stop, criterion=criterion, margin=margin, patience=patience,
-        patience_from=patience_from, restart_every=restart_every)
+        profile=profile, engine=engine, early_stop=early_stop, criterion=criterion, margin=margin,
+        patience=patience, patience_from=patience_from, restart_every=restart_every)
     result = sweep("backprop", seeds, settings, loop, size=size, progress=progress, observer=observer,
                    workers=workers, executor=executor, chunk_size=chunk_size)
     return result.records(weights=return_weights)
@@ -452,7 +453,7 @@ def _run_single(run):
                            optimizer=settings.optimizer, criterion=loop.criterion, restart_every=loop.restart_every,
                            activation=settings.activation, patience_from=loop.patience_from,
                            bias_scale=settings.bias_scale, inputs=settings.inputs,
-                           hidden_prime_offset=settings.hidden_prime_offset)
+                           hidden_prime_offset=settings.hidden_prime_offset, engine=settings.engine)
     result = {"seed": seed, **run_summary(model, history, loop.margin)}
     status = "SOLVED" if result["solved"] else "NOT SOLVED"
     restarts = f", {result['restarts']} restarts" if loop.restarting else ""

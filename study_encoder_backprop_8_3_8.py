@@ -25,7 +25,9 @@ import time
 
 import atomic_files
 import cli_support as cli
+import settings as declared
 import validation as check
+from backprop_learner import BackpropSettings
 from dask_cluster import ClusterError
 from studies import STUDIES
 from studies.common import StudyConfig, default_options
@@ -48,6 +50,8 @@ def build_parser():
         p.add_argument("--size", type=cli.arg_type(cli.parse_size), default=DEFAULT_SHAPE,
                        help=f"encoder size N-H-N (default 8-3-8){only}")
         cli.add_parallel_args(p, workers_default=os.cpu_count() or 1)
+        declared.add_arguments(p, BackpropSettings, cli.arg_type, title="backprop engine",
+                               skip=[f.name for f in declared.fields(BackpropSettings) if f.name != "engine"])
         p.add_argument("--results", default="results", help="folder for <study>.json (default results)")
         p.add_argument("--figures", default="viz", help="folder for study_<study>.png (default viz)")
         p.add_argument("--redraw", action="store_true",
@@ -83,7 +87,7 @@ def study_config(name, args):
         else default_options(module)
     return StudyConfig(args.seeds if args.seeds is not None else cli.parse_seeds(module.SEEDS),
                        args.epochs if args.epochs is not None else module.EPOCHS, args.size, options,
-                       args.workers, args.executor, args.chunk_size)
+                       args.workers, args.executor, args.chunk_size, getattr(args, "engine", BackpropSettings.engine))
 
 
 def draw(name, result, png_path):

@@ -12,6 +12,8 @@ small interface, so early stopping, restarts, the solve criterion, observers and
     batch.params   (k, P)                     # each network's parameters as one flat row
     batch.restart(rows, attempts)             # fresh parameters for these rows (attempt k of their seed)
     batch.keep(mask)                          # drop the networks where mask is False
+    batch.code_counts(), batch.solved(criterion, margin)   # optional: what the loop reads each epoch, computed
+                                              # as the batch steps (code_counts and solved_in below)
 
 `settings` maps a hyper-parameter name to a (S,) array, one value per network. A network's run depends only
 on its seed and settings: a learner that draws random numbers gives each network its own stream
@@ -209,8 +211,19 @@ CRITERION_HELP = {"strict": "every pattern reconstructed (argmax) and N distinct
 
 
 def solved_in(batch, criterion="strict", margin=0.0):
-    """The named criterion on a batch's current readout, (k,) bools."""
-    return CRITERIA[criterion](batch.codes(), batch.outputs, batch.hidden, margin)
+    """The named criterion on a batch's current readout, (k,) bools. A batch that evaluates criteria as it steps
+    (the compiled backprop engine) answers with `batch.solved(criterion, margin)`, None for one it does not."""
+    own = batch.solved(criterion, margin) if hasattr(batch, "solved") else None
+    return CRITERIA[criterion](batch.codes(), batch.outputs, batch.hidden, margin) if own is None else own
+
+
+def code_counts(batch, n_hidden):
+    """The batch's codes (k, N), their number of distinct codes (k,) and whether they all share one corner (k,).
+    A batch that counts as it steps (the compiled backprop engine) gives them with `batch.code_counts()`."""
+    if hasattr(batch, "code_counts"):
+        return batch.code_counts()
+    codes = batch.codes()
+    return codes, count_distinct(codes, n_hidden), (codes == codes[:, :1]).all(-1)
 
 
 # ------------------------------------------------------------------------------------------- the one loop
@@ -264,12 +277,10 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
 
     for epoch in range(1, n_epochs + 1):
         batch.step()
-        codes_now = batch.codes()
-        on_one_corner = (codes_now == codes_now[:, :1]).all(-1)
+        codes_now, n_codes, on_one_corner = code_counts(batch, n_hidden)
         if on_one_corner.any():
             plateau_end[rows[on_one_corner]] = epoch + 1
             plateau_corner[rows[on_one_corner]] = codes_now[on_one_corner, 0]
-        n_codes = count_distinct(codes_now, n_hidden)
         for column, threshold in enumerate((n - 1, n)):
             new = (n_codes >= threshold) & (first_codes[rows, column] == 0)
             first_codes[rows[new], column] = epoch

@@ -17,8 +17,9 @@ from training_loop import DEFAULT_SHAPE
 @dataclass(frozen=True)
 class StudyConfig:
     """What one study runs with: the seeds, the epoch cap, the encoder size, the study's own options (name ->
-    value) and where the networks train (workers, an executor, chunk size). Sequences become tuples: a study
-    reads its config and never changes it."""
+    value), where the networks train (workers, an executor, chunk size) and the backprop engine that computes
+    them (backprop_learner.ENGINES; a sweep whose optimizer it does not run uses numpy). Sequences become tuples: a
+    study reads its config and never changes it."""
     seeds: tuple
     epochs: int
     size: T.Shape = DEFAULT_SHAPE
@@ -26,6 +27,7 @@ class StudyConfig:
     workers: int = 1
     executor: object = None
     chunk_size: int = None
+    engine: str = "numpy"
 
     def __post_init__(self):
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
@@ -40,14 +42,14 @@ def default_options(module):
 
 
 def make_config(module, seeds=None, epochs=None, size=DEFAULT_SHAPE, workers=1, executor=None, chunk_size=None,
-                **options):
+                engine="numpy", **options):
     """A StudyConfig for `module` with its own defaults for whatever is not given."""
     unknown = set(options) - set(module.OPTIONS)
     if unknown:
         raise ValueError(f"study {module.NAME} has no option {sorted(unknown)[0]!r}")
     return StudyConfig(cli.parse_seeds(module.SEEDS) if seeds is None else seeds,
                        module.EPOCHS if epochs is None else epochs, T.parse_size(size),
-                       {**default_options(module), **options}, workers, executor, chunk_size)
+                       {**default_options(module), **options}, workers, executor, chunk_size, engine)
 
 
 def config_record(name, config, sweeps=None):
@@ -113,7 +115,7 @@ class Sweeps:
         """(runs, seconds). With reuse, an identical sweep that already ran in this process is not run again: its
         runs are returned (and a wall time of about 0); a study that measures a sweep's cost passes reuse=False.
         (The kept runs take about 1.4 MB per 1000 networks.)"""
-        kwargs.setdefault("size", self.config.size)
+        self._defaults(kwargs)
         key = sweep_key(seeds, kwargs)
         start = time.perf_counter()
         if reuse and key in _SWEEPS_RUN:
@@ -128,12 +130,17 @@ class Sweeps:
     def recording(self, seeds, recorders, **kwargs):
         """(runs, recorded, seconds): a sweep whose recorders (training_loop.Recorder) watch every network wherever
         it trains; recorded[name] holds each recorder's columns, in seed order. Never taken from the cache."""
-        kwargs.setdefault("size", self.config.size)
+        self._defaults(kwargs)
         start = time.perf_counter()
         runs, recorded = self._train(seeds, recorders, kwargs)
         seconds = time.perf_counter() - start
         self._note(seeds, runs, kwargs)
         return runs, recorded, seconds
+
+    def _defaults(self, kwargs):
+        """The study's size and engine, unless the sweep names its own."""
+        kwargs.setdefault("size", self.config.size)
+        kwargs.setdefault("engine", engine_for(self.config, kwargs.get("optimizer", "momentum")))
 
     def _train(self, seeds, recorders, kwargs):
         progress = cli.Progress(len(seeds))
@@ -150,8 +157,15 @@ class Sweeps:
             values = sorted({r[key] for r in runs})
             record[key] = values[0] if len(values) == 1 else values
         record.update({key: kwargs.get(key, default) for key, default in LOOP_SETTINGS.items()})
+        record["engine"] = kwargs["engine"]
         if record not in self.used:
             self.used.append(record)
+
+
+def engine_for(config, optimizer):
+    """The study's backprop engine for a sweep of this optimizer: numpy where the compiled engine does not run it."""
+    from backprop_learner import COMPILED_OPTIMIZERS
+    return config.engine if optimizer in COMPILED_OPTIMIZERS else "numpy"
 
 
 # ---------------------------------------------------------------------------------------------- analysis

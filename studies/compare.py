@@ -16,7 +16,7 @@ import validation as check
 from interval_stats import bootstrap, cost_per_success, fmt_mean, fmt_median, fmt_rate, rate, wilson_interval
 from learners import get as get_learner
 from published_figures import AHS85 as PUBLISHED_AHS85
-from studies.common import config_record
+from studies.common import config_record, engine_for
 
 NAME = "compare"
 DESCRIPTION = "a fair race of every learner (backprop, CD-1, CD-5, the 1985 procedure, the local rules) to one cap"
@@ -78,9 +78,15 @@ def row_loop(config, row, patience_updates=None):
             "max_restarts": None}
 
 
+def row_settings(config, row):
+    """A row's learner and settings; backprop's with the study's engine."""
+    _, _, learner, settings = ROWS[row]
+    return learner, {**settings, "engine": engine_for(config, "momentum")} if learner == "backprop" else settings
+
+
 def race(config, row, seeds, patience_updates=None):
     """One sweep of a row: the SweepResult (progress on stderr)."""
-    _, _, learner, settings = ROWS[row]
+    learner, settings = row_settings(config, row)
     progress = cli.Progress(len(seeds))
     try:
         return T.sweep(learner, seeds, settings, row_loop(config, row, patience_updates), size=config.size,
@@ -118,7 +124,7 @@ def choose(table):
 def cpu_per_epoch(config, row, repeats):
     """CPU seconds per network-epoch: the median of `repeats` timed sweeps of TIMING_NETWORKS networks from
     their initial weights (no early stop, no restarts), in this process, each about TIMING_SECONDS long."""
-    _, _, learner, settings = ROWS[row]
+    learner, settings = row_settings(config, row)
     seeds = list(range(TIMING_NETWORKS))
 
     def timed(epochs):

@@ -9,5 +9,7 @@ def pytest_configure(config):
     """Compile the numba kernels once, in the controlling process, before the workers start: they then load the
     compiled code from numba's cache instead of each compiling it (about 5 s apiece in a fresh clone)."""
     if not hasattr(config, "workerinput"):
+        import compiled_backprop
         import compiled_kernels
         compiled_kernels.warm_up()
+        compiled_backprop.warm_up()
