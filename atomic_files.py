@@ -70,5 +70,10 @@ def json_safe(obj):
 
 
 def write_json(path, obj):
-    text = json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n"
-    write_atomic(path, lambda f: f.write(text))
+    """obj as JSON, streamed into the temporary: the text of a large sweep is never held whole in memory."""
+    safe = json_safe(obj)
+
+    def write(f):
+        json.dump(safe, f, indent=2, allow_nan=False)
+        f.write("\n")
+    write_atomic(path, write)

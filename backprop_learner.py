@@ -214,11 +214,13 @@ class _BackpropBatch:
         self._views()
 
 
-def bytes_per_network(shape, settings=None):
-    """The memory bound's figure: the stack (parameters, optimizer state, gradients, activations), the result's
-    columns and each record's Python lists."""
+def bytes_needed(shape, settings, n_networks):
+    """The memory bound's figure for a stack of n networks: each network's parameters, gradients and final
+    parameters, its optimizer's arrays and its activations h, z, y; and a chunk's temporaries of the backward
+    pass and the sigmoids."""
     n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
-    return 8 * (8 * p + 2 * n * h + 2 * n * n) + 40 * n * h + 2000 + 40 * p
+    per_network = 8 * ((3 + OPTIMIZERS[settings.optimizer]().arrays) * p + n * h + 2 * n * n)
+    return n_networks * per_network + min(n_networks, CHUNK) * 8 * (3 * n * n + 2 * n * h)
 
 
 def _run_fields(result, i):
@@ -236,5 +238,5 @@ LEARNERS = {"backprop": LearnerSpec(
     name="backprop", title="the sigmoid network trained by backprop (momentum, quickprop, Rprop)",
     settings=BackpropSettings, make=Backprop.from_settings, can_restart=True,
     update_unit="one full-batch gradient step", updates_per_epoch=lambda shape, settings: 1,
-    bytes_per_network=bytes_per_network, run_fields=_run_fields, named_params=_named_params,
+    bytes_needed=bytes_needed, run_fields=_run_fields, named_params=_named_params,
     per_network=PER_NETWORK)}

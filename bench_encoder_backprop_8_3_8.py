@@ -23,7 +23,7 @@ import boltzmann_learners as B
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECTIONS = ("single", "sweep", "engines", "agreement", "parallel", "boltzmann", "figures", "gif", "data_movement",
-            "baseline")
+            "memory", "baseline")
 
 
 def run_process(args, cwd=HERE):
@@ -240,6 +240,87 @@ def bench_data_movement(repeat):
     wall, _ = median_process([sys.executable, "data_movement_encoder_backprop_8_3_8.py"], repeat)
     report("data movement: whole process `data_movement_encoder_backprop_8_3_8.py`", wall, "s", repeat,
            "goal <= 60 s")
+
+
+# The memory bound's estimates against the peaks they bound: each case is a command run twice in one fresh
+# process, first tiny (every module it imports loaded, numba's kernels compiled), then as measured; the peak is
+# the process's VmHWM (Linux), less its value after the tiny run.
+MEASURE = """
+import importlib, json, sys
+main = importlib.import_module(sys.argv[1]).main
+def high_water():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+main(json.loads(sys.argv[2]))
+base = high_water()
+main(json.loads(sys.argv[3]))
+print("measured", base, high_water())
+"""
+
+
+def _sweep_estimate(learner, size, n, **settings):
+    import learners
+    import training_loop as T
+    spec = learners.get(learner)
+    return lambda: T.sweep_bytes(spec, T.parse_size(size), spec.settings(**settings), n)
+
+
+def _train_estimate(size, epochs):
+    return lambda: E.train_bytes(E.parse_size(size), *E.settings_of(epochs))
+
+
+MEMORY_CASES = {   # name: (script, tiny run, measured run, its estimate); outputs go to the current folder
+    "backprop sweep 2000 x 64-6-64": (
+        "encoder_backprop_8_3_8", ["--seeds", "0-1", "--size", "8-3-8", "--epochs", "1", "--json", "w.json"],
+        ["--seeds", "0-1999", "--size", "64-6-64", "--epochs", "2", "--json", "r.json"],
+        _sweep_estimate("backprop", "64-6-64", 2000)),
+    "quickprop sweep 1000 x 64-40-64": (
+        "encoder_backprop_8_3_8", ["--seeds", "0-1", "--epochs", "1", "--optimizer", "quickprop"],
+        ["--seeds", "0-999", "--size", "64-40-64", "--epochs", "2", "--optimizer", "quickprop"],
+        _sweep_estimate("backprop", "64-40-64", 1000, optimizer="quickprop")),
+    "backprop sweep 30000 x 8-3-8": (
+        "encoder_backprop_8_3_8", ["--seeds", "0-1", "--epochs", "1", "--json", "w.json"],
+        ["--seeds", "0-29999", "--epochs", "1", "--json", "r.json"], _sweep_estimate("backprop", "8-3-8", 30000)),
+    "backprop run 1200-12-1200": (
+        "encoder_backprop_8_3_8", ["--seed", "0", "--size", "20-5-20", "--epochs", "2", "--json", "w.json"],
+        ["--seed", "0", "--size", "1200-12-1200", "--epochs", "4", "--json", "r.json"],
+        _train_estimate("1200-12-1200", 4)),
+    "ahs85 sweep 2 x 11-9-11": (
+        "encoder_boltzmann_8_3_8", ["--rule", "ahs85", "--seeds", "0", "--size", "4-2-4", "--epochs", "1"],
+        ["--rule", "ahs85", "--seeds", "0-1", "--size", "11-9-11", "--epochs", "1"],
+        _sweep_estimate("ahs85", "11-9-11", 2)),
+    "cdk sweep 3 x 40-14-40": (
+        "encoder_boltzmann_8_3_8", ["--rule", "cdk", "--seeds", "0", "--size", "4-2-4", "--epochs", "1"],
+        ["--rule", "cdk", "--seeds", "0-2", "--size", "40-14-40", "--epochs", "1"], _sweep_estimate("cdk", "40-14-40", 3)),
+    "cdk k = 1000, 300 updates": (
+        "encoder_boltzmann_8_3_8", ["--rule", "cdk", "--seeds", "0", "--size", "4-2-4", "--epochs", "1"],
+        ["--rule", "cdk", "--seeds", "0", "--k", "1000", "--updates", "300", "--epochs", "1"],
+        _sweep_estimate("cdk", "8-3-8", 1, k=1000, updates=300)),
+    "recirculation sweep 100 x 256-8-256": (
+        "encoder_local_8_3_8", ["--rule", "recirculation", "--seeds", "0", "--size", "4-2-4", "--epochs", "1"],
+        ["--rule", "recirculation", "--seeds", "0-99", "--size", "256-8-256", "--epochs", "2"],
+        _sweep_estimate("recirculation", "256-8-256", 100)),
+}
+
+
+def measure_memory(case, cwd):
+    """(estimate, measured) bytes of a case of MEMORY_CASES, run in a fresh process in folder cwd."""
+    script, tiny, run, estimate = MEMORY_CASES[case]
+    import json
+    proc = subprocess.run([sys.executable, "-c", MEASURE, script, json.dumps(tiny), json.dumps(run)], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": HERE}, timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(f"memory case {case} failed:\n{proc.stderr}")
+    base, peak = (int(v) for v in proc.stdout.split("measured ")[-1].split())
+    return estimate(), peak - base
+
+
+def bench_memory(repeat):
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in MEMORY_CASES:
+            estimate, measured = measure_memory(case, tmp)
+            report(f"memory: {case}, estimate / measured peak ({measured / 2 ** 20:,.0f} MiB)", estimate / measured,
+                   "x", 1, "goal 0.75-1.25")
 
 
 def main(argv=None):

@@ -555,10 +555,27 @@ def make_ahs85(shape, settings, loop=None):
                  readout_temperature=s.readout_temperature, tie=s.tie, codes_from=s.codes_from)
 
 
-def bytes_per_network(shape, settings=None):
-    """The memory bound's figure per network (the larger of the two learners' stacks and results)."""
-    n_units = 2 * shape.n_patterns + shape.n_hidden + 1
-    return 8 * 4 * n_units * n_units + 40 * shape.n_patterns * (shape.n_patterns + 4) + 3000
+def ahs85_bytes(shape, settings, n_networks):
+    """The memory bound's figure for n 1985 networks: each one's weights (float64, and float32 while settling), a
+    cycle's uniforms, the free phase's per-probe thresholds (two float32 arrays at once) and samples, and the exact
+    readout, which holds three (2^N, 2^H) float64 arrays at once (measured: tests/test_bounds.py)."""
+    N, H = shape.n_patterns, shape.n_hidden
+    units, free, chains = 2 * N + H + 1, 2 * N + H, 2 * N
+    time_units = sum(u for _, u in settings.schedule) + settings.collect_units
+    uniforms = chains * time_units * (H + free) * 2 + 2 * N * chains + 2 * chains * units
+    samples = chains * settings.collect_units * (free if settings.stats == "probe" else 1) * units
+    per_network = 12 * units * units + 4 * uniforms + 8 * chains * time_units * free + 4 * samples + \
+        24 * 2 ** N * 2 ** H
+    return n_networks * per_network
+
+
+def cdk_bytes(shape, settings, n_networks):
+    """The memory bound's figure for n RBMs: each one's parameters and velocities (float32) and the exact
+    readout's arrays over its 2^H hidden states (five (2^H, N) float64 arrays at once, measured); and the uniforms
+    of an epoch, which one buffer holds for the whole stack."""
+    N, H = shape.n_patterns, shape.n_hidden
+    per_network = 8 * (2 * N * H + 2 * N + H) + 40 * 2 ** H * N
+    return n_networks * per_network + 4 * settings.updates * settings.k * N * (H + 2 * N)
 
 
 def _rule(result, i):
@@ -569,18 +586,18 @@ def _named_params(row, shape):
     return {"params": row.tolist()}
 
 
-_COMMON = dict(bytes_per_network=bytes_per_network, run_fields=_rule, named_params=_named_params)
+_COMMON = dict(run_fields=_rule, named_params=_named_params)
 LEARNERS = {
     "cdk": LearnerSpec(name="cdk", title="the public CD-k recipe: a bipartite RBM trained by contrastive divergence",
                        settings=CDkSettings, make=make_cdk, can_restart=True,
                        update_unit="one full-batch CD-k update", updates_per_epoch=lambda shape, s: s.updates,
                        loop_defaults={"epochs": 4000, "early_stop": False, "patience": 250, "max_restarts": 20},
-                       **_COMMON),
+                       bytes_needed=cdk_bytes, **_COMMON),
     "ahs85": LearnerSpec(name="ahs85", title="Ackley, Hinton & Sejnowski (1985): the 1985 learning procedure",
                          settings=AHS85Settings, make=make_ahs85, can_restart=False,
                          update_unit="one learning cycle (2N clamped and 2N free annealings, one weight change)",
                          updates_per_epoch=lambda shape, s: 1, loop_defaults={"epochs": 4000, "early_stop": False},
-                         **_COMMON),
+                         bytes_needed=ahs85_bytes, **_COMMON),
 }
 
 

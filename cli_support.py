@@ -78,15 +78,21 @@ def written_by_us(path):
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 20)
+            whole = not f.read(1)
+            if not whole:                           # a large file: its end too (a single run's config is last)
+                f.seek(-min(1 << 20, os.fstat(f.fileno()).st_size), os.SEEK_END)
+                tail = f.read()
     except OSError:
         return False
     if ext in OUR_MAGIC:
         return head.startswith(OUR_MAGIC[ext])
-    if ext == ".json":
+    if ext == ".json" and whole:
         try:
             return isinstance(data := json.loads(head), dict) and "config" in data
         except (ValueError, UnicodeDecodeError):
             return False
+    if ext == ".json":                               # our writer puts each top-level key at two spaces' indent
+        return head.startswith(b"{") and any(b'\n  "config": ' in part for part in (head, tail))
     return False
 
 

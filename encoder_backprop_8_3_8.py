@@ -25,8 +25,8 @@ import numpy as np
 import validation as check
 from optimizers import DEFAULTS as OPTIMIZER_DEFAULTS  # noqa: F401  (the optimizers are part of the engine's API)
 from optimizers import OPTIMIZER_HELP, OPTIMIZERS, momentum_step  # noqa: F401
-from training_loop import (CRITERIA, DEFAULT_SHAPE, LoopSettings, Shape, accuracy_of, code_margin_of, corner_of,
-                           distinct_codes_of, network_rng, parse_size, read_only, sweep)
+from training_loop import (CRITERIA, DEFAULT_SHAPE, LoopSettings, Shape, accuracy_of, check_memory, code_margin_of,
+                           corner_of, distinct_codes_of, network_rng, parse_size, read_only, sweep, sweep_bytes)
 
 MIN_STOP_EPOCH = 201  # the published procedure never stops before its 201st epoch
 N_PATTERNS, N_HIDDEN = DEFAULT_SHAPE.n_patterns, DEFAULT_SHAPE.n_hidden
@@ -180,11 +180,19 @@ def loss_value(z, y, t=None, loss="ce"):
 
 
 # -------------------------------------------------------------------------------------------------- metrics
+SEPARATION_BLOCK = 1 << 21     # pairs x hidden units of one block of code_separation_of: 16 MB temporaries
+
+
 def code_separation_of(h):
-    """Mean Euclidean distance between the raw hidden codes of all pattern pairs, (...,)."""
+    """Mean Euclidean distance between the raw hidden codes of all pattern pairs, (...,). The pairs are taken a
+    block of patterns at a time, so a large encoder's (N, N, H) differences never exist at once."""
     n = h.shape[-2]
-    dist = np.sqrt(((h[..., :, None, :] - h[..., None, :, :]) ** 2).sum(-1))
-    return dist.sum(axis=(-2, -1)) / (n * (n - 1))
+    rows = max(1, SEPARATION_BLOCK // max(1, h.size))
+    total = 0.0
+    for start in range(0, n, rows):
+        block = h[..., start:start + rows, None, :]
+        total = total + np.sqrt(((block - h[..., None, :, :]) ** 2).sum(-1)).sum(axis=(-2, -1))
+    return total / (n * (n - 1))
 
 
 def weight_norm_of(W1, W2):
@@ -281,8 +289,31 @@ def code_margin(model):
 HISTORY_KEYS = ("epoch", "loss", "acc", "n_distinct_codes", "weight_norm", "code_separation", "code_margin")
 
 
-MAX_HISTORY = 100_000   # recorded epochs per run: longer runs record every k-th epoch (and the last), so a
-#                         history never grows past ~6 MB however many epochs are run
+MAX_HISTORY = 100_000   # recorded epochs per run: longer runs record every k-th epoch (and the last)
+HISTORY_BLOCK_BYTES = 32 << 20      # the recorded epochs waiting to become the history's numbers, at most
+
+
+def _epoch_bytes(shape):
+    """One recorded epoch's copy of the parameters and activations."""
+    n, h = shape.n_patterns, shape.n_hidden
+    return 8 * (shape.n_params + n * h + 2 * n * n)
+
+
+def _history_block(shape):
+    """Recorded epochs turned into numbers together: each is kept, concatenated and read by the metrics."""
+    return max(1, min(1024, HISTORY_BLOCK_BYTES // (3 * _epoch_bytes(shape))))
+
+
+def history_bytes(shape, n_epochs):
+    """The memory bound's figure for a single run's history beyond the step's temporaries (freed while the
+    history reads an epoch): a block of recorded epochs with the code separation's temporaries (nothing for a
+    network too large to copy: its numbers are read from the batch), the copy of the latest epoch a long run's
+    stride skips, and the history's lists, 32 bytes a number."""
+    block = _history_block(shape)
+    separation = 2 * 8 * min(SEPARATION_BLOCK, block * shape.n_patterns ** 2 * shape.n_hidden)
+    kept = 3 * block * _epoch_bytes(shape) + separation if block > 1 else 0
+    skipped = 2 * _epoch_bytes(shape) if n_epochs > MAX_HISTORY else 0
+    return kept + skipped + min(n_epochs, MAX_HISTORY) * (len(HISTORY_KEYS) + 1) * 32
 
 
 class _HistoryRecorder:
@@ -292,17 +323,19 @@ class _HistoryRecorder:
     def __init__(self, loss, shape, n_epochs=1):
         self.loss, self.shape = loss, shape
         self.stride = -(-n_epochs // MAX_HISTORY)
+        self.block = _history_block(shape)
         self.history = {key: [] for key in HISTORY_KEYS}
         self.pending, self.skipped = [], None           # skipped: the latest epoch the stride left out
 
     def __call__(self, epoch, rows, batch):
-        record = (epoch, batch.params.copy(), batch.h.copy(), batch.z.copy(), batch.y.copy())
+        arrays = (batch.params, batch.h, batch.z, batch.y)
         if epoch % self.stride:
-            self.skipped = record
+            self.skipped = (epoch, *(a.copy() for a in arrays))
             return
-        self.pending.append(record)
         self.skipped = None
-        if len(self.pending) >= 1024:
+        # a block of one is read at once from the batch's own arrays: a large network's epoch is never copied
+        self.pending.append((epoch, *(a if self.block == 1 else a.copy() for a in arrays)))
+        if len(self.pending) >= self.block:
             self.flush()
 
     def flush(self, final=False):
@@ -313,7 +346,7 @@ class _HistoryRecorder:
         if not self.pending:
             return self.history
         epochs, *arrays = zip(*self.pending)
-        epoch, (P, h, z, y) = np.array(epochs), (np.concatenate(a) for a in arrays)
+        epoch, (P, h, z, y) = np.array(epochs), (a[0] if len(a) == 1 else np.concatenate(a) for a in arrays)
         self.pending = []
         W1, _, W2, _ = unpack(P, self.shape)
         for key, values in (("epoch", epoch), ("loss", loss_value(z, y, loss=self.loss)),
@@ -340,6 +373,17 @@ def settings_of(n_epochs=5000, **keywords):
     return BackpropSettings(**keywords), LoopSettings(epochs=n_epochs, **loop)
 
 
+def train_bytes(shape, settings, loop):
+    """The memory bound's figure for `train`: one network's sweep and its history."""
+    from learners import get
+    return sweep_bytes(get("backprop"), shape, settings, 1) + history_bytes(shape, loop.epochs)
+
+
+def check_train_memory(shape, settings, loop):
+    """ValueError, naming the figure, when one network's run and its history would need more than the bound."""
+    check_memory(train_bytes(shape, settings, loop), f"a run of one {shape} network")
+
+
 def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_stop=True,
           snapshot_callback=None, snapshot_every=50, verbose=True, *, loss=None, margin=0.0, patience=None,
           size=DEFAULT_SHAPE, optimizer="momentum", criterion="strict", restart_every=None, activation=None,
@@ -363,6 +407,7 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     snapshot_every = check.check_epochs(snapshot_every, "snapshot_every")
     check.check_callable(snapshot_callback, "snapshot_callback")
     shape = parse_size(size)
+    check_train_memory(shape, settings, loop)
     recorder = _HistoryRecorder(settings.loss, shape, loop.epochs)
     last_snapshot = [0]
 
@@ -467,6 +512,7 @@ def _run_single(run):
 def main(argv=None):
     import learner_cli                              # the CLI layer: the engine above never imports it
     return learner_cli.main(argv, prog="encoder_backprop_8_3_8.py", rules=["backprop"], single_run=_run_single,
+                            check_single_run=check_train_memory,
                             description="Train an N-H-N encoder (8-3-8 by default) by backprop: one seed, or a "
                                         "batched sweep over seeds.")
 

@@ -99,14 +99,20 @@ def print_summary(summary, n):
         print("unsolved runs end at: " + ", ".join(f"{k} ({v})" for k, v in summary["unsolved_states"].items()))
 
 
-def main(argv, prog, rules, description, single_run=None, notes=None):
+def main(argv, prog, rules, description, single_run=None, notes=None, check_single_run=None):
     """A learner's CLI. single_run(run) handles --seed itself when given (backprop: a per-epoch history and the
-    code table); notes(rule, size) returns published figures to print under the summary."""
+    code table), check_single_run(shape, settings, loop) its own checks (its memory); notes(rule, size) returns
+    published figures to print under the summary."""
     parser = build_parser(prog, description, rules)
     args = parser.parse_args(argv)
     spec, settings, loop, seeds, learner = resolve(parser, args, rules)
     cli.refuse_foreign_outputs(parser, [args.json], args.force)
     sweeping = args.seeds is not None
+    if not sweeping and check_single_run is not None:
+        try:
+            check_single_run(args.size, settings, loop)
+        except ValueError as err:
+            parser.error(str(err))
     config = {"learner": spec.name, "size": str(args.size), **({"seeds": seeds} if sweeping else {"seed": seeds[0]}),
               "settings": settings.config(), "loop": loop.config(), "min_stop_epoch": learner.min_stop_epoch,
               "update": spec.update_unit, "updates_per_epoch": spec.updates_per_epoch(args.size, settings)}

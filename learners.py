@@ -15,7 +15,8 @@ A spec says:
     updates_per_epoch(shape, s)  weight updates in one epoch of `fit`, the budget unit of every comparison
                               (backprop 1; CD-k: 16; the 1985 procedure: 1 cycle; per-pattern local rules: N)
     loop_defaults             the learner's own loop settings (its epoch cap, its restart rule)
-    bytes_per_network(shape, s)  the memory bound's figure per network, checked before any work
+    bytes_needed(shape, s, n)  the memory bound's figure for n networks (stacks, temporaries, readout), checked
+                              with the result's (training_loop.sweep_bytes) before any work
     run_fields(result, i)     the per-network settings a result row shows (e.g. lr) beside the common fields
     named_params(row, shape)  a network's final parameters under their own names (for return_weights)
 """
@@ -43,7 +44,7 @@ class LearnerSpec:
     can_restart: bool
     update_unit: str
     updates_per_epoch: Callable
-    bytes_per_network: Callable
+    bytes_needed: Callable
     run_fields: Callable
     named_params: Callable
     per_network: tuple = ()

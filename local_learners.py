@@ -571,11 +571,22 @@ class MeanFieldSettings(Settings):
 
 
 # ------------------------------------------------------------------------------------------------- the specs
-def bytes_per_network(shape, settings=None):
-    """The memory bound's figure: parameters, kept states, a settling's temporaries and the result's columns."""
+# The memory bound's figures per network, in float64 numbers (measured with tracemalloc: tests/test_bounds.py):
+# the parameters, and a settling's or a pass's (N, N) and (N, H) temporaries, or the mean-field network's (N, U)
+# kept states and temporaries and its (U, U) weight change.
+def _settling_bytes(shape, settings, n_networks):
     n, h = shape.n_patterns, shape.n_hidden
-    units = 2 * n + h + 1
-    return 8 * (4 * units * units + 12 * n * units) + 40 * n * (n + h) + 3000
+    return n_networks * 8 * (settling_n_params(shape) + 8 * n * n + 10 * n * h)
+
+
+def _recirculation_bytes(shape, settings, n_networks):
+    n, h = shape.n_patterns, shape.n_hidden
+    return n_networks * (8 * (2 * n * h + h + n + 3 * n * h) + 36 * n * n)
+
+
+def _mean_field_bytes(shape, settings, n_networks):
+    units = 2 * shape.n_patterns + shape.n_hidden + 1
+    return n_networks * 8 * (2 * units * units + 10 * shape.n_patterns * units)
 
 
 def _rule(result, i):
@@ -600,9 +611,9 @@ def updates_per_epoch(shape, settings):
     return shape.n_patterns if settings.update == "pattern" else 1
 
 
-def _spec(name, title, settings, make, named_params):
+def _spec(name, title, settings, make, named_params, bytes_needed):
     return LearnerSpec(name=name, title=title, settings=settings, make=make, can_restart=True, update_unit=UPDATE_UNIT,
-                       updates_per_epoch=updates_per_epoch, bytes_per_network=bytes_per_network, run_fields=_rule,
+                       updates_per_epoch=updates_per_epoch, bytes_needed=bytes_needed, run_fields=_rule,
                        named_params=named_params, per_network=("lr",), loop_defaults={"epochs": 5000})
 
 
@@ -616,11 +627,11 @@ SETTLING_TITLES = {"chl": "contrastive Hebbian learning on O'Reilly's settling n
                    "generec-sym": "GeneRec with the symmetric change: a_i- (a_j+ - a_j-) + a_j- (a_i+ - a_i-)"}
 _SETTLING_NAMES = ("W_ih", "b_h", "W_ho", "b_o", "W_oh")
 LEARNERS = {rule: _spec(rule, SETTLING_TITLES[rule], SETTLING_SETTINGS[rule], _make_settling(rule),
-                        _named(_SETTLING_NAMES, settling_unpack)) for rule in SETTLING_RULES}
+                        _named(_SETTLING_NAMES, settling_unpack), _settling_bytes) for rule in SETTLING_RULES}
 LEARNERS["recirculation"] = _spec(
     "recirculation", "Hinton & McClelland's (1988) recirculation: a visible <-> hidden loop with regression",
     RecirculationSettings, lambda shape, s, loop=None: Recirculation(shape, s),
-    _named(("W_vh", "b_h", "W_hv", "b_v"), recirculation_unpack))
+    _named(("W_vh", "b_h", "W_hv", "b_v"), recirculation_unpack), _recirculation_bytes)
 LEARNERS["mean-field"] = _spec(
     "mean-field", "deterministic Boltzmann learning (Hinton 1989): settled mean-field units, symmetric weights",
-    MeanFieldSettings, lambda shape, s, loop=None: MeanField(shape, s), _mean_field_params)
+    MeanFieldSettings, lambda shape, s, loop=None: MeanField(shape, s), _mean_field_params, _mean_field_bytes)

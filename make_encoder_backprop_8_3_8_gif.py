@@ -27,12 +27,13 @@ import cli_support as cli  # noqa: E402
 import encoder_backprop_8_3_8 as E  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from training_loop import corner_of, is_solved  # noqa: E402
+from training_loop import check_memory, corner_of, is_solved  # noqa: E402
 
 FIGSIZE, DPI = (9.6, 5.0), 75          # 720 x 375 pixels
 MAX_FPS = 50                            # GIF delays are in 1/100 s; viewers slow down anything faster
 MIN_FPS = 0.1                           # a GIF frame delay is a 16-bit count of 1/100 s: at most 655 s
-MAX_FRAMES = 2000                       # the GIF writer holds every frame (270 kB each) until it writes the file
+MAX_FRAMES = 2000                       # rendering takes ~20 ms a frame
+FRAME_BYTES = 270_000                   # a rendered frame, which the GIF writer holds until it writes the file
 
 
 def check_fps(fps):
@@ -49,6 +50,17 @@ def check_gif_path(path):
     if not str(path).lower().endswith(".gif"):
         raise ValueError(f"--out must name a .gif file, got {path!r}")
     return cli.check_output_path(path)
+
+
+def gif_bytes(args):
+    """The memory bound's figure: the training run, each snapshot's parameters (kept, then stacked) and activations
+    with their sigmoid's temporaries, and every frame."""
+    settings, loop = E.settings_of(args.epochs, lr=args.lr, momentum=args.momentum, init_scale=args.init_scale)
+    n, h, p = args.size.n_patterns, args.size.n_hidden, args.size.n_params
+    snapshots = args.epochs // args.snapshot_every + 1
+    frames = snapshots + args.hold_final
+    return E.train_bytes(args.size, settings, loop) + snapshots * 8 * (2 * p + n * h + 4 * n * n) + \
+        frames * FRAME_BYTES
 
 
 def collect_snapshots(args):
@@ -209,8 +221,12 @@ def main(argv=None):
     cli.refuse_foreign_outputs(parser, [args.out], args.force)
     most = args.epochs // args.snapshot_every + 1 + args.hold_final
     if most > MAX_FRAMES:
-        parser.error(f"the GIF could have {most:,} frames (~{most * 0.27:,.0f} MB held until it is written); at most "
-                     f"{MAX_FRAMES}: raise --snapshot-every or lower --epochs or --hold-final")
+        parser.error(f"the GIF could have {most:,} frames (~{most * FRAME_BYTES / 1e6:,.0f} MB held until it is "
+                     f"written); at most {MAX_FRAMES}: raise --snapshot-every or lower --epochs or --hold-final")
+    try:
+        check_memory(gif_bytes(args), f"the GIF of a {args.size} network ({most:,} frames)")
+    except ValueError as err:
+        parser.error(str(err))
     snapshots, history = collect_snapshots(args)
     animation = Animation(snapshots, history, args.seed, args.size)
     try:

@@ -9,7 +9,8 @@ restart them row by row), and takes per-network hyper-parameters as (k, 1) colum
     rprop      Riedmiller & Braun (1993), Rprop+ with weight backtracking
     irprop     iRprop- (Igel & Huesken 2000): Rprop without backtracking, a sign change zeroes the slope
 
-A new optimizer is one class here and one entry in OPTIMIZERS.
+A new optimizer is one class here and one entry in OPTIMIZERS. Its `arrays` is the number of (k, n_params) arrays
+its state and its step's temporaries hold at once, for the memory bound (measured: tests/test_bounds.py).
 """
 import numpy as np
 
@@ -27,6 +28,7 @@ class Momentum:
     """Full-batch gradient descent with momentum; the published recipe, bit for bit."""
     defaults = {"lr": 0.5, "init_scale": 0.1, "loss": "ce", "activation": "logistic"}
     uses = ("lr", "momentum")
+    arrays = 1
 
     def new_state(self, P):
         return {"velocity": np.zeros_like(P)}
@@ -48,6 +50,7 @@ class Quickprop:
     """
     defaults = {"lr": 0.5, "init_scale": 0.7, "loss": "atanh", "activation": "symmetric"}
     uses = ("lr",)
+    arrays = 7
 
     def __init__(self, mu=1.75, decay=1e-4):
         self.mu, self.decay = mu, decay
@@ -81,6 +84,7 @@ class Rprop:
     start at 0.1 and stay in [1e-6, 50]. Only the gradient's sign is used, so its scale does not matter."""
     defaults = {"lr": 0.5, "init_scale": 0.1, "loss": "ce", "activation": "logistic"}
     uses = ()
+    arrays = 5
 
     def __init__(self, plus=True, eta_plus=1.2, eta_minus=0.5, delta0=0.1, delta_min=1e-6, delta_max=50.0):
         self.plus, self.eta_plus, self.eta_minus = plus, eta_plus, eta_minus

@@ -82,15 +82,33 @@ def parse_size(spec):
         raise ValueError(f"bad size {spec!r}: {str(err).split(': ', 1)[-1]}") from None
 
 
-MAX_SWEEP_BYTES = 8 << 30   # a third of this machine's memory: a sweep beyond it is refused before it starts
+MAX_BYTES = 8 << 30   # a third of this machine's memory: a run or sweep beyond it is refused before it starts
 
 
-def check_sweep_memory(n_networks, bytes_per_network, what="this sweep"):
-    """Raise ValueError, naming the figure, when n_networks would need more than MAX_SWEEP_BYTES."""
-    need = n_networks * bytes_per_network
-    if need > MAX_SWEEP_BYTES:
-        raise ValueError(f"{what} of {n_networks:,} networks would need about {need / 2 ** 30:.0f} GiB, more than "
-                         f"the {MAX_SWEEP_BYTES >> 30} GiB bound: split the seeds into smaller sweeps")
+def check_memory(need, what, hint=""):
+    """Raise ValueError, naming the figure, when `need` bytes are more than MAX_BYTES."""
+    if need > MAX_BYTES:
+        raise ValueError(f"{what} needs ~{need / 2 ** 30:,.1f} GiB, limit {MAX_BYTES >> 30} GiB{hint}")
+
+
+def column_bytes(shape):
+    """Per network, the result's columns (final parameters, codes, hidden activations, a few numbers)."""
+    n, h = shape.n_patterns, shape.n_hidden
+    return 8 * (shape.n_params + n * h + n) + 400
+
+
+def record_bytes(shape):
+    """Per network, the record the CLIs make of a result (a dict of Python numbers and lists: ~1.5 kB, 32 bytes a
+    hidden activation, 64 a pattern) and the part of it its JSON copy repeats."""
+    n, h = shape.n_patterns, shape.n_hidden
+    return 1500 + n * (64 + 32 * h) + 1000 + n * (64 + 8 * h)
+
+
+def sweep_bytes(spec, shape, settings, n_networks):
+    """The memory a sweep of n_networks needs: the learner's stacks, temporaries and readout while it trains
+    (spec.bytes_needed); then, those freed, the records and their JSON copy; the result's columns through both."""
+    return n_networks * column_bytes(shape) + max(spec.bytes_needed(shape, settings, n_networks),
+                                                  n_networks * record_bytes(shape))
 
 
 def network_rng(seed, attempt=0):
@@ -508,7 +526,11 @@ def check_run(learner, seeds, settings=None, loop=None, size=DEFAULT_SHAPE, reco
     settings, loop = learner_settings(spec, settings), loop_settings(spec, loop)
     per_network = {name: settings.per_network(name, len(seeds)) for name in spec.per_network}
     made = spec.make(shape, settings, loop)                 # refuses a size or option the learner cannot take
-    check_sweep_memory(len(seeds), spec.bytes_per_network(shape, settings))
+    check_memory(sweep_bytes(spec, shape, settings, len(seeds)), f"this sweep of {len(seeds):,} network{'s' * (len(seeds) > 1)}",
+                 ": split the seeds into smaller sweeps")
+    if not hasattr(recorders, "__len__") or isinstance(recorders, Recorder) or \
+            not all(isinstance(r, Recorder) for r in recorders):
+        raise ValueError(f"recorders must be a sequence of training_loop.Recorder objects, got {recorders!r}")
     if len({r.name for r in recorders}) != len(recorders):
         raise ValueError("two recorders share a name")
     return CheckedRun(spec, seeds, shape, settings, loop, per_network, made)

@@ -28,6 +28,9 @@ import validation as check  # noqa: E402
 PATTERN_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 DPI = 100
 MAX_EDGES_H = 6          # above this many hidden units the hypercube's edges would hide the codes
+MAX_CORNERS_H = 10       # above this the 2^H corners are not drawn (2^30 of them would need 256 GB)
+MAX_FIGURE_INCHES = 30   # a figure's height: matplotlib refuses 2^16 pixels, and the rows become pixels anyway
+MAX_MARKED_ROWS = 64     # rows of the code table that can each be marked "shared" legibly
 
 
 def pattern_colors(n):
@@ -71,6 +74,13 @@ def project_hypercube(points, turn=0.0):
     return np.stack([p @ np.cos(angles), p @ np.sin(angles)], axis=-1)
 
 
+def hypercube_reach(n_hidden):
+    """The largest |coordinate| of the H-cube's projected corners, without building the 2^H of them: the corner
+    whose signs follow each direction's cosine (or sine) reaches half the sum of their sizes."""
+    angles = np.pi * np.arange(n_hidden) / n_hidden
+    return 0.5 * max(np.abs(np.cos(angles)).sum(), np.abs(np.sin(angles)).sum())
+
+
 class CubeView:
     """The code space {0,1}^H with the N hidden codes as labelled points, drawn on a 2-D axes by projection,
     so a frame can be updated (codes, view angle) without rebuilding anything. H = 3 is the 3-cube seen in
@@ -80,13 +90,13 @@ class CubeView:
         h = np.asarray(h)
         self.ax, self.azim, self.elev = ax, azim, elev
         self.n_hidden = h.shape[-1]
-        self.corners = corners_of(self.n_hidden)
+        self.corners = corners_of(self.n_hidden) if self.n_hidden <= MAX_CORNERS_H else np.zeros((0, self.n_hidden))
         ax.set_aspect("equal")
         if self.n_hidden == 3:
             ax.set_xlim(-0.95, 0.95)
             ax.set_ylim(-0.85, 0.92)
         else:
-            reach = np.abs(project_hypercube(self.corners)).max() * 1.25 + 0.1
+            reach = hypercube_reach(self.n_hidden) * 1.25 + 0.1
             ax.set_xlim(-reach, reach)
             ax.set_ylim(-reach, reach)
         ax.axis("off")
@@ -248,8 +258,8 @@ def figure_code_table(h, title):
     bits = (h > 0.5).astype(int)
     shared = shared_rows(h)
     written = n <= 16 and n_hidden <= 8                     # numbers in the cells while they stay legible
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.2 + 0.3 * max(0, n_hidden - 3), max(5.4, 0.3 * n + 1.5)),
-                                      dpi=DPI)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.2 + 0.3 * max(0, n_hidden - 3),
+                                                     min(MAX_FIGURE_INCHES, max(5.4, 0.3 * n + 1.5))), dpi=DPI)
     image = heatmap(left, h, "viridis", 0, 1)
     if written:
         for (i, j), v in np.ndenumerate(h):
@@ -265,7 +275,7 @@ def figure_code_table(h, title):
         thin_ticks(ax, "x", n_hidden, hidden_names(n_hidden))
         thin_ticks(ax, "y", n, [f"pattern {i}" for i in range(n)], most=40)
         color_pattern_ticks(ax, "y")
-    for i in np.flatnonzero(shared):
+    for i in np.flatnonzero(shared) if n <= MAX_MARKED_ROWS else ():
         right.add_patch(plt.Rectangle((-0.5, i - 0.5), n_hidden, 1, fill=False, edgecolor="#d62728", lw=2.5))
         right.text(n_hidden - 0.4, i, "shared", color="#d62728", va="center", fontsize=9, weight="bold")
     fig.suptitle(title, fontsize=11)
@@ -318,8 +328,11 @@ def main(argv=None):
     names = ["training_curves.png", "weights.png", cube_figure_name(args.size.n_hidden), "code_table.png"]
     cli.refuse_foreign_outputs(parser, [os.path.join(args.outdir, n) for n in names], args.force)
 
-    model, history = E.train(args.epochs, args.lr, args.momentum, args.init_scale, args.seed, verbose=False,
-                             size=args.size)
+    try:                                            # refused before any work: train checks its memory first
+        model, history = E.train(args.epochs, args.lr, args.momentum, args.init_scale, args.seed, verbose=False,
+                                 size=args.size)
+    except ValueError as err:
+        parser.error(str(err))
     summary = E.run_summary(model, history)
     solve_epoch = summary["epochs"] if summary["solved"] else None
     h = np.asarray(summary["hidden_codes"])

@@ -19,16 +19,21 @@ import numpy as np  # noqa: E402
 
 import cli_support as cli  # noqa: E402
 import boltzmann_learners as B  # noqa: E402
+import encoder_backprop_8_3_8 as E  # noqa: E402
 import validation as check  # noqa: E402
 import visualize_encoder_backprop_8_3_8 as V  # noqa: E402
-from training_loop import accuracy_of, count_distinct  # noqa: E402
+from training_loop import accuracy_of, check_run, count_distinct  # noqa: E402
 
 
 def record(seed, rule, epochs, shape):
-    """Train one network; returns its per-epoch history and its final parameters."""
+    """Train one network; returns its history (every k-th epoch and the last, at most E.MAX_HISTORY of them) and
+    its final parameters."""
     history = {"epoch": [], "codes": [], "accuracy": [], "weight_norm": []}
+    stride = -(-epochs // E.MAX_HISTORY)
 
     def observe(epoch, rows, batch):
+        if epoch % stride and epoch != epochs:
+            return
         history["epoch"].append(epoch)
         history["codes"].append(int(count_distinct(batch.codes())[0]))
         history["accuracy"].append(float(accuracy_of(batch.outputs[0])))
@@ -110,10 +115,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = ["boltzmann_curves.png", "boltzmann_weights.png"]
     cli.refuse_foreign_outputs(parser, [os.path.join(args.outdir, n) for n in names], args.force)
+    rules = ("ahs85", "cdk")
     try:
-        histories = {rule: record(args.seed, rule, args.epochs, args.size) for rule in ("ahs85", "cdk")}
+        for rule in rules:                          # both refused, or both trained
+            check_run(rule, [args.seed], None, {"epochs": args.epochs}, args.size)
     except ValueError as err:
         parser.error(str(err))
+    histories = {rule: record(args.seed, rule, args.epochs, args.size) for rule in rules}
     title = f"{args.size} encoder, Boltzmann learning, seed {args.seed}"
     try:
         os.makedirs(args.outdir, exist_ok=True)

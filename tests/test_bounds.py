@@ -2,6 +2,7 @@
 a traceback. One test (or a few) per class of what an outside tester found."""
 import importlib
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -120,3 +121,71 @@ def test_a_run_of_any_length_prints_its_progress_whatever_the_history_keeps(monk
     _, history = E.train(n_epochs=1200, seed=0, early_stop=False, verbose=True)
     printed = capsys.readouterr().out.splitlines()
     assert history["epoch"] == [600, 1200] and printed[0].startswith("epoch    500  loss")
+
+
+# ---------------------------------------------------------------------------------- memory, bounded and estimated
+@pytest.mark.parametrize("case", ["backprop run 1200-12-1200", "ahs85 sweep 2 x 11-9-11"])
+def test_the_memory_estimate_is_within_25_percent_of_the_measured_peak(case, tmp_path):
+    """The estimate against the process's high-water mark (bench_encoder_backprop_8_3_8.py --only memory runs
+    every case: sweeps of each learner, quickprop, a CD-k run whose uniforms dominate)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/status")
+    import bench_encoder_backprop_8_3_8 as bench
+    estimate, measured = bench.measure_memory(case, tmp_path)
+    assert 0.75 <= estimate / measured <= 1.25, (estimate, measured)
+
+
+def test_a_large_networks_history_copies_no_epoch():
+    # the history kept 1024 epochs' copies before it read them: 16 GB for --size 1000-10-1000
+    import tracemalloc
+    settings, loop = E.settings_of(30)
+    shape = T.parse_size("500-5-500")
+    tracemalloc.start()
+    try:
+        _, history = E.train(n_epochs=30, seed=0, early_stop=False, verbose=False, size=shape)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(history["epoch"]) == 30 and peak <= E.train_bytes(shape, settings, loop)
+
+
+@pytest.mark.parametrize("script, args, words", [
+    ("encoder_boltzmann_8_3_8", ["--rule", "ahs85", "--size", "12-11-12", "--seeds", "0-99"], "100 networks needs ~"),
+    ("encoder_boltzmann_8_3_8", ["--rule", "cdk", "--size", "64-6-64", "--k", "1000", "--updates", "1000"],
+     "of 1 network needs ~"),
+    ("encoder_backprop_8_3_8", ["--size", "4096-62-4096", "--seeds", "0-99"], "100 networks needs ~"),
+    ("make_encoder_backprop_8_3_8_gif", ["--size", "2000-20-2000", "--epochs", "2000", "--snapshot-every", "2"],
+     "the GIF of a 2000-20-2000 network (1,021 frames) needs ~"),
+])
+def test_work_too_large_for_memory_is_refused_naming_the_figure(script, args, words, tmp_path, monkeypatch, capsys):
+    # the Boltzmann bound missed the readout (it let 164,709 of these 12-11-12 networks through where 30 fit) and
+    # the uniforms of CD-k's epoch (34 GB here)
+    monkeypatch.chdir(tmp_path)
+    err = refused(script, args, capsys)
+    assert words in err and "GiB, limit 8 GiB" in err and os.listdir(tmp_path) == []
+
+
+def test_a_single_run_checks_its_memory_before_any_work(monkeypatch, capsys):
+    monkeypatch.setattr(T, "MAX_BYTES", 1 << 20)
+    err = refused("encoder_backprop_8_3_8", ["--seed", "0"], capsys)
+    assert "a run of one 8-3-8 network needs ~" in err
+    with pytest.raises(ValueError, match="a run of one 8-3-8 network needs"):
+        E.train(verbose=False)
+
+
+@pytest.mark.parametrize("script", ["visualize_encoder_backprop_8_3_8", "make_encoder_backprop_8_3_8_gif"])
+def test_figures_of_many_hidden_units_draw_no_corner_beyond_their_bound(script, tmp_path):
+    # every 2^H corner was built: 2^30 of them (256 GB) for 40-30-40
+    main = importlib.import_module(script).main
+    out = ["--outdir", str(tmp_path)] if script.startswith("visualize") else \
+        ["--out", str(tmp_path / "a.gif"), "--snapshot-every", "1", "--hold-final", "0"]
+    assert main(["--size", "40-30-40", "--epochs", "2", *out]) == 0
+    assert len(os.listdir(tmp_path)) == (4 if script.startswith("visualize") else 1)
+
+
+def test_a_code_table_of_thousands_of_patterns_stays_a_drawable_size():
+    import matplotlib.pyplot as plt
+    import visualize_encoder_backprop_8_3_8 as V
+    fig = V.figure_code_table(np.random.default_rng(0).random((3000, 2)), "3000 patterns")
+    assert fig.get_size_inches()[1] <= V.MAX_FIGURE_INCHES      # it was 900 inches, more than matplotlib draws
+    plt.close(fig)
