@@ -7,7 +7,6 @@
 Whole-process times run the command exactly as a user would (a fresh Python each time, output discarded);
 in-process times call the engine after a warm-up run. Speed is reported here, never asserted by a test.
 """
-import argparse
 import os
 import platform
 import statistics
@@ -18,8 +17,10 @@ import time
 
 import numpy as np
 
-import encoder_backprop_8_3_8 as E
 import boltzmann_learners as B
+import cli_support as cli
+import encoder_backprop_8_3_8 as E
+import validation as check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECTIONS = ("single", "sweep", "engines", "agreement", "parallel", "boltzmann", "figures", "gif", "data_movement",
@@ -30,7 +31,12 @@ def run_process(args, cwd=HERE):
     """Run a command; returns (wall seconds, peak resident memory in MB of that process)."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:                   # Ctrl-C or SIGTERM: the command measured ends with the benchmark
+        proc.kill()
+        proc.wait()
+        raise
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -200,8 +206,6 @@ ENGINE_MODULES = ("encoder_backprop_8_3_8", "training_loop", "optimizers", "vali
 def bench_baseline(repeat, baseline):
     """This engine against the one in `baseline`, timed in turns in one process (this machine's speed drifts by
     10-20% over minutes, so separate runs of the two would compare the drift)."""
-    if not baseline:
-        raise SystemExit("the baseline section needs --baseline FOLDER (a checkout of the version to compare)")
     engines = {"baseline": load_engine(os.path.abspath(baseline)), "this": E}
     cases = {"train(seed=0)": lambda M: M.train(seed=0, verbose=False),
              "sweep_seeds(range(30), 20000)": lambda M: M.sweep_seeds(range(30), n_epochs=20000),
@@ -324,8 +328,9 @@ def bench_memory(repeat):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is shown (default 5)")
+    parser = cli.OneLineParser(prog="bench_encoder_backprop_8_3_8.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=cli.arg_type(lambda v: check.check_int_in(v, "repeat", 1, 1000), int),
+                        default=5, help="runs per measurement; the median is shown, 1 to 1000 (default 5)")
     parser.add_argument("--baseline", metavar="FOLDER", default=None,
                         help="a checkout of another version, for the baseline section (it runs only when named "
                              "in --only)")
@@ -334,8 +339,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in sections if s not in SECTIONS]
-    if unknown or args.repeat < 1:
-        parser.error(f"unknown section(s) {', '.join(unknown)}" if unknown else "--repeat must be >= 1")
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}")
+    if "baseline" in sections and not (args.baseline and os.path.isdir(args.baseline)):
+        parser.error("the baseline section needs --baseline FOLDER, a checkout of the version to compare")
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cores, "
           f"{platform.machine()}")
     print(f"{'benchmark':<64} {'median':>10} {'unit':<6} {'runs':>4}")
@@ -344,7 +351,8 @@ def main(argv=None):
             bench_baseline(args.repeat, args.baseline)
         else:
             globals()[f"bench_{section}"](args.repeat)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run_main(main))

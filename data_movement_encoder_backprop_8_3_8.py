@@ -47,6 +47,9 @@ from published_figures import BYTEDMD_PUBLISHED as PUBLISHED
 R3, R8 = range(3), range(8)
 MAX_BYTES_PER_ELEMENT = 1 << 20      # the price grows as its square root; beyond this no figure is meaningful
 MAX_LOCAL_PATTERNS = 32              # a settling step's trace grows as N * H: 32-5-32 already takes minutes
+MAX_CD_UPDATES = 1000                # traced CD updates per kernel: ~0.1 s each
+MAX_AHS85_CYCLES = 100               # traced 1985 cycles: ~5 s each
+MAX_LOCAL_EPOCHS = 100_000           # the local rules' run that finds the state priced
 
 
 @bytedmd.op
@@ -430,15 +433,40 @@ def per_update_cost(learner, settings=None, bytes_per_element=1):
 
 
 def read_compare(path):
-    """The per-learner rows of a `study_encoder_backprop_8_3_8.py compare` result, or None if absent."""
+    """The per-learner rows of a `study_encoder_backprop_8_3_8.py compare` result, or None if absent; ValueError
+    if it is not a regular file, not JSON, or lacks a finite number the totals read."""
     if not os.path.exists(path):
         return None
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a regular file")
     try:
         with open(path) as f:
-            rows = json.load(f)["summary"]["rows"]
-        return {r["learner"]: r for r in rows}
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{path} is not a compare study result ({err})") from None
+            rows = json.load(f, parse_constant=_not_a_number)["summary"]["rows"]
+        return {_compare_row(r)["learner"]: r for r in rows}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ValueError(f"{path} is not a compare study result ({type(err).__name__}: {err})") from None
+
+
+def _not_a_number(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def _compare_row(row):
+    """A compare row, checked for what totals_to_criterion reads: a learner's name and, when it solved any network,
+    finite update counts."""
+    if not isinstance(row["learner"], str):
+        raise TypeError(f"learner {row['learner']!r} is not a name")
+    run = row.get("run", {})
+    if not isinstance(run, dict) or not isinstance(run.get("settings", {}), dict):
+        raise TypeError(f"{row['learner']}'s run is not a mapping of its size and settings")
+    cost = row["cost_updates_per_solved"]
+    if cost is not None:
+        low, high = cost["ci_95"]
+        numbers = (cost["mean"], low, high, row["median_updates_to_solve"]["median"], row["n"], row["solved"]["k"],
+                   row["solved"]["n"], row["updates_per_epoch"])
+        if not all(check.is_real(v) and math.isfinite(v) for v in numbers) or row["updates_per_epoch"] <= 0:
+            raise ValueError(f"{row['learner']}'s update counts are not all finite numbers")
+    return row
 
 
 def _scaled(stats, key, factor):
@@ -535,17 +563,21 @@ def build_parser():
     parser.add_argument("--compare", default=os.path.join("results", "compare.json"),
                         help="the compare study's result, whose update counts price the totals (default "
                              "results/compare.json; made by `study_encoder_backprop_8_3_8.py compare`)")
-    parser.add_argument("--cd-updates", type=cli.arg_type(lambda v: check.check_positive_int(v, "cd-updates"), int),
-                        default=16, help="CD updates of seed 0 traced per kernel, their mean reported (default 16)")
-    parser.add_argument("--ahs85-cycles", type=cli.arg_type(lambda v: check.check_count(v, "ahs85-cycles"), int),
-                        default=1, help="1985 learning cycles of seed 0 traced, their mean reported; about 5 s each; "
-                                        "0 skips the 1985 cycle and its total (default 1)")
+    parser.add_argument("--cd-updates", default=16,
+                        type=cli.arg_type(lambda v: check.check_int_in(v, "cd-updates", 1, MAX_CD_UPDATES), int),
+                        help=f"CD updates of seed 0 traced per kernel, their mean reported, 1 to {MAX_CD_UPDATES} "
+                             f"(default 16)")
+    parser.add_argument("--ahs85-cycles", default=1,
+                        type=cli.arg_type(lambda v: check.check_int_in(v, "ahs85-cycles", 0, MAX_AHS85_CYCLES), int),
+                        help=f"1985 learning cycles of seed 0 traced, their mean reported; about 5 s each; 0 skips the "
+                             f"1985 cycle and its total; at most {MAX_AHS85_CYCLES} (default 1)")
     parser.add_argument("--local-size", type=cli.arg_type(check_local_size), default=cli.parse_size("8-3-8"),
                         help=f"the size the local rules are priced at, at most {MAX_LOCAL_PATTERNS} patterns (default "
                              f"8-3-8; totals for compare rows of another size or settings price those rows' own)")
-    parser.add_argument("--local-epochs", type=cli.arg_type(lambda v: check.check_count(v, "local-epochs"), int),
-                        default=100, help="cap of the run of seed 0 whose median-step state prices each local rule "
-                                          "(it stops at its first solve); 0 skips the local rules (default 100)")
+    parser.add_argument("--local-epochs", default=100,
+                        type=cli.arg_type(lambda v: check.check_int_in(v, "local-epochs", 0, MAX_LOCAL_EPOCHS), int),
+                        help=f"cap of the run of seed 0 whose median-step state prices each local rule (it stops at "
+                             f"its first solve); 0 skips the local rules; at most {MAX_LOCAL_EPOCHS:,} (default 100)")
     cli.add_json_args(parser)
     return parser
 

@@ -42,8 +42,27 @@ def check_count(value, name):
     return int(value)
 
 
+def check_int_in(value, name, low, high):
+    """An integer in [low, high]."""
+    if not is_int(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low:,}, {high:,}], got {value!r}")
+    return int(value)
+
+
+MAX_EPOCHS = 10 ** 9     # ~3 hours of the published network at its ~10 us an epoch
+
+
 def check_epochs(n_epochs, name="epochs"):
-    return check_positive_int(n_epochs, name)
+    n_epochs = check_positive_int(n_epochs, name)
+    if n_epochs > MAX_EPOCHS:
+        raise ValueError(f"{name} must be at most {MAX_EPOCHS:,}, got {n_epochs:,}")
+    return n_epochs
+
+
+def check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_real_in(value, name, low, high, low_open=True, high_open=False):

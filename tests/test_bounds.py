@@ -189,3 +189,52 @@ def test_a_code_table_of_thousands_of_patterns_stays_a_drawable_size():
     fig = V.figure_code_table(np.random.default_rng(0).random((3000, 2)), "3000 patterns")
     assert fig.get_size_inches()[1] <= V.MAX_FIGURE_INCHES      # it was 900 inches, more than matplotlib draws
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------- time, bounded
+@pytest.mark.parametrize("script, args", [
+    ("encoder_boltzmann_8_3_8", ["--k", "1001"]),
+    ("encoder_backprop_8_3_8", ["--seeds", "0-9", "--workers", "257"]),
+    ("encoder_backprop_8_3_8", ["--epochs", "1000000001"]),
+    ("data_movement_encoder_backprop_8_3_8", ["--cd-updates", "1001"]),
+    ("data_movement_encoder_backprop_8_3_8", ["--ahs85-cycles", "101"]),
+    ("bench_encoder_backprop_8_3_8", ["--repeat", "1001"]),
+])
+def test_counts_of_work_have_an_upper_bound(script, args, capsys):
+    refused(script, args, capsys)
+
+
+# ------------------------------------------------------------------------------------------ tracebacks, none
+def test_the_benchmark_ends_on_ctrl_c_with_one_line_and_status_130(tmp_path):
+    import signal
+    import subprocess
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench_encoder_backprop_8_3_8.py"), "--only", "sweep",
+                             "--repeat", "1"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("python ")      # its header: the benchmark has started
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130 and err.strip() == "interrupted"
+
+
+@pytest.mark.parametrize("text", ["not json", '{"summary": {"rows": 5}}', '{"summary": {"rows": [{"learner": 3}]}}',
+                                  '{"summary": {"rows": [{"learner": "cd1", "cost_updates_per_solved": '
+                                  '{"mean": NaN, "ci_95": [1, 2]}}]}}',
+                                  '{"summary": {"rows": [{"learner": "cd1", "n": 10, "solved": {"k": 1, "n": 10}, '
+                                  '"median_updates_to_solve": {"median": 5}, "cost_updates_per_solved": '
+                                  '{"mean": 1e999, "ci_95": [1, 2]}}]}}', "[]", ""])
+def test_a_malformed_or_non_finite_compare_file_is_refused_with_one_line(text, tmp_path, capsys):
+    path = tmp_path / "compare.json"
+    path.write_text(text)
+    assert "is not a compare study result" in refused("data_movement_encoder_backprop_8_3_8",
+                                                       ["--compare", str(path)], capsys)
+
+
+def test_a_compare_path_that_is_not_a_file_is_refused_at_once(tmp_path, capsys):
+    os.mkfifo(tmp_path / "fifo")                               # opening it would wait for a writer forever
+    for path in (tmp_path, tmp_path / "fifo"):
+        assert "not a regular file" in refused("data_movement_encoder_backprop_8_3_8", ["--compare", str(path)],
+                                               capsys)
