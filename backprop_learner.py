@@ -12,7 +12,7 @@ from encoder_backprop_8_3_8 import (ACTIVATIONS, INPUTS, LOSSES, MIN_STOP_EPOCH,
                                     init_params, unpack)
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import CHUNK, DEFAULT_SHAPE, corner_of, read_only
+from training_loop import CHUNK, DEFAULT_SHAPE, corner_of, per_network_values, read_only
 
 
 def check_bias_scale(bias_scale):
@@ -122,7 +122,7 @@ class Backprop:
         return init_params(seed, init_scale, attempt, self.shape, self.bias_scale)
 
     def start(self, seeds, settings):
-        per_network = {k: np.asarray(settings[k], float) for k in PER_NETWORK}
+        per_network = per_network_values(settings, PER_NETWORK, len(seeds))
         if self.engine == "compiled":
             from compiled_backprop import CompiledBatch     # numba is imported only when it runs
             return CompiledBatch(self, np.asarray(seeds, np.int64), per_network)

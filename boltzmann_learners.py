@@ -43,6 +43,15 @@ def binary_states(n_bits):
     return read_only(((c[:, None] >> np.arange(n_bits - 1, -1, -1)) & 1).astype(float))
 
 
+def stack_of(array, shape, name):
+    """array as a stack (S, *shape) of numbers; ValueError naming the argument otherwise."""
+    array = np.asarray(array)
+    if array.ndim != len(shape) + 1 or array.shape[1:] != tuple(shape) or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"{name} must be a stack of numbers of shape (S, {', '.join(map(str, shape))}), got "
+                         f"{array.dtype} {array.shape}")
+    return array
+
+
 def logsumexp(x, axis):
     top = x.max(axis=axis, keepdims=True)
     return np.squeeze(top, axis) + np.log(np.exp(x - top).sum(axis=axis))
@@ -78,6 +87,7 @@ def ahs85_readout(W, layout, temperature=10.0):
     """Exact readout of 1985 networks W (S, n, n) at `temperature`: codes (S, N), hidden (S, N, H), outputs
     (S, N, N). V1 is clamped to each clean pattern; V2 (2^N states) and H (2^H states) are enumerated."""
     shape = layout.shape
+    W = stack_of(W, (layout.n_units, layout.n_units), "W")
     n, n_hidden = shape.n_patterns, shape.n_hidden
     v2_states, h_states = binary_states(n), binary_states(n_hidden)
     v1, v2, hid, t = layout.v1, layout.v2, layout.hid, layout.true_unit
@@ -236,6 +246,9 @@ class _AHS85Batch:
     def cycle(self, u):
         """One learning cycle of every network given its uniforms u (S, uniforms_per_cycle), float32."""
         learner, layout = self.learner, self.layout
+        u = stack_of(u, (learner.uniforms_per_cycle,), "u")
+        if len(u) != len(self.seeds):
+            raise ValueError(f"u must have a row for each of the batch's {len(self.seeds)} networks, got {len(u)}")
         S, n, N = len(self.seeds), layout.n_units, self.shape.n_patterns
         C = 2 * N                                                   # settlings per phase
         hidden_free, all_free = layout.hid, np.arange(layout.true_unit)
@@ -297,7 +310,7 @@ def rbm_readout(params, shape):
     """Exact readout of RBMs at T = 1: V2 is summed out in closed form (no links inside V2), the 2^H hidden
     states are enumerated. Returns codes (S, N), p(h_j = 1 | v1) (S, N, H), p(V2_j = 1 | v1) (S, N, N)."""
     n = shape.n_patterns
-    W, b, c = rbm_unpack(params, shape)
+    W, b, c = rbm_unpack(stack_of(params, (2 * n * shape.n_hidden + 2 * n + shape.n_hidden,), "params"), shape)
     h_states = binary_states(shape.n_hidden)                          # (K, H)
     drive_v2 = b[:, None, n:] + h_states @ W[:, n:].transpose(0, 2, 1)  # (S, K, N): each V2 unit's input
     log_h = (c @ h_states.T)[:, None, :] + W[:, :n] @ h_states.T      # (S, N, K): c.h + W[V1_i].h
@@ -312,6 +325,13 @@ def cd_update(params, velocity, uniforms, learner):
     sample the hidden units, then 2N that sample the visible ones (a unit is on when its number is below its
     probability). The last hidden step uses probabilities. Visible probabilities depend on the hidden state
     only through its 2^H values, so they are computed once per update as a table over the hidden states."""
+    if not isinstance(learner, CDk):
+        raise ValueError(f"learner must be a CDk, got {type(learner).__name__}")
+    params = stack_of(params, (learner.n_params,), "params")
+    if np.shape(velocity) != params.shape or np.shape(uniforms) != (len(params), learner.uniforms_per_update):
+        raise ValueError(f"velocity must have the shape of params {params.shape} and uniforms "
+                         f"({len(params)}, {learner.uniforms_per_update}), got {np.shape(velocity)} and "
+                         f"{np.shape(uniforms)}")
     shape, k, dtype = learner.shape, learner.k, params.dtype
     n, n_hid = shape.n_patterns, shape.n_hidden
     S = len(params)
@@ -614,8 +634,8 @@ def sweep_boltzmann(seeds, rule="cdk", n_epochs=4000, *, size=DEFAULT_SHAPE, ear
     and with return_weights the parameters. patience "default" is the rule's own (cdk: 250 epochs, at most
     max_restarts restarts; ahs85: none). options are fields of CDkSettings or AHS85Settings.
     """
-    if rule not in LEARNERS:
-        raise ValueError(f"rule must be one of {', '.join(LEARNERS)}, got {rule!r}")
+    rule = check.check_choice(rule, LEARNERS, "rule")
+    return_weights = check.check_bool(return_weights, "return_weights")
     loop = {"epochs": n_epochs, "early_stop": early_stop, "max_restarts": max_restarts}
     if patience != "default":
         loop["patience"] = patience

@@ -176,7 +176,7 @@ def backward(W2, h, y, t=None, x=None, loss="ce", out=(None, None, None, None), 
 def loss_value(z, y, t=None, loss="ce"):
     """Loss averaged over patterns, (...,)."""
     t = _one_hot(y.shape[-1]) if t is None else t
-    return LOSSES[loss][2](z, y, t).mean(-1)
+    return LOSSES[check_loss(loss)][2](z, y, t).mean(-1)
 
 
 # -------------------------------------------------------------------------------------------------- metrics
@@ -218,14 +218,15 @@ class EncoderMLP:
             self.params = init_params(check.check_seed(seed), check.check_init_scale(init_scale),
                                       shape=self.shape)
         else:
-            self.params = np.array(params, dtype=float).reshape(self.shape.n_params)
+            self.params = _numbers(params, "params", (self.shape.n_params,)).copy()
 
     def _set(self, index, value):
         view = unpack(self.params, self.shape)[index]
-        value = np.asarray(value, dtype=float)
-        if value.shape != view.shape:
-            raise ValueError(f"expected shape {view.shape}, got {value.shape}")
-        view[...] = value
+        view[...] = _numbers(value, ("W1", "b1", "W2", "b2")[index], view.shape)
+
+    def _inputs(self, x, name="x"):
+        """x (n, N) as floats, or the network's own patterns for None."""
+        return self.patterns if x is None else _numbers(x, name, (None, self.shape.n_patterns))
 
     W1 = property(lambda self: unpack(self.params, self.shape)[0], lambda self, v: self._set(0, v))
     b1 = property(lambda self: unpack(self.params, self.shape)[1], lambda self, v: self._set(1, v))
@@ -234,21 +235,26 @@ class EncoderMLP:
 
     def forward(self, x=None):
         """x (n, N), default the N patterns in the network's input encoding -> (h (n, H), y (n, N))."""
-        h, _, y = forward(*unpack(self.params, self.shape), x=self.patterns if x is None else x, center=self.center)
+        h, _, y = forward(*unpack(self.params, self.shape), x=self._inputs(x), center=self.center)
         return h, y
+
+    def _targets(self, x, t):
+        return x if t is None else _numbers(t, "t", x.shape if x is not None else (self.shape.n_patterns,) * 2)
 
     def grads(self, x=None, t=None, loss="ce"):
         """Gradients of the mean-over-patterns loss: (dW1, db1, dW2, db2). t defaults to x (to the one-hot
         patterns when x is the network's own patterns)."""
-        t = x if t is None else t
+        x = None if x is None else self._inputs(x)
+        t = self._targets(x, t)
         x = self.patterns if x is None else x
         h, _, y = forward(*unpack(self.params, self.shape), x=x, center=self.center)
         return backward(self.W2, h, y, t=t, x=x, loss=check_loss(loss), center=self.center)
 
     def loss(self, x=None, t=None, loss="ce"):
         """Loss averaged over patterns (cross-entropy by default), a float. t defaults to x (as in `grads`)."""
+        x = None if x is None else self._inputs(x)
         h, z, y = forward(*unpack(self.params, self.shape), x=self.patterns if x is None else x, center=self.center)
-        return float(loss_value(z, y, x if t is None else t, check_loss(loss)))
+        return float(loss_value(z, y, self._targets(x, t), check_loss(loss)))
 
     def predict(self, x=None):
         """Index of the largest output for each pattern, (n,)."""
@@ -259,6 +265,18 @@ class EncoderMLP:
         return self.forward(x)[0]
 
 
+def _numbers(value, name, shape):
+    """value as a float array of `shape` (None: any length on that axis); ValueError naming the argument."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+    if array.ndim != len(shape) or any(want is not None and got != want for got, want in zip(array.shape, shape)):
+        wanted = "(" + ", ".join("n" if w is None else str(w) for w in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{name} must have shape {wanted}, got {array.shape}")
+    return array
+
+
 def _model(model):
     if not isinstance(model, EncoderMLP):
         raise ValueError(f"model must be an EncoderMLP, got {type(model).__name__}")
@@ -267,17 +285,21 @@ def _model(model):
 
 def hidden_code_table(model, data=None):
     """Raw hidden activations for each pattern, (N, H)."""
-    return _model(model).hidden(data)
+    model = _model(model)
+    return model.hidden(None if data is None else model._inputs(data, "data"))
 
 
 def n_distinct_codes(model, data=None, threshold=0.5):
     """Number of distinct hidden codes after thresholding (h > threshold)."""
+    threshold = check.check_real_in(threshold, "threshold", 0, 1, low_open=False)
     return int(distinct_codes_of(_model(model).hidden(data), threshold))
 
 
 def accuracy(model, data=None):
     """Fraction of patterns reconstructed (argmax of the output = the pattern's index)."""
-    return float(accuracy_of(_model(model).forward(data)[1], None if data is None else data))
+    model = _model(model)
+    data = None if data is None else model._inputs(data, "data")
+    return float(accuracy_of(model.forward(data)[1], data))
 
 
 def code_margin(model):
@@ -398,7 +420,7 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
     The options are the fields of BackpropSettings and LoopSettings (their defaults reproduce the published
     procedure; lr, init_scale, loss and activation None are the optimizer's own).
     """
-    seed = check.check_seed(seed)
+    seed, verbose = check.check_seed(seed), check.check_bool(verbose, "verbose")
     settings, loop = settings_of(
         n_epochs, lr=lr, momentum=momentum, init_scale=init_scale, loss=loss, optimizer=optimizer,
         activation=activation, bias_scale=bias_scale, inputs=inputs, hidden_prime_offset=hidden_prime_offset,
@@ -436,7 +458,7 @@ def train(n_epochs=5000, lr=None, momentum=0.9, init_scale=None, seed=0, early_s
 
 def solved_by(criterion, h, y, margin=0.0):
     """(...,) bools: the named criterion (training_loop.CRITERIA) on activations h (..., N, H), y (..., N, N)."""
-    return CRITERIA[criterion](corner_of(h), y, h, margin)
+    return CRITERIA[check.check_choice(criterion, CRITERIA, "criterion")](corner_of(h), y, h, margin)
 
 
 def run_summary(model, history, margin=0.0):
@@ -476,6 +498,7 @@ def sweep_seeds(seeds, n_epochs=5000, lr=None, momentum=0.9, init_scale=None, *,
         activation=activation, bias_scale=bias_scale, inputs=inputs, hidden_prime_offset=hidden_prime_offset,
         profile=profile, engine=engine, early_stop=early_stop, criterion=criterion, margin=margin,
         patience=patience, patience_from=patience_from, restart_every=restart_every)
+    return_weights = check.check_bool(return_weights, "return_weights")
     result = sweep("backprop", seeds, settings, loop, size=size, progress=progress, observer=observer,
                    workers=workers, executor=executor, chunk_size=chunk_size)
     return result.records(weights=return_weights)

@@ -138,13 +138,23 @@ def chi2_power(n, probs, null=None, alpha=0.05, draws=20000, seed=12345):
     return float((chi2_statistic(rng.multinomial(n, probs, size=draws), expected) > critical).mean())
 
 
+RECORD_KEYS = ("solved", "epochs", "solve_epoch", "accuracy", "n_distinct_codes", "first_epoch_n_minus_1_codes",
+               "first_epoch_n_codes", "restarts")
+
+
 def summarize_runs(runs):
     """A sweep's summary from its records (training_loop.SweepResult.records): the rate of networks that met the
     criterion at some epoch with its Wilson interval, how many still met it at the last epoch, the first-solve
     epochs (median with a bootstrap interval, mean, range), the medians of the first epochs with N - 1 and N
     codes, every epoch spent per solved network (failures and restarts paid), restarts, and the end states."""
+    if isinstance(runs, (str, bytes, dict)) or not hasattr(runs, "__len__"):
+        raise ValueError(f"runs must be a list of records (SweepResult.records), got {type(runs).__name__}")
     if not runs:
         raise ValueError("summarize needs at least one run")
+    for r in runs:
+        if not isinstance(r, dict) or not set(RECORD_KEYS) <= set(r):
+            missing = sorted(set(RECORD_KEYS) - set(r)) if isinstance(r, dict) else RECORD_KEYS
+            raise ValueError(f"each run must be a record (SweepResult.records) with {', '.join(missing)}")
     n = len(runs)
     ever = [r for r in runs if r["solve_epoch"] is not None]
     first = sorted(r["solve_epoch"] for r in ever)

@@ -50,6 +50,20 @@ class LearnerSpec:
     per_network: tuple = ()
     loop_defaults: dict = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self):
+        """`make` checks what it is given, as the CLI does: a size spec or Shape, the learner's own Settings, and a
+        LoopSettings or None (the learner's own loop defaults)."""
+        build = self.make
+
+        def make(shape, settings, loop=None):
+            from training_loop import LoopSettings, loop_settings, parse_size
+            if not isinstance(settings, self.settings):
+                raise ValueError(f"settings must be a {self.settings.__name__}, got {type(settings).__name__}")
+            if loop is not None and not isinstance(loop, LoopSettings):
+                raise ValueError(f"loop must be a LoopSettings or None, got {type(loop).__name__}")
+            return build(parse_size(shape), settings, loop_settings(self, loop))
+        object.__setattr__(self, "make", make)
+
 
 def names():
     return list(MODULES)

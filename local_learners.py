@@ -32,7 +32,7 @@ import numpy as np
 import validation as check
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import DEFAULT_SHAPE, corner_of, network_rng, parse_size
+from training_loop import DEFAULT_SHAPE, corner_of, network_rng, parse_size, per_network_values
 
 SETTLING_RULES = ("chl", "generec", "generec-mid", "generec-sym")
 TABLE5_LR = {"chl": 1.20, "generec": 0.60, "generec-mid": 2.40, "generec-sym": 1.40}    # O'Reilly 1996, 4-2-4
@@ -222,7 +222,7 @@ class SettlingLearner:
         return corner_of(h), h, o
 
     def start(self, seeds, settings):
-        return LocalBatch(self, seeds, settings["lr"], during=self.settings.readout == "during")
+        return LocalBatch(self, seeds, settings, during=self.settings.readout == "during")
 
 
 # ----------------------------------------------------------------------------------- recirculation (H & M 1988)
@@ -283,7 +283,7 @@ class Recirculation:
         return corner_of(y1), y1, sigmoid(y1 @ W_hv + b_v[:, None, :])
 
     def start(self, seeds, settings):
-        return LocalBatch(self, seeds, settings["lr"])
+        return LocalBatch(self, seeds, settings)
 
 
 # ----------------------------------------------------------------------------- deterministic Boltzmann (Hinton 1989)
@@ -402,7 +402,7 @@ class MeanField:
         return corner_of(p[..., lay.hid]), p[..., lay.hid], p[..., lay.v2]
 
     def start(self, seeds, settings):
-        return LocalBatch(self, seeds, settings["lr"])
+        return LocalBatch(self, seeds, settings)
 
 
 # ------------------------------------------------------------------------------------------------- the batch
@@ -410,9 +410,9 @@ class LocalBatch:
     """S networks of one learner, each with its own stream (its initial weights, then one pattern order per
     epoch under the pattern protocol); `state` holds what a learner keeps between sweeps, (S, ...) arrays."""
 
-    def __init__(self, learner, seeds, lr, during=False):
+    def __init__(self, learner, seeds, settings, during=False):
         self.learner, self.shape, self.during = learner, learner.shape, during
-        self.seeds, self.lr = np.asarray(seeds, np.int64), np.asarray(lr, float)
+        self.seeds, self.lr = np.asarray(seeds, np.int64), per_network_values(settings, ("lr",), len(seeds))["lr"]
         self.streams = [network_rng(int(s)) for s in self.seeds]
         self.params = np.stack([learner.init(rng) for rng in self.streams])
         self.state = learner.new_state(len(self.seeds))

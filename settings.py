@@ -53,8 +53,12 @@ class Settings:
                 raise ValueError(f"{f.name} must be a number or one number per seed, got {value!r}")
             if f.metadata.get("per_network") and np.ndim(value) > 0:
                 value = tuple(check(_scalar(v)) for v in value) if check else tuple(value)
-            elif check is not None and value is not None:
-                value = check(value)
+            elif isinstance(f.default, bool):
+                if not isinstance(value, (bool, np.bool_)):
+                    raise ValueError(f"{f.name} must be True or False, got {value!r}")
+                value = bool(value)
+            elif check is not None and (value is not None or f.default is not None):
+                value = check(value)            # None only where the default is None (resolved in `resolve`)
             object.__setattr__(self, f.name, value)
         for name, value in self.resolve().items():
             object.__setattr__(self, name, value)
@@ -66,6 +70,8 @@ class Settings:
     @classmethod
     def from_mapping(cls, mapping):
         """cls(**mapping), refusing names that are not settings of cls in one line."""
+        if not hasattr(mapping, "keys"):
+            raise ValueError(f"{cls.__name__} takes a mapping of its settings' names, got {type(mapping).__name__}")
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(mapping) - names)
         if unknown:

@@ -244,6 +244,17 @@ def code_counts(batch, n_hidden):
     return codes, count_distinct(codes, n_hidden), (codes == codes[:, :1]).all(-1)
 
 
+def per_network_values(settings, names, n):
+    """{name: (n,) floats} from the per-network settings `fit` was given; ValueError naming what is missing."""
+    missing = [name for name in names if name not in settings]
+    if missing:
+        raise ValueError(f"settings must give {', '.join(missing)}: one value per network")
+    values = {name: np.asarray(settings[name], float) for name in names}
+    if any(v.shape != (n,) for v in values.values()):
+        raise ValueError(f"each of {', '.join(names)} must hold one number per network ({n})")
+    return values
+
+
 # ------------------------------------------------------------------------------------------- the one loop
 PATIENCE_CLOCKS = {"attempt": "patience runs from the attempt's start: its best code count is first set by the "
                               "random initial codes",
@@ -272,6 +283,11 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     end of the base-rate plateau; 0 = never shared one), plateau_corner (S,) that corner (-1 = never), and
     first_n_minus_1_codes, first_n_codes (S,) the first epoch with N - 1 and with N distinct codes (0 = never).
     """
+    seeds, n_epochs = check.check_seeds(seeds), check.check_epochs(n_epochs)
+    if not all(hasattr(learner, name) for name in ("start", "shape", "min_stop_epoch")):
+        raise ValueError(f"learner must be a learner (learners.get(name).make(...)), got {type(learner).__name__}")
+    if not hasattr(settings, "keys"):
+        raise ValueError(f"settings must map each per-network setting to its values, got {type(settings).__name__}")
     S = len(seeds)
     batch = learner.start(seeds, settings)
     final = np.empty_like(batch.params)
@@ -449,7 +465,7 @@ class SweepResult:
         """One plain dict per network (for JSON and the tables): the seed, the learner's per-network fields, the
         result, and with weights the final parameters as the learner names them."""
         from learners import get                    # the registry imports learner modules only when asked
-        spec, c = get(self.learner), self.columns
+        spec, c, weights = get(self.learner), self.columns, check.check_bool(weights, "weights")
         runs = []
         for i, seed in enumerate(self.seeds):
             at_solve = c["margin_at_solve"][i]
@@ -488,15 +504,17 @@ def learner_settings(spec, settings=None):
         return settings
     if isinstance(settings, Settings):
         raise ValueError(f"{spec.name} takes {spec.settings.__name__}, got {type(settings).__name__}")
-    return spec.settings.from_mapping(dict(settings))
+    return spec.settings.from_mapping(settings)
 
 
 def loop_settings(spec, loop=None):
     """The loop's settings for this learner: its own defaults (e.g. CD-k's patience) under what was given."""
     if isinstance(loop, LoopSettings):
         given = loop
+    elif loop is not None and not hasattr(loop, "keys"):
+        raise ValueError(f"loop must be a LoopSettings or a mapping of its names, got {type(loop).__name__}")
     else:
-        given = LoopSettings.from_mapping({**spec.loop_defaults, **dict(loop or {})})
+        given = LoopSettings.from_mapping({**spec.loop_defaults, **(loop or {})})
     if given.restarting and not spec.can_restart:
         raise ValueError(f"{spec.name} cannot restart a network ({spec.title} has no restart rule): "
                          f"drop --patience and --restart-every")
@@ -553,6 +571,9 @@ def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, recor
     workers, chunk_size = check.check_workers(workers), check.check_chunk_size(chunk_size)
     check.check_callable(observer, "observer")
     check.check_callable(progress, "progress")
+    if executor is not None and not any(hasattr(executor, name) for name in ("submit", "get_executor")):
+        raise ValueError(f"executor must be a concurrent.futures.Executor or a dask.distributed Client, got "
+                         f"{type(executor).__name__}")
     if workers > 1 or executor is not None:
         if observer is not None:
             raise ValueError("an observer needs workers=1 and no executor: it must run in this process")

@@ -12,6 +12,8 @@ import boltzmann_learners as B
 import encoder_backprop_8_3_8 as E
 import local_learners as L
 import training_loop as T
+from interval_stats import summarize_runs
+from learners import get
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -238,3 +240,74 @@ def test_a_compare_path_that_is_not_a_file_is_refused_at_once(tmp_path, capsys):
     for path in (tmp_path, tmp_path / "fifo"):
         assert "not a regular file" in refused("data_movement_encoder_backprop_8_3_8", ["--compare", str(path)],
                                                capsys)
+
+
+MODEL = E.EncoderMLP()
+RUN = T.sweep("backprop", [0], loop={"epochs": 1})
+RUN_LEARNER = get("backprop").make(T.DEFAULT_SHAPE, RUN.settings, RUN.loop)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: E.train(2, optimizer=None, verbose=False), "optimizer must be one of"),
+    (lambda: E.train(2, early_stop="no", verbose=False), "early_stop must be True or False"),
+    (lambda: E.train(2, verbose="yes"), "verbose must be True or False"),
+    (lambda: E.train(10 ** 30, verbose=False), "epochs must be at most"),
+    (lambda: E.train(2, size=(8, 3), verbose=False), "bad size"),
+    (lambda: E.sweep_seeds([0], n_epochs=2, return_weights="x"), "return_weights must be True or False"),
+    (lambda: E.sweep_seeds([0], n_epochs=2, executor="x"), "executor must be"),
+    (lambda: E.sweep_seeds([0], n_epochs=2, progress=3), "progress must be callable"),
+    (lambda: T.sweep("backprop", [0], 5), "takes a mapping"),
+    (lambda: T.sweep("backprop", [0], None, 5), "loop must be a LoopSettings or a mapping"),
+    (lambda: T.sweep("backprop", [0], None, {"restarts": 0}), "restarts must be True or False"),
+    (lambda: T.sweep("backprop", [0], recorders=[1]), "recorders must be a sequence of training_loop.Recorder"),
+    (lambda: T.sweep("backprop", [0], recorders=None), "recorders must be a sequence"),
+    (lambda: T.sweep("cdk", [0], {"k": 2.0}), "k must be an integer"),
+    (lambda: T.fit(None, [0], {}, 2), "learner must be a learner"),
+    (lambda: T.fit(RUN_LEARNER, [0], {}, 2), "settings must give lr, momentum, init_scale"),
+    (lambda: T.fit(RUN_LEARNER, [0], {"lr": [1], "momentum": [0], "init_scale": [1]}, 0), "epochs must be"),
+    (lambda: T.LoopSettings.from_mapping(5), "takes a mapping"),
+    (lambda: T.LoopSettings(early_stop=None), "early_stop must be True or False"),
+    (lambda: get("backprop").make(T.DEFAULT_SHAPE, {}), "settings must be a BackpropSettings"),
+    (lambda: get("cdk").make(T.DEFAULT_SHAPE, B.CDkSettings(), {"epochs": 2}), "loop must be a LoopSettings or None"),
+    (lambda: get("chl").make("8-8-8", L.CHLSettings()), "bad size"),
+    (lambda: E.hidden_code_table(MODEL, data=np.eye(4)), r"data must have shape \(n, 8\)"),
+    (lambda: E.hidden_code_table(MODEL, data="x"), "data must be an array of numbers"),
+    (lambda: E.accuracy(MODEL, data=np.eye(3)), r"data must have shape \(n, 8\)"),
+    (lambda: E.n_distinct_codes(MODEL, threshold=float("nan")), "threshold must be a number"),
+    (lambda: E.EncoderMLP(params=np.zeros(5)), r"params must have shape \(59,\)"),
+    (lambda: setattr(E.EncoderMLP(), "W1", "abc"), "W1 must be an array of numbers"),
+    (lambda: MODEL.grads(x=np.eye(8), t=np.eye(3)), r"t must have shape \(8, 8\)"),
+    (lambda: E.solved_by("x", np.zeros((8, 3)), np.zeros((8, 8))), "criterion must be one of"),
+    (lambda: E.loss_value(np.zeros((8, 8)), np.zeros((8, 8)), loss="x"), "loss must be one of"),
+    (lambda: B.sweep_boltzmann([0], "cdk", 1, early_stop=None), "early_stop must be True or False"),
+    (lambda: B.cd_update(np.zeros((1, 5)), np.zeros((1, 5)), np.zeros((1, 3)), B.CDk()), "params must be a stack"),
+    (lambda: B.cd_update(np.zeros((1, 67)), np.zeros((1, 67)), np.zeros((1, 3)), "cdk"), "learner must be a CDk"),
+    (lambda: B.ahs85_readout(np.zeros((2, 3, 3)), B.AHS85Layout(T.DEFAULT_SHAPE)), "W must be a stack"),
+    (lambda: B.AHS85("4-2-4").start([0], {}).cycle(np.zeros((1, 3), np.float32)), "u must be a stack"),
+    (lambda: RUN.records(weights="x"), "weights must be True or False"),
+    (lambda: summarize_runs([{}]), "each run must be a record"),
+    (lambda: summarize_runs(5), "runs must be a list of records"),
+])
+def test_the_api_answers_wrong_types_and_shapes_naming_the_argument(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
+
+
+# ---------------------------------------------------------------------------- outputs that are not regular files
+@pytest.mark.parametrize("script, args, target", [
+    ("encoder_boltzmann_8_3_8", ["--rule", "cdk", "--json", "{}"], "out.json"),
+    ("encoder_local_8_3_8", ["--rule", "chl", "--json", "{}"], "out.json"),
+    ("data_movement_encoder_backprop_8_3_8", ["--json", "{}"], "out.json"),
+    ("make_encoder_backprop_8_3_8_gif", ["--out", "{}"], "out.gif"),
+    ("visualize_encoder_backprop_8_3_8", ["--outdir", "{dir}"], "weights.png"),
+    ("visualize_encoder_boltzmann_8_3_8", ["--outdir", "{dir}"], "boltzmann_curves.png"),
+    ("study_encoder_backprop_8_3_8", ["margin", "--results", "{dir}", "--figures", "{dir}"], "margin.json"),
+])
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_every_cli_refuses_a_fifo_or_a_directory_as_an_output_before_any_work(script, args, target, kind, tmp_path,
+                                                                             capsys):
+    path = tmp_path / target
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    args = [a.replace("{dir}", str(tmp_path)).replace("{}", str(path)) for a in args]
+    refused(script, [*args, "--force"], capsys)
+    assert sorted(os.listdir(tmp_path)) == [target]

@@ -251,7 +251,7 @@ def test_model_weight_setters_check_shapes():
     model = E.EncoderMLP()
     model.W2 = np.ones((3, 8))
     assert model.params[27:51].tolist() == [1.0] * 24
-    with pytest.raises(ValueError, match="expected shape"):
+    with pytest.raises(ValueError, match=r"W1 must have shape \(8, 3\)"):
         model.W1 = np.ones((3, 8))
 
 
