@@ -49,7 +49,7 @@ def build_parser():
             ("; all skips the 8-3-8-only studies at other sizes" if name == "all" else "")
         p.add_argument("--size", type=cli.arg_type(cli.parse_size), default=DEFAULT_SHAPE,
                        help=f"encoder size N-H-N (default 8-3-8){only}")
-        cli.add_parallel_args(p, workers_default=os.cpu_count() or 1)
+        cli.add_parallel_args(p, workers_default=min(os.cpu_count() or 1, check.MAX_WORKERS))
         declared.add_arguments(p, BackpropSettings, cli.arg_type, title="backprop engine",
                                skip=[f.name for f in declared.fields(BackpropSettings) if f.name != "engine"])
         p.add_argument("--results", default="results", help="folder for <study>.json (default results)")
