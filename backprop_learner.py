@@ -217,8 +217,11 @@ class _BackpropBatch:
 def bytes_needed(shape, settings, n_networks):
     """The memory bound's figure for a stack of n networks: each network's parameters, gradients and final
     parameters, its optimizer's arrays and its activations h, z, y; and a chunk's temporaries of the backward
-    pass and the sigmoids."""
+    pass and the sigmoids. The compiled engine keeps no gradients but its step's output errors (N, N) and hidden
+    errors (N, H) for every network at once."""
     n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
+    if settings.engine == "compiled":
+        return n_networks * 8 * (3 * p + 2 * n * h + 3 * n * n)
     per_network = 8 * ((3 + OPTIMIZERS[settings.optimizer]().arrays) * p + n * h + 2 * n * n)
     return n_networks * per_network + min(n_networks, CHUNK) * 8 * (3 * n * n + 2 * n * h)
 

@@ -278,6 +278,10 @@ MEMORY_CASES = {   # name: (script, tiny run, measured run, its estimate); outpu
         "encoder_backprop_8_3_8", ["--seeds", "0-1", "--size", "8-3-8", "--epochs", "1", "--json", "w.json"],
         ["--seeds", "0-1999", "--size", "64-6-64", "--epochs", "2", "--json", "r.json"],
         _sweep_estimate("backprop", "64-6-64", 2000)),
+    "compiled sweep 2000 x 64-6-64": (
+        "encoder_backprop_8_3_8", ["--seeds", "0-1", "--size", "64-6-64", "--epochs", "1", "--engine", "compiled"],
+        ["--seeds", "0-1999", "--size", "64-6-64", "--epochs", "2", "--engine", "compiled"],
+        _sweep_estimate("backprop", "64-6-64", 2000, engine="compiled")),
     "quickprop sweep 1000 x 64-40-64": (
         "encoder_backprop_8_3_8", ["--seeds", "0-1", "--epochs", "1", "--optimizer", "quickprop"],
         ["--seeds", "0-999", "--size", "64-40-64", "--epochs", "2", "--optimizer", "quickprop"],
