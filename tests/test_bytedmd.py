@@ -155,10 +155,10 @@ def test_the_lower_bound_prices_each_instruction_at_the_shallowest_depths():
 def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, capsys):
     import json
     compare = tmp_path / "compare.json"
-    rows = [{"learner": "backprop", "n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4},
+    rows = [{"learner": "backprop", "n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": 1,
              "cost_updates_per_solved": {"mean": 3000.0, "ci_95": [2000.0, 5000.0]},
              "median_updates_to_solve": {"median": 900.0}},
-            {"learner": "cd1", "n": 4, "seeds": [0, 3], "solved": {"k": 4, "n": 4},
+            {"learner": "cd1", "n": 4, "seeds": [0, 3], "solved": {"k": 4, "n": 4}, "updates_per_epoch": 16,
              "cost_updates_per_solved": {"mean": 10000.0, "ci_95": [9000.0, 11000.0]},
              "median_updates_to_solve": {"median": 6000.0}}]
     compare.write_text(json.dumps({"summary": {"rows": rows}}))
