@@ -44,7 +44,8 @@ def build_parser():
         p.add_argument("--seeds", type=cli.arg_type(cli.parse_seeds), default=None,
                        help=f"seed spec such as 0-99 or 0,3,7 (default {seeds or 'each study’s own'})")
         p.add_argument("--epochs", type=cli.arg_type(check.check_epochs, int), default=None,
-                       help=f"epoch cap, or total budget with restarts (default {epochs or 'each study’s own'})")
+                       help=getattr(STUDIES.get(name), "EPOCHS_HELP", "epoch cap, or total budget with restarts")
+                       + f" (default {epochs or 'each study’s own'})")
         only = f"; {name} is for 8-3-8 only: {only}" if only else \
             ("; all skips the 8-3-8-only studies at other sizes" if name == "all" else "")
         p.add_argument("--size", type=cli.arg_type(cli.parse_size), default=DEFAULT_SHAPE,

@@ -21,6 +21,7 @@ from studies.common import config_record, engine_for
 NAME = "compare"
 DESCRIPTION = "a fair race of every learner (backprop, CD-1, CD-5, the 1985 procedure, the local rules) to one cap"
 SEEDS, EPOCHS = "1000-1999", 64000
+EPOCHS_HELP = "the race's cap in weight updates for every learner, restarts included (not epochs)"
 
 
 # One row per learner: label, color, registry name, settings. Adding a learner to the race is one line here.
