@@ -462,9 +462,10 @@ def _compare_row(row):
     cost = row["cost_updates_per_solved"]
     if cost is not None:
         low, high = cost["ci_95"]
+        per_epoch = row.get("updates_per_epoch", 1)
         numbers = (cost["mean"], low, high, row["median_updates_to_solve"]["median"], row["n"], row["solved"]["k"],
-                   row["solved"]["n"], row["updates_per_epoch"])
-        if not all(check.is_real(v) and math.isfinite(v) for v in numbers) or row["updates_per_epoch"] <= 0:
+                   row["solved"]["n"], per_epoch)
+        if not all(check.is_real(v) and math.isfinite(v) for v in numbers) or per_epoch <= 0:
             raise ValueError(f"{row['learner']}'s update counts are not all finite numbers")
     return row
 
