@@ -9,83 +9,45 @@ stack in step, each converged row frozen until the last one converges). A lane's
 column, so a network's run is the same in any lane, alone or in any batch.
 
 The arithmetic is local_learners' numpy reference, in float64, in the same order wherever the order is ours (each
-net input sums its senders in index order; numpy's matrix products may sum in another order), and exp is a
-polynomial within 1 ulp of the C library's (numpy's own differs from the library's too). So the two engines agree to
-rounding, not bit for bit (tests/test_compiled_local.py). A settling stops when its largest change falls below the
-tolerance, so a change within rounding of the tolerance can stop one engine a step before the other, and the two
-runs of that network then drift apart: docs/local_rules.md measures how often the solve epoch differs. The pattern
-orders are drawn by the caller from each network's own numpy stream, so both engines present the same patterns.
+net input sums its senders in index order; numpy's matrix products may sum in another order), and exp is the compiled
+backprop engine's, a polynomial within about 1 ulp (numpy's own differs from the exact value too). So the two engines
+agree to rounding, not bit for bit (tests/test_compiled_local.py). A settling stops when its largest change falls
+below the tolerance, so a change within rounding of the tolerance can stop one engine a step before the other, and
+the two runs of that network then drift apart: docs/local_rules.md measures how often the solve epoch differs. The
+pattern orders are drawn by the caller from each network's own numpy stream, so both engines present the same
+patterns.
 
     settling_run(lanes, params, lr, orders, train, ...)   chl and the GeneRec rules: an epoch, or only the readout
     recirculation_run(lanes, params, lr, orders, train, ...)   Hinton & McClelland's four passes (no settling)
     mean_field_run(lanes, W, lr, orders, train, ...)      deterministic Boltzmann learning
     lanes_for(n_networks)                                 the lanes to pass
 """
-import math
-
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
+
+from compiled_backprop import _wide_vectors, sigmoid
 
 SETTLING_RULES = ("chl", "generec", "generec-mid", "generec-sym")      # a rule's code is its index here
-LANES = 32                       # the most networks side by side: 8 AVX2 vectors of float64 per row
+LANES = 32                       # the most networks side by side: 4 vectors of 8 float64s
+WIDTH = 8                        # float64s in a 512-bit vector
 
 
 def lanes_for(n_networks):
-    """The lanes of a call of n networks: at most LANES, spread evenly, a whole number of 4-wide vectors (idle lanes
-    cost as much as busy ones). Passed to the kernels as an argument: a loop whose count the compiler does not know
-    is vectorised, with its vectors' independence checked when it runs; a known count of 8 or 32 would be unrolled
-    instead, and then not vectorised."""
+    """The lanes of a call of n networks: at most LANES, spread evenly, whole vectors (an idle lane costs what a
+    busy one does). Passed to the kernels as an argument: the compiler vectorises a loop whose count it does not
+    know, checking when it runs that its vectors do not overlap; a loop of a known 8 or 32 it would unroll instead,
+    and then not vectorise."""
     per_lane = -(-n_networks // LANES)
-    return min(LANES, 4 * -(-n_networks // (4 * per_lane)))
+    return min(LANES, WIDTH * -(-n_networks // (WIDTH * per_lane)))
 
 
 # No fast-math: every operation rounds as IEEE float64 in the order written, so a network's run is the same on any
-# machine however the compiler vectorises (a vector's lanes are different networks, never the terms of one sum).
-# error_model "numpy": a division is the IEEE one, unchecked (a check would stop the loops from vectorising).
+# machine however the compiler vectorises (a vector's lanes are different networks, never the terms of one sum; the
+# kernels ask for 512-bit vectors, _wide_vectors). error_model "numpy": a division is the IEEE one, unchecked (a
+# check would stop the loops from vectorising). The sigmoid is the compiled backprop engine's: 1 / (1 + e^-x) with
+# its polynomial exp, x clipped at -50 (above 50 it is 1.0 either way, as numpy's clip at 50 gives).
 kernel = njit(cache=True, error_model="numpy")
 inline = njit(cache=True, error_model="numpy", inline="always")
-
-
-@intrinsic
-def _float_from_bits(typingctx, bits):
-    """The float64 whose IEEE 754 bits are the int64 `bits`."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
-
-
-LOG2E = 1.4426950408889634
-LN2_HIGH, LN2_LOW = 0.693145751953125, 1.42860682030941723212e-6       # ln 2 in two parts: n * LN2_HIGH is exact
-C2, C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13 = (1 / math.factorial(k) for k in range(2, 14))
-
-
-@inline
-def exp(z):
-    """e^z for |z| <= 50, within 1 ulp: 2^n e^r with r = z - n ln 2 in [-ln2/2, ln2/2] and e^r by its Taylor
-    series to r^13 (the rest is below 1e-17). numba's exp is a library call per element, which no loop vectorises."""
-    n = np.floor(z * LOG2E + 0.5)
-    r = (z - n * LN2_HIGH) - n * LN2_LOW
-    p = C13
-    p = p * r + C12
-    p = p * r + C11
-    p = p * r + C10
-    p = p * r + C9
-    p = p * r + C8
-    p = p * r + C7
-    p = p * r + C6
-    p = p * r + C5
-    p = p * r + C4
-    p = p * r + C3
-    p = p * r + C2
-    p = p * r + 1.0
-    return (p * r + 1.0) * _float_from_bits((np.int64(n) + 1023) << 52)
-
-
-@inline
-def sigmoid(x):
-    return 1.0 / (1.0 + exp(-min(max(x, -50.0), 50.0)))
 
 
 @inline
@@ -250,6 +212,7 @@ def settling_run(lanes, params, lr, orders, train, batch, rule, n, h, dt, tolera
     Each lane runs one network at a time; a lane whose settling has converged (its largest activation change
     divided by dt below the tolerance, or max_steps steps) goes on to its next settling, or network, while the
     others are still settling."""
+    _wide_vectors()
     units = h + n
     group, delta = np.zeros((params.shape[1], lanes)), np.zeros((params.shape[1], lanes))
     eta, a, net, bias = (np.zeros((units, lanes)), np.zeros((units, lanes)), np.zeros((units, lanes)),
@@ -350,6 +313,7 @@ def recirculation_run(lanes, params, lr, orders, train, batch, n, h, regression,
     train False only the readout: the patterns in each network's order (orders (S, N)) with a weight change after
     each, or (batch) in index order with one change, their sum. Then hidden (S, N, H) <- y1 of every pattern,
     outputs (S, N, N) <- its reconstruction with regression 0. No settling: a group's lanes run in step."""
+    _wide_vectors()
     group, delta, rates = np.zeros((params.shape[1], lanes)), np.zeros((params.shape[1], lanes)), np.zeros(lanes)
     y, pattern = np.zeros((4, max(n, h), lanes)), np.zeros(lanes, np.int64)
     d_vh, d_bh, d_hv, d_bv, _ = blocks(delta, n, h)
@@ -470,6 +434,7 @@ def mean_field_run(lanes, W, lr, orders, train, batch, plus_state, minus_state, 
 
     Lanes run networks as settling_run's do; a plus phase, which frees only the hidden units, settles in one go in
     its lane (settle_lane)."""
+    _wide_vectors()
     units = mask.shape[0]
     rows = minus_state.shape[1] // units
     weights, kept_plus, kept_minus = (np.zeros((units * units, lanes)), np.zeros((n * units, lanes)),

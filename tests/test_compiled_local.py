@@ -1,6 +1,5 @@
 """The compiled engine of the local rules (compiled_local_kernels.py) against the numpy reference (local_learners.py):
-its exp, every rule's parameters after 30 epochs, and a network's run alone = in a batch wider than the lanes."""
-import math
+every rule's parameters after 30 epochs, and a network's run alone = in a batch wider than the lanes."""
 
 import numpy as np
 import pytest
@@ -19,14 +18,6 @@ CASES = [("chl", {}), ("generec", {}), ("generec-mid", {}), ("generec-sym", {}),
          ("mean-field", {"network": "ahs85", "update": "batch", "max_steps": 6}),
          ("mean-field", {"network": "ahs85"})]
 IDS = [f"{rule}-{'-'.join(map(str, s.values()))}".rstrip("-") for rule, s in CASES]
-
-
-def test_exp_is_within_one_ulp_of_the_c_librarys():
-    z = np.concatenate([np.linspace(-50, 50, 100_001), [-50.0, -0.0, 0.0, 1e-300, math.log(2) / 2, 50.0]])
-    got = np.array([K.exp(v) for v in z])
-    exact = np.array([math.exp(v) for v in z])
-    assert np.all(np.abs(got - exact) <= np.spacing(exact))
-    assert K.sigmoid(0.0) == 0.5 and K.sigmoid(1e6) == K.sigmoid(50.0) and K.sigmoid(-1e6) == K.sigmoid(-50.0)
 
 
 @pytest.mark.parametrize("rule,settings", CASES, ids=IDS)
