@@ -23,8 +23,8 @@ import encoder_backprop_8_3_8 as E
 import validation as check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("single", "sweep", "engines", "agreement", "parallel", "boltzmann", "figures", "gif", "data_movement",
-            "memory", "baseline")
+SECTIONS = ("single", "sweep", "engines", "agreement", "parallel", "boltzmann", "local", "figures", "gif",
+            "data_movement", "memory", "baseline")
 
 
 def run_process(args, cwd=HERE):
@@ -181,6 +181,33 @@ def bench_boltzmann(repeat):
         seconds = median_call(lambda: B.sweep_boltzmann(range(n), "ahs85", 5), repeat)
         report(f"boltzmann: ahs85, {n} networks x 5 cycles, per network-cycle", seconds / (n * 5) * 1e3, "ms",
                repeat, "goal <= 0.35 ms")
+
+
+def bench_local(repeat):
+    """The local rules at 8-3-8 with both engines, in turns: CPU time per network-epoch of 10 epochs (batch.step, no
+    criterion) of 256 and of 1000 networks after 5 epochs of training, the median of min(repeat, 3) runs."""
+    import training_loop
+    runs = max(1, min(repeat, 3))
+    for rule in ("chl", "generec", "generec-mid", "generec-sym", "mean-field", "recirculation"):
+        for n in (256, 1000):
+            batches = {}
+            for engine in ("numpy", "compiled"):
+                run = training_loop.check_run(rule, range(n), {"engine": engine})
+                batches[engine] = run.learner.start(run.seeds, run.per_network)
+                for _ in range(5):                           # the compiled kernels load (or compile) here
+                    batches[engine].step()
+            times = {engine: [] for engine in batches}
+            for _ in range(runs):
+                for engine, batch in batches.items():
+                    start = time.process_time()
+                    for _ in range(10):
+                        batch.step()
+                    times[engine].append(time.process_time() - start)
+            per = {engine: statistics.median(spent) / (n * 10) * 1e6 for engine, spent in times.items()}
+            for engine, us in per.items():
+                report(f"local: {rule}, {n} networks, {engine} engine, per network-epoch", us, "us", runs)
+            report(f"local: {rule}, {n} networks, numpy / compiled", per["numpy"] / per["compiled"], "x", runs,
+                   "goal >= 20")
 
 
 def load_engine(folder):

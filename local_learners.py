@@ -24,6 +24,11 @@ the N patterns' changes. Readout: codes = corner_of(minus-phase hidden activatio
 outputs (recirculation: the hidden pass and the reconstruction without regression; mean-field: V1 clamped).
 Every network draws from network_rng(seed, attempt), and a settling row stops (is frozen) at its own
 convergence, so a network's run is the same alone or in any batch.
+
+Two engines run the same rules (the setting `engine`): "numpy", the readable reference in this file, and
+"compiled", compiled_local_kernels.py (numba, imported only when it runs), which runs a whole epoch of every
+network in one call. They agree to rounding (tests/test_compiled_local.py; docs/local_rules.md measures their solve
+epochs seed by seed).
 """
 from dataclasses import dataclass
 
@@ -35,6 +40,7 @@ from settings import Settings, setting
 from training_loop import DEFAULT_SHAPE, corner_of, network_rng, parse_size, per_network_values
 
 SETTLING_RULES = ("chl", "generec", "generec-mid", "generec-sym")
+ENGINES = ("compiled", "numpy")
 TABLE5_LR = {"chl": 1.20, "generec": 0.60, "generec-mid": 2.40, "generec-sym": 1.40}    # O'Reilly 1996, 4-2-4
 GENEREC_BOUND = 0.05
 MAX_STEPS = 100_000
@@ -64,6 +70,19 @@ def draw_orders(streams, n, protocol):
     if protocol == "batch":
         return None
     return np.stack([rng.permutation(n) for rng in streams])
+
+
+def run_kernel(name, shape, params, lr, orders, train, *constants):
+    """Run compiled_local_kernels.<name> (imported now: numba takes about a second to import) on params (S, P) in
+    place: an epoch (train) with the orders (S, N) (None: the batch protocol), or only the readout. Returns the
+    readout, hidden (S, N, H) and outputs (S, N, N)."""
+    import compiled_local_kernels as kernels
+    S, n = len(params), shape.n_patterns
+    hidden, outputs = np.empty((S, n, shape.n_hidden)), np.empty((S, n, n))
+    orders_in = np.zeros((0, 0), np.int64) if orders is None else np.ascontiguousarray(orders, np.int64)
+    getattr(kernels, name)(kernels.lanes_for(S), params, lr, orders_in, train, orders is None, *constants, hidden,
+                           outputs)
+    return hidden, outputs
 
 
 def pattern_rows(orders, t, n):
@@ -179,6 +198,7 @@ class SettlingLearner:
         self.shape, self.rule, self.settings = shape, rule, s
         self.dt, self.tolerance, self.max_steps, self.bound = s.dt, s.tolerance, s.max_steps, s.bound
         self.plus_start, self.update, self.bounding = s.plus_start, s.update, s.bounding
+        self.during, self.compiled = s.readout == "during", s.engine == "compiled"
 
     def init(self, rng):
         """Fresh parameters (P,): W_ih, b_h, W_ho, b_o, then W_oh (= W_ho transposed when symmetric_init)."""
@@ -194,35 +214,47 @@ class SettlingLearner:
     def new_state(self, n_networks):
         return {}
 
+    def run_compiled(self, params, lr, orders, train):
+        return run_kernel("settling_run", self.shape, params, lr, orders, train, SETTLING_RULES.index(self.rule),
+                          self.shape.n_patterns, self.shape.n_hidden, self.dt, self.tolerance, self.max_steps,
+                          self.bound, self.bounding == "squash", self.plus_start == "minus", self.during)
+
     def train_epoch(self, params, lr, orders, state):
-        """One sweep of the N patterns, params (S, P) changed in place; returns the minus phases seen during the
-        sweep (hidden (S, N, H), outputs (S, N, N)), for the "during" readout."""
+        """One sweep of the N patterns, params (S, P) changed in place; returns what the criterion reads after it,
+        hidden (S, N, H) and outputs (S, N, N): a fresh minus phase of each pattern, or with the "during" readout
+        the minus phases seen during the sweep."""
         S, n = len(params), self.shape.n_patterns
+        if self.compiled:
+            return self.run_compiled(params, lr, orders, True)
         if orders is None:
             x = np.broadcast_to(np.eye(n), (S, n, n))
             (_, h_minus, _, o_minus), (_, h_plus, _, o_plus) = settling_phases(params, x, self)
             params += lr[:, None] * flat(rule_changes(self.rule, x, h_minus, o_minus, h_plus, o_plus))
-            return h_minus, o_minus
-        seen_h, seen_o = np.empty((S, n, self.shape.n_hidden)), np.empty((S, n, n))
-        rows = np.arange(S)
-        for t in range(n):
-            x = pattern_rows(orders, t, n)
-            (_, h_minus, _, o_minus), (_, h_plus, _, o_plus) = settling_phases(params, x, self)
-            seen_h[rows, orders[:, t]], seen_o[rows, orders[:, t]] = h_minus[:, 0], o_minus[:, 0]
-            params += lr[:, None] * flat(rule_changes(self.rule, x, h_minus, o_minus, h_plus, o_plus))
-        return seen_h, seen_o
+            seen_h, seen_o = h_minus, o_minus
+        else:
+            seen_h, seen_o = np.empty((S, n, self.shape.n_hidden)), np.empty((S, n, n))
+            rows = np.arange(S)
+            for t in range(n):
+                x = pattern_rows(orders, t, n)
+                (_, h_minus, _, o_minus), (_, h_plus, _, o_plus) = settling_phases(params, x, self)
+                seen_h[rows, orders[:, t]], seen_o[rows, orders[:, t]] = h_minus[:, 0], o_minus[:, 0]
+                params += lr[:, None] * flat(rule_changes(self.rule, x, h_minus, o_minus, h_plus, o_plus))
+        return (seen_h, seen_o) if self.during else self.readout(params)[1:]
 
     def readout(self, params):
         """codes (S, N), hidden (S, N, H), outputs (S, N, N): a fresh minus phase of every pattern."""
-        W_ih, b_h, W_ho, b_o, W_oh = settling_unpack(params, self.shape)
         S, n = len(params), self.shape.n_patterns
+        if self.compiled:
+            hidden, outputs = self.run_compiled(np.ascontiguousarray(params), np.zeros(S), None, False)
+            return corner_of(hidden), hidden, outputs
+        W_ih, b_h, W_ho, b_o, W_oh = settling_unpack(params, self.shape)
         x = np.broadcast_to(np.eye(n), (S, n, n))
         (_, h, _, o), _ = settle(x @ W_ih + b_h[:, None, :], W_oh, W_ho, b_o, zero_state(S, n, self.shape), None,
                                  self)
         return corner_of(h), h, o
 
     def start(self, seeds, settings):
-        return LocalBatch(self, seeds, settings, during=self.settings.readout == "during")
+        return LocalBatch(self, seeds, settings)
 
 
 # ----------------------------------------------------------------------------------- recirculation (H & M 1988)
@@ -254,6 +286,7 @@ class Recirculation:
     def __init__(self, shape, settings):
         shape, settings = _checked(shape, settings, RecirculationSettings)
         self.shape, self.settings, self.update = shape, settings, settings.update
+        self.compiled = settings.engine == "compiled"
 
     def init(self, rng):
         """Fresh parameters (P,): W_vh, b_h, W_hv, b_v, each U(-r, r) (biases zero with bias_init zero)."""
@@ -265,7 +298,14 @@ class Recirculation:
     def new_state(self, n_networks):
         return {}
 
+    def run_compiled(self, params, lr, orders, train):
+        return run_kernel("recirculation_run", self.shape, params, lr, orders, train, self.shape.n_patterns,
+                          self.shape.n_hidden, self.settings.regression)
+
     def train_epoch(self, params, lr, orders, state):
+        """One sweep, params (S, P) changed in place; returns the readout's hidden and outputs after it."""
+        if self.compiled:
+            return self.run_compiled(params, lr, orders, True)
         S, n = len(params), self.shape.n_patterns
         lam = self.settings.regression
         batches = [np.broadcast_to(np.eye(n), (S, n, n))] if orders is None else \
@@ -273,12 +313,15 @@ class Recirculation:
         for y0 in batches:
             y1, y2, y3 = recirculation_passes(params, y0, lam, self.shape)
             params += lr[:, None] * flat(recirculation_changes(y0, y1, y2, y3))
-        return None
+        return self.readout(params)[1:]
 
     def readout(self, params):
         """codes (S, N), hidden y1 (S, N, H), the reconstruction with regression 0 (S, N, N)."""
-        W_vh, b_h, W_hv, b_v = recirculation_unpack(params, self.shape)
         n = self.shape.n_patterns
+        if self.compiled:
+            hidden, outputs = self.run_compiled(np.ascontiguousarray(params), np.zeros(len(params)), None, False)
+            return corner_of(hidden), hidden, outputs
+        W_vh, b_h, W_hv, b_v = recirculation_unpack(params, self.shape)
         y1 = sigmoid(np.eye(n) @ W_vh + b_h[:, None, :])
         return corner_of(y1), y1, sigmoid(y1 @ W_hv + b_v[:, None, :])
 
@@ -290,7 +333,8 @@ class Recirculation:
 class MeanFieldLayout:
     """Units: V1 (the input) 0..N-1, V2 (the output) N..2N-1, H 2N..2N+H-1, then the always-on unit. network
     "hinton89": V1 -> H <-> V2, minus phase V1 clamped; "ahs85": V1 <-> H <-> V2 with each visible group connected
-    inside (the 1985 encoder), minus phase fully free. mask (U, U) marks the weights that exist."""
+    inside (the 1985 encoder), minus phase fully free. mask (U, U) marks the weights that exist; links (K, 2) lists
+    them."""
 
     def __init__(self, shape, network):
         n, h = shape.n_patterns, shape.n_hidden
@@ -305,7 +349,7 @@ class MeanFieldLayout:
             mask[np.ix_(np.atleast_1d(a), np.atleast_1d(b))] = True
             mask[np.ix_(np.atleast_1d(b), np.atleast_1d(a))] = True
         np.fill_diagonal(mask, False)
-        self.mask = mask
+        self.mask, self.links = mask, np.argwhere(mask)
         self.plus_free = np.isin(np.arange(self.n_units), self.hid)
         minus_free = np.concatenate([self.hid, self.v2]) if network == "hinton89" else np.arange(self.true_unit)
         self.minus_free = np.isin(np.arange(self.n_units), minus_free)
@@ -337,6 +381,13 @@ def mean_field_settle(W, p, free, c):
     return p
 
 
+def unit_range(free):
+    """(first, end) of the free units (U,) bool, which the layout keeps in one range, as the kernels take them."""
+    first, end = np.flatnonzero(free)[[0, -1]] + (0, 1)
+    assert free[first:end].all(), "the free units are not one range"
+    return int(first), int(end)
+
+
 def coactivity(p):
     """sum over the rows of p_i p_j, (S, U, U) from p (S, R, U)."""
     return T(p) @ p
@@ -351,6 +402,7 @@ class MeanField:
         self.shape, self.settings, self.update = shape, s, s.update
         self.layout = MeanFieldLayout(shape, s.network)
         self.dt, self.tolerance, self.max_steps, self.temperature = s.dt, s.tolerance, s.max_steps, s.temperature
+        self.compiled = s.engine == "compiled"
 
     def init(self, rng):
         """Fresh symmetric weights (U * U,): U(-r, r) on the existing links (biases zero with bias_init zero)."""
@@ -371,7 +423,19 @@ class MeanField:
         fresh = np.full((n_networks, n, lay.n_units), self.settings.start)
         return {"plus": fresh, "minus": fresh[:, :lay.minus_rows].copy()}
 
+    def run_compiled(self, params, lr, orders, train, state):
+        lay, S = self.layout, len(params)
+        kept = [state[k].reshape(S, -1) for k in ("plus", "minus")] if train else [np.zeros((S, 0))] * 2
+        free = [unit_range(f) for f in (lay.plus_free, lay.minus_free, lay.readout_free)]
+        return run_kernel("mean_field_run", self.shape, params, lr, orders, train, *kept, lay.mask, lay.links, *free,
+                          self.shape.n_patterns, self.shape.n_hidden, self.temperature, self.dt, self.tolerance,
+                          self.max_steps, 1 - self.settings.decay, self.settings.start)
+
     def train_epoch(self, params, lr, orders, state):
+        """One sweep, params (S, P) and the kept states changed in place; returns the readout's hidden and outputs
+        after it."""
+        if self.compiled:
+            return self.run_compiled(params, lr, orders, True, state)
         lay, S, n = self.layout, len(params), self.shape.n_patterns
         W = self.weights(params)
         rows = np.arange(S)
@@ -392,11 +456,14 @@ class MeanField:
             change = coactivity(plus) - weight * coactivity(minus)
             W += lr[:, None, None] * np.where(lay.mask, change, 0.0)
             W *= 1 - self.settings.decay
-        return None
+        return self.readout(params)[1:]
 
     def readout(self, params):
         """codes (S, N), hidden (S, N, H), V2 (S, N, N): V1 clamped to each pattern, H and V2 settled from `start`."""
         lay, S, n = self.layout, len(params), self.shape.n_patterns
+        if self.compiled:
+            hidden, outputs = self.run_compiled(np.ascontiguousarray(params), np.zeros(S), None, False, None)
+            return corner_of(hidden), hidden, outputs
         p = lay.clamp(np.full((S, n, lay.n_units), self.settings.start), np.eye(n), lay.readout_free)
         p = mean_field_settle(self.weights(params), p, lay.readout_free, self)
         return corner_of(p[..., lay.hid]), p[..., lay.hid], p[..., lay.v2]
@@ -410,8 +477,8 @@ class LocalBatch:
     """S networks of one learner, each with its own stream (its initial weights, then one pattern order per
     epoch under the pattern protocol); `state` holds what a learner keeps between sweeps, (S, ...) arrays."""
 
-    def __init__(self, learner, seeds, settings, during=False):
-        self.learner, self.shape, self.during = learner, learner.shape, during
+    def __init__(self, learner, seeds, settings):
+        self.learner, self.shape = learner, learner.shape
         self.seeds, self.lr = np.asarray(seeds, np.int64), per_network_values(settings, ("lr",), len(seeds))["lr"]
         self.streams = [network_rng(int(s)) for s in self.seeds]
         self.params = np.stack([learner.init(rng) for rng in self.streams])
@@ -424,12 +491,8 @@ class LocalBatch:
     def step(self):
         """One epoch of every network, then its readout."""
         orders = draw_orders(self.streams, self.shape.n_patterns, self.learner.update)
-        seen = self.learner.train_epoch(self.params, self.lr, orders, self.state)
-        if self.during:
-            self.hidden, self.outputs = seen
-            self.code_index = corner_of(self.hidden)
-        else:
-            self.code_index, self.hidden, self.outputs = self.learner.readout(self.params)
+        self.hidden, self.outputs = self.learner.train_epoch(self.params, self.lr, orders, self.state)
+        self.code_index = corner_of(self.hidden)
 
     def restart(self, rows, attempts):
         fresh = self.learner.new_state(len(rows))
@@ -468,6 +531,15 @@ UPDATE_HELP = ("pattern: a weight change after each pattern, in a fresh random o
                "stream (O'Reilly's protocol); batch: one change per epoch, the sum of the N patterns' changes "
                "(Hinton & McClelland's)")
 BIAS_HELP = "initial biases: random (U(-r, r), like the weights) or zero"
+ENGINE_HELP = ("compiled: each epoch of every network in one compiled (numba) call, compiled_local_kernels.py; numpy: "
+               "the readable reference it is tested against; the two agree to rounding (docs/local_rules.md)")
+
+
+def engine_setting():
+    """The `engine` setting, the same in every local learner's settings."""
+    return setting("numpy", ENGINE_HELP, _choice(ENGINES, "engine"))
+
+
 MAX_STEPS_HELP = f"cap on the synchronous steps of one settling, 1 to {MAX_STEPS} (our choice; a capped row stops there)"
 
 
@@ -503,6 +575,7 @@ class _SettlingSettings(Settings):
                                       "epoch's changes (settled) or each pattern's minus phase as it was trained "
                                       "during the epoch (during) (unstated; default settled, our choice)",
                            _choice(("settled", "during"), "readout"))
+    engine: str = engine_setting()
     rule = None
 
     def resolve(self):
@@ -544,6 +617,7 @@ class RecirculationSettings(Settings):
     init_range: float = setting(0.5, "initial weights and biases ~ U(-r, r) (published 0.5)", check.check_init_scale,
                                 metavar="R")
     bias_init: str = setting("random", BIAS_HELP + " (published: random)", _choice(("random", "zero"), "bias-init"))
+    engine: str = engine_setting()
 
 
 @dataclass(frozen=True)
@@ -568,6 +642,7 @@ class MeanFieldSettings(Settings):
     max_steps: int = setting(200, MAX_STEPS_HELP, _steps, metavar="STEPS")
     start: float = setting(0.5, "the free units' state before the first sweep and in the readout (our choice)",
                            _real("start", 0, 1, low_open=False))
+    engine: str = engine_setting()
 
 
 # ------------------------------------------------------------------------------------------------- the specs

@@ -11,5 +11,7 @@ def pytest_configure(config):
     if not hasattr(config, "workerinput"):
         import compiled_backprop
         import compiled_kernels
+        import compiled_local_kernels
         compiled_kernels.warm_up()
         compiled_backprop.warm_up()
+        compiled_local_kernels.warm_up()
