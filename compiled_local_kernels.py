@@ -144,16 +144,23 @@ def settling_step(W_oh, W_ho, bias, eta, a, step, bound, squash, net, change):
 
 
 @inline
-def plus_phase(group, bias, eta, a, g, pattern, n, h, dt, tolerance, max_steps, bound, squash):
+def plus_phase(group, bias, eta, a, g, pattern, n, h, dt, tolerance, max_steps, bound, squash, low):
     """Settle lane g's plus phase in place of its hidden units (eta and a from zero or from the minus phase), its
-    outputs clamped to the one-hot pattern: the hidden units' net input is W_oh[pattern] throughout."""
+    outputs clamped to the one-hot pattern (low and 1 - low for its 0s and 1): the hidden units' net input from
+    the outputs is W_oh[pattern] throughout, or with low > 0 the clamped outputs times W_oh."""
     for k in range(n):
-        a[h + k, g] = 1.0 if k == pattern else 0.0
-    W_oh = 2 * n * h + h + n + pattern * h              # where W_oh[pattern] starts in a network's parameters
+        a[h + k, g] = 1.0 - low if k == pattern else low
+    W_oh = 2 * n * h + h + n                            # where W_oh starts in a network's parameters
     for _ in range(max_steps):
         change = 0.0
         for j in range(h):
-            e = eta[j, g] + dt * (group[W_oh + j, g] + bias[j, g] - eta[j, g])
+            if low == 0.0:
+                feedback = group[W_oh + pattern * h + j, g]
+            else:
+                feedback = 0.0
+                for k in range(n):
+                    feedback += a[h + k, g] * group[W_oh + k * h + j, g]
+            e = eta[j, g] + dt * (bias[j, g] + feedback - eta[j, g])
             y = activation(e, bound, squash)
             change = max(change, abs(y - a[j, g]))
             eta[j, g], a[j, g] = e, y
@@ -203,11 +210,12 @@ def add_rule_changes(rule, g, pattern, minus, plus, n, h, delta):
 
 @kernel
 def settling_run(lanes, params, lr, orders, train, batch, rule, n, h, dt, tolerance, max_steps, bound, squash,
-                 plus_from_minus, during, hidden, outputs):
+                 plus_from_minus, during, low, hidden, outputs):
     """An epoch of every network of params (S, P), in place (local_learners.SettlingLearner.train_epoch), or with
     train False only the readout. An epoch presents the patterns in each network's order (orders (S, N)) with a
     weight change after each, or (batch) in index order with one change, their sum; then hidden (S, N, H), outputs
-    (S, N, N) <- each pattern's minus phase during the epoch (during) or a fresh one after it.
+    (S, N, N) <- each pattern's minus phase during the epoch (during) or a fresh one after it. The plus phase clamps
+    the outputs to low and 1 - low.
 
     Each lane runs one network at a time; a lane whose settling has converged (its largest activation change
     divided by dt below the tolerance, or max_steps steps) goes on to its next settling, or network, while the
@@ -260,7 +268,7 @@ def settling_run(lanes, params, lr, orders, train, batch, rule, n, h, dt, tolera
                 for u in range(units):
                     minus[u, g] = a[u, g]
                     plus_eta[u, g], plus[u, g] = (eta[u, g], a[u, g]) if plus_from_minus else (0.0, 0.0)
-                plus_phase(group, bias, plus_eta, plus, g, p, n, h, dt, tolerance, max_steps, bound, squash)
+                plus_phase(group, bias, plus_eta, plus, g, p, n, h, dt, tolerance, max_steps, bound, squash, low)
                 add_rule_changes(rule, g, p, minus, plus, n, h, delta)
                 t[g] += 1
                 if not batch or t[g] == n:
@@ -534,7 +542,7 @@ def warm_up():
     n, h = 2, 1
     orders, hidden, outputs, lr = np.zeros((1, n), np.int64), np.zeros((1, n, h)), np.zeros((1, n, n)), np.ones(1)
     settling_run(LANES, np.zeros((1, 3 * n * h + h + n)), lr, orders, True, False, 0, n, h, 0.2, 0.01, 2, 0.0, False,
-                 False, False, hidden, outputs)
+                 False, False, 0.0, hidden, outputs)
     recirculation_run(LANES, np.zeros((1, 2 * n * h + h + n)), lr, orders, True, False, n, h, 0.5, hidden, outputs)
     units = 2 * n + h + 1
     mask = np.ones((units, units), np.bool_)

@@ -153,13 +153,14 @@ def zero_state(S, R, shape):
 
 
 def settling_phases(params, x, c):
-    """The minus and the plus phase of inputs x (S, R, N) (the targets are the inputs): two settled states."""
+    """The minus and the plus phase of inputs x (S, R, N): two settled states. The plus phase clamps the outputs to
+    the targets (the inputs), 0/1 or (targets "bounded") b/1 - b."""
     W_ih, b_h, W_ho, b_o, W_oh = settling_unpack(params, c.shape)
     drive_h = x @ W_ih + b_h[:, None, :]
     S, R = x.shape[:2]
     minus, _ = settle(drive_h, W_oh, W_ho, b_o, zero_state(S, R, c.shape), None, c)
     plus_start = minus if c.plus_start == "minus" else zero_state(S, R, c.shape)
-    plus, _ = settle(drive_h, W_oh, W_ho, b_o, plus_start, x, c)
+    plus, _ = settle(drive_h, W_oh, W_ho, b_o, plus_start, c.target_low + (1 - 2 * c.target_low) * x, c)
     return minus, plus
 
 
@@ -199,6 +200,7 @@ class SettlingLearner:
         self.dt, self.tolerance, self.max_steps, self.bound = s.dt, s.tolerance, s.max_steps, s.bound
         self.plus_start, self.update, self.bounding = s.plus_start, s.update, s.bounding
         self.during, self.compiled = s.readout == "during", s.engine == "compiled"
+        self.target_low = s.bound if s.targets == "bounded" else 0.0
 
     def init(self, rng):
         """Fresh parameters (P,): W_ih, b_h, W_ho, b_o, then W_oh (= W_ho transposed when symmetric_init)."""
@@ -217,7 +219,8 @@ class SettlingLearner:
     def run_compiled(self, params, lr, orders, train):
         return run_kernel("settling_run", self.shape, params, lr, orders, train, SETTLING_RULES.index(self.rule),
                           self.shape.n_patterns, self.shape.n_hidden, self.dt, self.tolerance, self.max_steps,
-                          self.bound, self.bounding == "squash", self.plus_start == "minus", self.during)
+                          self.bound, self.bounding == "squash", self.plus_start == "minus", self.during,
+                          self.target_low)
 
     def train_epoch(self, params, lr, orders, state):
         """One sweep of the N patterns, params (S, P) changed in place; returns what the criterion reads after it,
@@ -571,6 +574,9 @@ class _SettlingSettings(Settings):
     plus_start: str = setting("zero", "the plus phase starts from zero activations like the minus phase (zero) or "
                                       "from the minus phase's state (minus) (unstated; default zero, our choice)",
                               _choice(("zero", "minus"), "plus-start"))
+    targets: str = setting("exact", "the plus phase clamps the outputs to the 0/1 targets (exact) or to the bound's "
+                                    "b / 1 - b (bounded: the clamped units keep the range of the free ones) "
+                                    "(unstated; default exact, our choice)", _choice(("exact", "bounded"), "targets"))
     readout: str = setting("settled", "the codes and outputs the criterion reads: a fresh minus phase after the "
                                       "epoch's changes (settled) or each pattern's minus phase as it was trained "
                                       "during the epoch (during) (unstated; default settled, our choice)",

@@ -441,13 +441,15 @@ def mean_field_tuned(W1, W2, b_h, b_v, plus_h, minus_h, minus_v, *, p, **c):
 # ------------------------------------------------------------------------------------------------ the API
 def check_learner(learner):
     """The rule a learner runs; ValueError if the kernels do not price its settings: each rule's default update
-    protocol, the settling network's plus phase from zero, mean-field's hinton89 network."""
+    protocol, the settling network's plus phase from zero with 0/1 targets, mean-field's hinton89 network."""
     rule = learner.rule if isinstance(learner, L.SettlingLearner) else \
         "recirculation" if isinstance(learner, L.Recirculation) else "mean-field"
     if learner.update != PROTOCOL[rule]:
         raise ValueError(f"the {rule} kernels price its {PROTOCOL[rule]} update, not --update {learner.update}")
     if rule in L.SETTLING_RULES and learner.plus_start != "zero":
         raise ValueError(f"the {rule} kernels start the plus phase from zero, not --plus-start {learner.plus_start}")
+    if rule in L.SETTLING_RULES and learner.target_low != 0:
+        raise ValueError(f"the {rule} kernels clamp the 0/1 targets, not --targets bounded")
     if rule == "mean-field" and learner.layout.network != "hinton89":
         raise ValueError(f"the mean-field kernels run the hinton89 network, not {learner.layout.network}")
     return rule
