@@ -12,7 +12,7 @@ from encoder_backprop_8_3_8 import (ACTIVATIONS, INPUTS, LOSSES, MIN_STOP_EPOCH,
                                     init_params, unpack)
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import CHUNK, DEFAULT_SHAPE, corner_of, per_network_values, read_only
+from training_loop import CHUNK, DEFAULT_SHAPE, corner_of, networks_per_chunk, per_network_values, read_only
 
 
 def check_bias_scale(bias_scale):
@@ -75,6 +75,9 @@ class BackpropSettings(Settings):
     hidden_prime_offset: float = setting(None, "added to the hidden sigmoid's derivative, in [0, 1] (default: the "
                                                "profile's: 0)", lambda v: check.check_real_in(
                                                    v, "hidden prime offset", 0, 1, low_open=False), metavar="O")
+    split_epsilon: bool = setting(False, "divide each weight's learning rate (quickprop: its epsilon) by the fan-in of "
+                                         "the unit it feeds, bias included, as Fahlman's quickprop code does "
+                                         "(SplitEpsilon)")
     profile: str = setting("published", "defaults for bias_scale, inputs and hidden_prime_offset: " + "; ".join(
         f"{k}: {v[0]}" for k, v in PROFILES.items()), lambda v: check.check_choice(v, PROFILES, "profile"))
     engine: str = setting("numpy", "how the networks are computed: " + "; ".join(
@@ -93,12 +96,19 @@ class Backprop:
 
     def __init__(self, shape=DEFAULT_SHAPE, loss="ce", optimizer="momentum", criterion="strict",
                  activation="logistic", bias_scale=(0.0, 0.0), inputs="binary", hidden_prime_offset=0.0,
-                 engine="numpy"):
+                 engine="numpy", split_epsilon=False):
         self.shape, self.loss = shape, check_loss(loss)
         self.engine = check.check_choice(engine, ENGINES, "engine")
         if engine == "compiled" and optimizer not in COMPILED_OPTIMIZERS:
             raise ValueError(f"the compiled engine runs the {', '.join(COMPILED_OPTIMIZERS)} optimizer, not "
                              f"{optimizer}: use --engine numpy")
+        if engine == "compiled" and split_epsilon:
+            raise ValueError("the compiled engine does not split the learning rate by fan-in: use --engine numpy")
+        # per parameter, 1 / the fan-in of the unit it feeds (N inputs + bias; H hidden units + bias), or None
+        n, h = shape.n_patterns, shape.n_hidden
+        self.lr_scale = read_only(np.repeat([1 / (n + 1), 1 / (n + 1), 1 / (h + 1), 1 / (h + 1)],
+                                            [n * h, h, h * n, n])) if check.check_bool(
+            split_epsilon, "split_epsilon") else None
         self.bias_scale = check_bias_scale(bias_scale)
         self.x = None if check.check_choice(inputs, INPUTS, "inputs") == "binary" else \
             read_only(np.eye(shape.n_patterns) - 0.5)      # None: the one-hot patterns, multiplied by skipping
@@ -112,7 +122,7 @@ class Backprop:
     @classmethod
     def from_settings(cls, shape, settings, loop):
         return cls(shape, settings.loss, settings.optimizer, loop.criterion, settings.activation, settings.bias_scale,
-                   settings.inputs, settings.hidden_prime_offset, settings.engine)
+                   settings.inputs, settings.hidden_prime_offset, settings.engine, settings.split_epsilon)
 
     def forward(self, params, out=(None, None, None)):
         """h, z, y of unpacked parameters (one network or a stack), with this learner's inputs and activation."""
@@ -159,11 +169,13 @@ class _BackpropBatch:
 
     def _views(self):
         """Per-chunk views (params, grads, activations) of the batch; rebuilt after compaction."""
-        self.hyper = {"lr": self.lr, "momentum": self.momentum}
+        scale = self.learner.lr_scale
+        self.hyper = {"lr": self.lr if scale is None else self.lr * scale, "momentum": self.momentum}
         self.grads = np.empty_like(self.params)
         self.chunks = []
-        for start in range(0, len(self.params), CHUNK):
-            s = slice(start, start + CHUNK)
+        per_chunk = networks_per_chunk(self.shape, CHUNK)
+        for start in range(0, len(self.params), per_chunk):
+            s = slice(start, start + per_chunk)
             self.chunks.append((unpack(self.params[s], self.shape), unpack(self.grads[s], self.shape),
                                 (self.h[s], self.z[s], self.y[s])))
 
@@ -216,14 +228,14 @@ class _BackpropBatch:
 
 def bytes_needed(shape, settings, n_networks):
     """The memory bound's figure for a stack of n networks: each network's parameters, gradients and final
-    parameters, its optimizer's arrays and its activations h, z, y; and a chunk's temporaries of the backward
-    pass and the sigmoids. The compiled engine keeps no gradients but its step's output errors (N, N) and hidden
+    parameters, its optimizer's arrays (and split learning rates) and its activations h, z, y; and a chunk's
+    temporaries of the backward pass and the sigmoids. The compiled engine keeps no gradients but its step's output errors (N, N) and hidden
     errors (N, H) for every network at once."""
     n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
     if settings.engine == "compiled":
         return n_networks * 8 * (3 * p + 2 * n * h + 3 * n * n)
-    per_network = 8 * ((3 + OPTIMIZERS[settings.optimizer]().arrays) * p + n * h + 2 * n * n)
-    return n_networks * per_network + min(n_networks, CHUNK) * 8 * (3 * n * n + 2 * n * h)
+    per_network = 8 * ((3 + OPTIMIZERS[settings.optimizer]().arrays + settings.split_epsilon) * p + n * h + 2 * n * n)
+    return n_networks * per_network + min(n_networks, networks_per_chunk(shape)) * 8 * (3 * n * n + 2 * n * h)
 
 
 def _run_fields(result, i):

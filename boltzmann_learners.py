@@ -34,6 +34,7 @@ from training_loop import DEFAULT_SHAPE, corner_of, network_rng, parse_size, rea
 MAX_READOUT_PATTERNS = 12        # ahs85's exact readout enumerates the 2^N states of V2
 MAX_READOUT_HIDDEN = 16          # both readouts enumerate the 2^H hidden states
 AHS85_SCHEDULE = ((20.0, 2), (15.0, 2), (12.0, 2), (10.0, 4))   # (temperature, time units)
+COMPLETION_STREAM = 2 ** 32 - 1  # the seed's child that draws the completion test's numbers
 
 
 @functools.lru_cache(maxsize=None)
@@ -81,6 +82,9 @@ class AHS85Layout:
         mask[self.true_unit, :self.true_unit] = mask[:self.true_unit, self.true_unit] = True
         np.fill_diagonal(mask, False)
         self.mask = mask
+        self.visible_mask = mask.copy()                                # what learns while H is left out
+        self.visible_mask[self.hid, :] = self.visible_mask[:, self.hid] = False
+        self.visible = np.concatenate([self.v1, self.v2])
 
 
 def ahs85_readout(W, layout, temperature=10.0):
@@ -113,6 +117,15 @@ def clamped_codes(W, layout, temperature=10.0):
     return corner_of(field, 0.0), 1 / (1 + np.exp(-np.clip(field / temperature, -700, 700)))
 
 
+def code_outputs(W, layout, code_bits, temperature=10.0):
+    """p(V2_j = 1 | H = code, every other V2 unit off) = sigmoid(field / T), (S, N, N) from each pattern's code
+    bits (S, N, H): how strongly each pattern's code turns on each V2 unit alone. Above N = 12, where V2's 2^N
+    states cannot be enumerated, a pattern counts as reconstructed when its code drives its own V2 unit hardest."""
+    v2, hid, t = layout.v2, layout.hid, layout.true_unit
+    field = code_bits @ W[:, hid][:, :, v2] + W[:, t, v2][:, None, :]
+    return 1 / (1 + np.exp(-np.clip(field / temperature, -700, 700)))
+
+
 # Choices the 1985 paper leaves open (docs/boltzmann.md measures each): what a weight does when p_ij = p'_ij,
 # and how "found the codes" is read.
 TIE_RULES = {"none": "a weight whose clamped and free co-occurrences are equal does not move (sign 0)",
@@ -123,55 +136,104 @@ CODES_FROM = {"v1": "each pattern's code is the exact most probable hidden state
                          "to it (what the clamped phase settles to)"}
 
 
+def paper_defaults(shape):
+    """The 1985 paper's settings for an encoder of this size, for every AHS85Settings field left None: 4-2-4 and
+    8-3-8 (up to N = 12, the exact readout's reach) as published for them; larger sizes as the 40-10-40
+    experiment: 300 cycles without the hidden units, 500 of noisy clamping (0.1 on->off, 0.0025 off->on), then
+    clean clamping; codes read with V1 and V2 clamped, and the completion accuracy measured (our choices)."""
+    n = shape.n_patterns
+    if n <= MAX_READOUT_PATTERNS:
+        return {"noise_on_off": 0.15, "noise_off_on": 0.05 if n <= 4 else 0.02, "visible_cycles": 0,
+                "clean_after": 0, "completion_trials": 0, "codes_from": "v1"}
+    return {"noise_on_off": 0.1, "noise_off_on": 0.0025, "visible_cycles": 300, "clean_after": 800,
+            "completion_trials": 10, "codes_from": "clamped"}
+
+
+def ahs85_options(shape, settings):
+    """{field: value} of AHS85Settings with the size's paper defaults in place of None."""
+    given = {name: value for name, value in settings.config().items() if value is not None}
+    return {**settings.config(), **paper_defaults(shape), **given}
+
+
+def completion_rng(seed):
+    """The stream of a network's completion test: a child of its seed that no restart's stream reaches."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(COMPLETION_STREAM,)))
+
+
 # -------------------------------------------------------------------------------------- ahs85: the learner
 class AHS85:
     """The 1985 learning procedure as a learner of training_loop.fit. Settings: none per network.
 
     stats: "unit" collects co-occurrence statistics once per time unit, "probe" after every probe.
     noise: "settling" draws fresh clamping noise for every settling, "pattern" once per pattern and cycle.
+    Settings given as None take the paper's values for the size (paper_defaults).
     """
     min_stop_epoch = 1
 
-    def __init__(self, shape=DEFAULT_SHAPE, stats="unit", noise="settling", noise_on_off=0.15, noise_off_on=None,
+    def __init__(self, shape=DEFAULT_SHAPE, stats="unit", noise="settling", noise_on_off=None, noise_off_on=None,
                  step=2.0, schedule=AHS85_SCHEDULE, collect_units=10, collect_temperature=10.0,
-                 readout_temperature=10.0, tie="none", codes_from="v1"):
+                 readout_temperature=10.0, tie="none", codes_from=None, visible_cycles=None, clean_after=None,
+                 completion_trials=None, completion_schedule=None):
         shape = parse_size(shape)
-        if shape.n_patterns > MAX_READOUT_PATTERNS:
-            raise ValueError(f"ahs85's exact readout enumerates 2^N states of V2: N must be <= "
-                             f"{MAX_READOUT_PATTERNS}, got {shape}")
         s = AHS85Settings(stats=stats, noise=noise, noise_on_off=noise_on_off, noise_off_on=noise_off_on, step=step,
                           schedule=schedule, collect_units=collect_units, temperature=collect_temperature,
-                          readout_temperature=readout_temperature, tie=tie, codes_from=codes_from)   # the checks
+                          readout_temperature=readout_temperature, tie=tie, codes_from=codes_from,
+                          visible_cycles=visible_cycles, clean_after=clean_after,
+                          completion_trials=completion_trials, completion_schedule=completion_schedule)   # checks
+        o = ahs85_options(shape, s)
+        self.exact = shape.n_patterns <= MAX_READOUT_PATTERNS
+        if o["codes_from"] == "v1" and not self.exact:
+            raise ValueError(f"codes read from V1 need ahs85's exact readout, which enumerates 2^N states of V2: "
+                             f"N must be <= {MAX_READOUT_PATTERNS}, got {shape} (use --codes-from clamped)")
         self.shape, self.layout = shape, AHS85Layout(shape)
-        self.stats, self.noise, self.noise_on_off = s.stats, s.noise, s.noise_on_off
-        self.noise_off_on = (0.05 if shape.n_patterns <= 4 else 0.02) if s.noise_off_on is None else s.noise_off_on
+        self.stats, self.noise = s.stats, s.noise
+        self.noise_on_off, self.noise_off_on = o["noise_on_off"], o["noise_off_on"]
+        self.visible_cycles, self.clean_after = o["visible_cycles"], o["clean_after"]
+        self.completion_trials = o["completion_trials"]
         self.step_size, self.schedule = s.step, s.schedule
+        self.completion_schedule = s.schedule if s.completion_schedule is None else s.completion_schedule
         self.collect_units, self.collect_temperature = s.collect_units, s.temperature
         self.readout_temperature = s.readout_temperature
         self.tie_sign = {"none": 0.0, "up": 1.0, "down": -1.0}[s.tie]
-        self.codes_from = s.codes_from
+        self.codes_from = o["codes_from"]
         N, n = shape.n_patterns, self.layout.n_units
         time_units = sum(t for _, t in self.schedule) + self.collect_units
         probes_clamped, probes_free = time_units * shape.n_hidden, time_units * self.layout.true_unit
         n_noise = N if self.noise == "pattern" else 2 * N
         # per cycle: (unit, decision) pairs of every clamped and every free probe, the clamping noise, and the
-        # random starting states of the clamped and the free settlings
+        # random starting states of the clamped and the free settlings (a cycle without the hidden units uses
+        # the first of the free probes' numbers and none of the clamped ones)
         self.uniform_sizes = [2 * N * probes_clamped * 2, 2 * N * probes_free * 2, n_noise * 2 * N,
                               2 * N * n, 2 * N * n]
         self.uniforms_per_cycle = sum(self.uniform_sizes)
-        self.probe_schedules = {width: self._probe_schedule(width) for width in (shape.n_hidden, self.layout.true_unit)}
+        self.probe_schedules = {}
 
-    def _probe_schedule(self, width):
-        """For a settling of `width` free units: each probe's temperature (P,) float32, and whether the chain is
-        sampled for the statistics after it (P,) bool (after every probe, or at the end of each time unit)."""
-        temperatures, collect = [], []
-        for temperature, time_units in self.schedule:
-            temperatures += [temperature] * (time_units * width)
-            collect += [False] * (time_units * width)
-        for t in range(self.collect_units * width):
-            temperatures.append(self.collect_temperature)
-            collect.append(self.stats == "probe" or (t + 1) % width == 0)
-        return read_only(np.asarray(temperatures, np.float32)), read_only(np.asarray(collect))
+    def probe_schedule(self, width, stages=None):
+        """For a settling of `width` free units annealed by `stages` (default: the schedule): each probe's
+        temperature (P,) float32, and whether the chain is sampled for the statistics after it (P,) bool (after
+        every probe, or at the end of each time unit of the collection at the statistics' temperature)."""
+        stages = self.schedule if stages is None else stages
+        if (width, stages) not in self.probe_schedules:
+            temperatures, collect = [], []
+            for temperature, time_units in stages:
+                temperatures += [temperature] * (time_units * width)
+                collect += [False] * (time_units * width)
+            for t in range(self.collect_units * width):
+                temperatures.append(self.collect_temperature)
+                collect.append(self.stats == "probe" or (t + 1) % width == 0)
+            self.probe_schedules[width, stages] = (read_only(np.asarray(temperatures, np.float32)),
+                                                   read_only(np.asarray(collect, bool)))
+        return self.probe_schedules[width, stages]
+
+    def phase(self, cycle):
+        """Learning cycle `cycle` (from 1): (whether the hidden units are left out, the clamping noise's on->off
+        and off->on probabilities): without H and clean for the first visible_cycles, then noisy up to and
+        including cycle clean_after (0: for good), clean after it."""
+        if cycle <= self.visible_cycles:
+            return True, 0.0, 0.0
+        if self.clean_after and cycle > self.clean_after:
+            return False, 0.0, 0.0
+        return False, self.noise_on_off, self.noise_off_on
 
     def split_uniforms(self, u):
         """(S, uniforms_per_cycle) -> clamped probes, free probes, noise, clamped starts, free starts."""
@@ -181,13 +243,60 @@ class AHS85:
         return _AHS85Batch(self, np.asarray(seeds, np.int64))
 
     def readout(self, params):
-        """codes (S, N), p(h_j = 1 | v1) (S, N, H), p(V2_j = 1 | v1) (S, N, N) of final weights (S, n * n)."""
+        """codes (S, N), p(h_j = 1 | v1) (S, N, H), p(V2_j = 1 | v1) (S, N, N) of final weights (S, n * n); above
+        N = 12 the clamped codes, their p(h_j = 1 | v1, v2), and code_outputs."""
         n = self.layout.n_units
         W = params.reshape(-1, n, n)
+        if not self.exact:
+            codes, hidden = clamped_codes(W, self.layout, self.readout_temperature)
+            return codes, hidden, code_outputs(W, self.layout, hidden > 0.5, self.readout_temperature)
         codes, hidden, outputs = ahs85_readout(W, self.layout, self.readout_temperature)
         if self.codes_from == "clamped":
             codes, hidden = clamped_codes(W, self.layout, self.readout_temperature)
         return codes, hidden, outputs
+
+    def final_columns(self, params, seeds):
+        """The result's columns beyond the common ones: with completion_trials, `completion` (S,)."""
+        if not self.completion_trials:
+            return {}
+        return {"completion": np.array([self.completion(row[None], [seed])[0] for row, seed in zip(params, seeds)])}
+
+    def completion(self, params, seeds):
+        """Completion accuracy of networks (S, n * n), (S,): the share of N x completion_trials annealings that
+        end with V2 exactly the pattern clamped clean on V1; H and V2 free, randomised, annealed and held at
+        the statistics' temperature as in a training settling, by the completion schedule. Each network draws
+        from completion_rng(seed)."""
+        layout, N, n = self.layout, self.shape.n_patterns, self.layout.n_units
+        S, C = len(seeds), N * self.completion_trials
+        free = np.concatenate([layout.v2, layout.hid])
+        schedule = self.probe_schedule(len(free), self.completion_schedule)
+        P = len(schedule[0])
+        u = np.stack([completion_rng(int(seed)).random(C * (2 * P + n), np.float32) for seed in seeds])
+        probes, starts = np.split(u.reshape(S, C, 2 * P + n), [2 * P], axis=-1)
+        pattern = np.eye(N, dtype=np.float32)[np.arange(C) % N]
+        states = np.zeros((S, C, n), np.float32)
+        states[..., layout.v1] = pattern
+        states[..., free] = starts[..., free] < 0.5
+        states[..., layout.true_unit] = 1.0
+        anneal(params.reshape(S, n, n).astype(np.float32), states, free,
+               np.ascontiguousarray(probes).reshape(S, C, P, 2), schedule)
+        return (states[..., layout.v2] == pattern).all(-1).mean(-1)
+
+
+def anneal(W, states, free, uniforms, schedule):
+    """Anneal the `free` units of chains states (S, C, n) float32 in place with weights W (S, n, n) float32, one
+    probe per (unit, decision) pair of uniforms (S, C, P, 2) float32, at the temperatures of schedule (as
+    AHS85.probe_schedule gives it); returns the chains' samples (S, C, k, n) float32 at its k statistics points."""
+    S, C, n = states.shape
+    # per probe: the unit probed and the threshold its field must exceed to turn it on;
+    # u < 1 / (1 + exp(-f/T))  <=>  T * log(u / (1 - u)) < f, so the logit is taken once, not per probe
+    with np.errstate(divide="ignore"):                          # u = 0 gives -inf: that probe turns on
+        logits = np.log(odds(uniforms))                         # log(u / (1 - u)), all in float32
+    temperatures, collect = schedule
+    thresholds = temperatures * logits                          # (S, C, P): T * logit, rounded to float32
+    samples = np.empty((S, C, int(collect.sum()), n), np.float32)
+    settle(W, states, uniforms, thresholds, np.asarray(free, np.int64), collect, samples)
+    return samples
 
 
 class _AHS85Batch:
@@ -200,6 +309,7 @@ class _AHS85Batch:
         self.streams = np.stack([pcg64_state(network_rng(int(s))) for s in seeds])
         n = self.layout.n_units
         self.params = np.zeros((len(seeds), n * n))
+        self.cycles = 0                                             # learning cycles run (no restarts)
         self._readout()
 
     def _weights(self):
@@ -215,22 +325,20 @@ class _AHS85Batch:
     def _settle(self, states, free, uniforms):
         """Anneal the free units of chains `states` (S, C, n) in place and return their co-occurrence
         statistics summed over chains and samples, (S, n, n), and the number of samples per chain.
-        uniforms (S, C, P, 2): per probe, one number picks the unit and one decides it."""
-        learner = self.learner
-        S, C, n = states.shape
-        W = self._weights().astype(np.float32)                      # integers: exact in float32
-        # per probe: the unit probed and the threshold its field must exceed to turn it on;
-        # u < 1 / (1 + exp(-f/T))  <=>  T * log(u / (1 - u)) < f, so the logit is taken once, not per probe
-        with np.errstate(divide="ignore"):                          # u = 0 gives -inf: that probe turns on
-            logits = np.log(odds(uniforms))                         # log(u / (1 - u)), all in float32
-        temperatures, collect = learner.probe_schedules[len(free)]
-        thresholds = temperatures * logits                          # (S, C, P): T * logit, rounded to float32
-        n_samples = int(collect.sum())
-        samples = np.empty((S, C, n_samples, n), np.float32)
-        settle(W, states, uniforms, thresholds, np.asarray(free, np.int64), collect, samples)
-        X = samples.reshape(S, -1, n)
+        uniforms (S, C, P, 2): per probe, one number picks the unit and one decides it. With no free unit a
+        chain's clamped state is its one sample."""
+        if len(free) == 0:
+            X, per_chain = states, 1
+        else:
+            schedule = self.learner.probe_schedule(len(free))
+            P = len(schedule[0])
+            if uniforms.shape[2] != P:                              # fewer free units: the first numbers
+                uniforms = np.ascontiguousarray(uniforms[:, :, :P])
+            samples = anneal(self._weights().astype(np.float32), states, free, uniforms,   # integers: exact
+                             schedule)
+            X, per_chain = samples.reshape(len(states), -1, states.shape[-1]), samples.shape[2]
         stats = np.einsum("sci,scj->sij", X, X, optimize=True).astype(float)   # counts: exact in float32
-        return stats, n_samples * C
+        return stats, per_chain * states.shape[1]
 
     def next_uniforms(self):
         """The next cycle's numbers of every network, (S, uniforms_per_cycle) float32, each row from the
@@ -244,32 +352,36 @@ class _AHS85Batch:
         self.cycle(self.next_uniforms())
 
     def cycle(self, u):
-        """One learning cycle of every network given its uniforms u (S, uniforms_per_cycle), float32."""
+        """One learning cycle of every network given its uniforms u (S, uniforms_per_cycle), float32, in the
+        cycle's phase (AHS85.phase): with or without the hidden units, with or without clamping noise."""
         learner, layout = self.learner, self.layout
         u = stack_of(u, (learner.uniforms_per_cycle,), "u")
         if len(u) != len(self.seeds):
             raise ValueError(f"u must have a row for each of the batch's {len(self.seeds)} networks, got {len(u)}")
+        self.cycles += 1
+        visible_only, on_off, off_on = learner.phase(self.cycles)
         S, n, N = len(self.seeds), layout.n_units, self.shape.n_patterns
         C = 2 * N                                                   # settlings per phase
-        hidden_free, all_free = layout.hid, np.arange(layout.true_unit)
+        hidden_free = layout.hid[:0] if visible_only else layout.hid
+        all_free = layout.visible if visible_only else np.arange(layout.true_unit)
         n_noise = N if learner.noise == "pattern" else C
         u_clamped, u_free, u_noise, u_init_clamped, u_init_free = learner.split_uniforms(u)
 
         # clamped phase: chain c settles pattern c // 2 on V1 and V2, each bit flipped by the clamping noise
         clean = np.concatenate([np.eye(N), np.eye(N)], 1)[np.arange(n_noise) % N if n_noise == N
                                                           else np.arange(C) // 2]          # (n_noise, 2N)
-        stays_on = u_noise.reshape(S, n_noise, 2 * N) >= learner.noise_on_off
-        turns_on = u_noise.reshape(S, n_noise, 2 * N) < learner.noise_off_on
-        noisy = np.where(clean == 1, stays_on, turns_on)
+        stays_on = u_noise.reshape(S, n_noise, 2 * N) >= on_off
+        turns_on = u_noise.reshape(S, n_noise, 2 * N) < off_on
+        noisy_states = np.where(clean == 1, stays_on, turns_on)
         if n_noise == N:                                            # one noisy vector for both settlings
-            noisy = noisy.repeat(2, axis=1)
+            noisy_states = noisy_states.repeat(2, axis=1)
         states = np.zeros((S, C, n), np.float32)
-        states[..., :2 * N] = noisy
+        states[..., :2 * N] = noisy_states
         states[..., layout.true_unit] = 1.0
         states[..., hidden_free] = u_init_clamped.reshape(S, C, n)[..., hidden_free] < 0.5
         clamped, k_clamped = self._settle(states, hidden_free, u_clamped.reshape(S, C, -1, 2))
 
-        # free phase: nothing clamped
+        # free phase: nothing clamped (the hidden units stay off while they are left out)
         states = np.zeros((S, C, n), np.float32)
         states[..., all_free] = u_init_free.reshape(S, C, n)[..., all_free] < 0.5
         states[..., layout.true_unit] = 1.0
@@ -278,7 +390,7 @@ class _AHS85Batch:
         difference = clamped / k_clamped - free / k_free
         delta = np.where(difference == 0, learner.tie_sign, np.sign(difference)) * learner.step_size
         W = self._weights()
-        W += np.where(layout.mask, delta, 0.0)
+        W += np.where(layout.visible_mask if visible_only else layout.mask, delta, 0.0)
         self._readout()
 
     def restart(self, rows, attempts):
@@ -539,10 +651,26 @@ class AHS85Settings(Settings):
                          _one_of(("unit", "probe"), "stats"))
     noise: str = setting("settling", "draw the clamping noise for every settling (settling) or once per pattern "
                                      "and cycle (pattern)", _one_of(("settling", "pattern"), "noise"))
-    noise_on_off: float = setting(0.15, "probability that an on bit is clamped off, in [0, 1)",
-                                  _in(0, 1, "noise-on-off", False, True), metavar="P")
+    noise_on_off: float = setting(None, "probability that an on bit is clamped off, in [0, 1) (default 0.15; 0.1 "
+                                        "above N = 12)", _in(0, 1, "noise-on-off", False, True), metavar="P")
     noise_off_on: float = setting(None, "probability that an off bit is clamped on, in [0, 1) (default 0.02; 0.05 "
-                                        "for N <= 4)", _in(0, 1, "noise-off-on", False, True), metavar="P")
+                                        "for N <= 4; 0.0025 above N = 12)", _in(0, 1, "noise-off-on", False, True),
+                                  metavar="P")
+    visible_cycles: int = setting(None, "the first learning cycles run without the hidden units: they stay off, only "
+                                        "the visible groups' own weights learn, and the clamping is clean (default 0; "
+                                        "300 above N = 12, as in the 40-10-40 experiment)",
+                                  _int_in(0, check.MAX_EPOCHS, "visible-cycles"), metavar="CYCLES")
+    clean_after: int = setting(None, "clamp without noise after this learning cycle, 0: never (default 0; 800 above "
+                                     "N = 12: 500 noisy cycles after the visible ones, then clean, as in the 40-10-40 "
+                                     "experiment)", _int_in(0, check.MAX_EPOCHS, "clean-after"), metavar="CYCLE")
+    completion_trials: int = setting(None, "after training, anneal each pattern this many times with V1 clamped "
+                                           "clean, H and V2 free as in a training settling: the completion accuracy "
+                                           "is the share that end with V2 exactly the pattern (default 0: not "
+                                           "measured; 10 above N = 12)",
+                                     _int_in(0, 1000, "completion-trials"), metavar="TRIALS")
+    completion_schedule: tuple = setting(None, "annealing schedule of the completion test, UNITS@TEMPERATURE,... "
+                                               "(default: --schedule's); its --collect-units at --temperature follow",
+                                         check_schedule, parse=parse_schedule, metavar="SCHEDULE")
     step: float = setting(2.0, "the fixed weight step of a learning cycle, > 0", _in(0, 1e3, "step"))
     schedule: tuple = setting(AHS85_SCHEDULE, "annealing schedule, UNITS@TEMPERATURE,... (default "
                                               "2@20,2@15,2@12,4@10)", check_schedule, parse=parse_schedule,
@@ -555,8 +683,10 @@ class AHS85Settings(Settings):
                                          lambda v: check.check_temperature(v, "readout temperature"))
     tie: str = setting("none", "a weight with p_ij = p'_ij (the paper is silent): " + "; ".join(
         f"{k}: {v}" for k, v in TIE_RULES.items()), _one_of(tuple(TIE_RULES), "tie"))
-    codes_from: str = setting("v1", "how the codes are read (the paper is silent): " + "; ".join(
-        f"{k}: {v}" for k, v in CODES_FROM.items()), _one_of(tuple(CODES_FROM), "codes-from"), metavar="READOUT")
+    codes_from: str = setting(None, "how the codes are read (the paper is silent): " + "; ".join(
+        f"{k}: {v}" for k, v in CODES_FROM.items()) + " (default v1; clamped above N = 12, beyond the exact "
+                                                      "readout)", _one_of(tuple(CODES_FROM), "codes-from"),
+                              metavar="READOUT")
 
     def resolve(self):
         return {"readout_temperature": self.temperature} if self.readout_temperature is None else {}
@@ -572,21 +702,27 @@ def make_ahs85(shape, settings, loop=None):
     s = settings
     return AHS85(shape, stats=s.stats, noise=s.noise, noise_on_off=s.noise_on_off, noise_off_on=s.noise_off_on,
                  step=s.step, schedule=s.schedule, collect_units=s.collect_units, collect_temperature=s.temperature,
-                 readout_temperature=s.readout_temperature, tie=s.tie, codes_from=s.codes_from)
+                 readout_temperature=s.readout_temperature, tie=s.tie, codes_from=s.codes_from,
+                 visible_cycles=s.visible_cycles, clean_after=s.clean_after, completion_trials=s.completion_trials,
+                 completion_schedule=s.completion_schedule)
 
 
 def ahs85_bytes(shape, settings, n_networks):
     """The memory bound's figure for n 1985 networks: each one's weights (float64, and float32 while settling), a
     cycle's uniforms, the free phase's per-probe thresholds (two float32 arrays at once) and samples, and the exact
-    readout, which holds three (2^N, 2^H) float64 arrays at once (measured: tests/test_bounds.py)."""
+    readout, which holds three (2^N, 2^H) float64 arrays at once (measured: tests/test_bounds.py); above N = 12 the
+    readout's (N, N) arrays instead, and one network's completion test at a time."""
     N, H = shape.n_patterns, shape.n_hidden
     units, free, chains = 2 * N + H + 1, 2 * N + H, 2 * N
     time_units = sum(u for _, u in settings.schedule) + settings.collect_units
     uniforms = chains * time_units * (H + free) * 2 + 2 * N * chains + 2 * chains * units
     samples = chains * settings.collect_units * (free if settings.stats == "probe" else 1) * units
-    per_network = 12 * units * units + 4 * uniforms + 8 * chains * time_units * free + 4 * samples + \
-        24 * 2 ** N * 2 ** H
-    return n_networks * per_network
+    readout = 24 * 2 ** N * 2 ** H if N <= MAX_READOUT_PATTERNS else 24 * N * (N + H)
+    per_network = 12 * units * units + 4 * uniforms + 8 * chains * time_units * free + 4 * samples + readout
+    tested = N * ahs85_options(shape, settings)["completion_trials"]            # chains of the completion test
+    probes = (sum(u for _, u in settings.completion_schedule or settings.schedule) + settings.collect_units) * (N + H)
+    completion = tested * (4 * (2 * probes + units) * 2 + 12 * probes + 4 * settings.collect_units * units)
+    return n_networks * per_network + completion
 
 
 def cdk_bytes(shape, settings, n_networks):
@@ -599,7 +735,8 @@ def cdk_bytes(shape, settings, n_networks):
 
 
 def _rule(result, i):
-    return {"rule": result.learner}
+    extra = {"completion": float(result.columns["completion"][i])} if "completion" in result.columns else {}
+    return {"rule": result.learner, **extra}
 
 
 def _named_params(row, shape):

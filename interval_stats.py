@@ -182,7 +182,16 @@ def summarize_runs(runs):
             # every epoch spent, failed runs and restarts included, per network solved
             "epochs_per_solved_network": sum(r["epochs"] for r in runs) / len(ever) if ever else None,
             "restarts": sum(r["restarts"] for r in runs), "never_restarted": sum(r["restarts"] == 0 for r in runs),
-            "end_codes": dict(sorted(end_codes.items(), key=lambda kv: int(kv[0]))), "unsolved_states": end_states}
+            "end_codes": dict(sorted(end_codes.items(), key=lambda kv: int(kv[0]))), "unsolved_states": end_states,
+            **({"completion": completion_summary(runs)} if all("completion" in r for r in runs) else {})}
+
+
+def completion_summary(runs):
+    """The networks' completion accuracies (a learner's `completion` field): their mean with a 95% bootstrap
+    interval over networks, and their range."""
+    values = [r["completion"] for r in runs]
+    mean = bootstrap(values, "mean")
+    return {"mean": mean["mean"], "ci_95": mean["ci_95"], "min": min(values), "max": max(values), "n": len(values)}
 
 
 def fit_logistic(X, y, l2=1e-3, steps=50):

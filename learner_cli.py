@@ -95,6 +95,10 @@ def print_summary(summary, n):
                   f"{m['ci_95'][1]:g}, n = {m['n']})")
     if summary["restarts"]:
         print(f"restarts: {summary['restarts']} in all; {summary['never_restarted']} networks needed none")
+    if "completion" in summary:
+        c = summary["completion"]
+        print(f"completion accuracy: mean {c['mean']:.2%} (95% bootstrap CI {c['ci_95'][0]:.2%}-{c['ci_95'][1]:.2%}"
+              f", n = {c['n']} networks), min {c['min']:.2%}, max {c['max']:.2%}")
     if summary["unsolved_states"]:
         print("unsolved runs end at: " + ", ".join(f"{k} ({v})" for k, v in summary["unsolved_states"].items()))
 

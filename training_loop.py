@@ -25,15 +25,24 @@ from dataclasses import dataclass
 import numpy as np
 
 import validation as check
+from process_tuning import keep_freed_memory, one_blas_thread
 from settings import Settings, setting
 
 # The mutation run (setup.cfg, docs/reliability.md) targets the criterion and the loop below; the shape, the
 # bounds and the random streams above them are checked by their own tests.
 # pragma: no mutate start
-# Networks are processed in chunks of this many so that every temporary stays small (a (256, 8, 8) float64
-# array is 128 KiB): large temporaries are mmap-ed and page-faulted by malloc on every epoch, which costs
+# Networks are processed in chunks of at most this many so that every temporary stays small (a (256, 8, 8)
+# float64 array is 128 KiB): large temporaries are mmap-ed and page-faulted by malloc on every epoch, which costs
 # more than the arithmetic. Chunking changes no number: each network's arithmetic is independent of the others.
 CHUNK = 256
+CHUNK_OUTPUTS = CHUNK * 64      # a chunk's (k, N, N) arrays hold at most this many numbers (or one network's)
+
+
+def networks_per_chunk(shape, most=CHUNK):
+    """How many networks of `shape` a chunk holds: `most` up to 8-3-8, fewer as N grows (one from 128-H-128 on)."""
+    return max(1, min(most, CHUNK_OUTPUTS // shape.n_patterns ** 2))
+
+
 MAX_PATTERNS = 4096
 MAX_HIDDEN = 62          # a code is a corner index in a signed 64-bit integer
 
@@ -606,13 +615,16 @@ def _sweep_here(run, recorders, observer, progress):
     def observe(epoch, rows, batch):
         for watch in watchers:
             watch(epoch, rows, batch)
-    result = fit(learner, seeds, run.per_network, loop.epochs, observer=observe if watchers else None, progress=progress,
-                 **loop.fit_options())
-    codes, hidden, outputs = learner.readout(result["params"])
+    keep_freed_memory()                                     # process_tuning: faster, the same numbers
+    with one_blas_thread():
+        result = fit(learner, seeds, run.per_network, loop.epochs, observer=observe if watchers else None,
+                     progress=progress, **loop.fit_options())
+        codes, hidden, outputs = learner.readout(result["params"])
+        extra = learner.final_columns(result["params"], seeds) if hasattr(learner, "final_columns") else {}
     columns = {"solved": CRITERIA[loop.criterion](codes, outputs, hidden, loop.margin),
                "accuracy": accuracy_of(outputs), "n_distinct_codes": count_distinct(codes, shape.n_hidden),
                "code_margin": code_margin_of(hidden), "codes": codes, "hidden": hidden,
                **{k: result[k] for k in ("params", "epochs", "solve_epoch", "margin_at_solve", "plateau_end",
-                                         "plateau_corner", "first_n_minus_1_codes", "first_n_codes")}}
+                                         "plateau_corner", "first_n_minus_1_codes", "first_n_codes")}, **extra}
     return SweepResult(spec.name, shape, settings, loop, list(seeds), columns, result["restart_epochs"],
                        {name: recording.columns() for name, recording in recordings.items()})

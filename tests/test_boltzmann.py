@@ -151,7 +151,7 @@ def test_restarts_stop_at_their_maximum():
 
 
 @pytest.mark.parametrize("args", [["--k", "0"], ["--temperature", "-1"], ["--schedule", ""], ["--rule", "gibbs"],
-                                  ["--schedule", "2@-5"], ["--schedule", "0@10"], ["--size", "16-4-16", "--rule", "ahs85"],
+                                  ["--schedule", "2@-5"], ["--schedule", "0@10"], ["--size", "16-4-16", "--rule", "ahs85", "--codes-from", "v1"],
                                   ["--noise", "sometimes"], ["--stats", "often"], ["--readout-temperature", "0"],
                                   ["--rule", "ahs85", "--patience", "5"], ["--rule", "ahs85", "--k", "3"],
                                   ["--tie", "sideways"], ["--sparsity-form", "none"]])
@@ -195,3 +195,60 @@ def test_the_compiled_1985_probes_leave_the_weights_the_numpy_version_left():
     P = np.array([r["params"] for r in runs])
     assert (P.sum(), (P * np.arange(P.shape[1])).sum(), np.abs(P).sum()) == (-10108.0, -1781430.0, 11780.0)
     assert [r["n_distinct_codes"] for r in runs] == [6, 3, 2]
+
+
+def test_the_40_10_40_experiment_is_the_default_beyond_the_exact_readout_and_small_sizes_keep_theirs():
+    big = B.AHS85(T.parse_size("40-10-40"))
+    assert (big.noise_on_off, big.noise_off_on, big.visible_cycles, big.clean_after, big.completion_trials,
+            big.codes_from) == (0.1, 0.0025, 300, 800, 10, "clamped")
+    assert [big.phase(c) for c in (1, 300, 301, 800, 801)] == [(True, 0.0, 0.0)] * 2 + [(False, 0.1, 0.0025)] * 2 + \
+        [(False, 0.0, 0.0)]
+    small = B.AHS85(T.parse_size("8-3-8"))
+    assert small.phase(1) == small.phase(10 ** 9) == (False, 0.15, 0.02) and small.completion_trials == 0
+    assert B.AHS85(T.parse_size("4-2-4")).noise_off_on == 0.05 and small.codes_from == "v1"
+
+
+def test_cycles_without_the_hidden_units_move_only_the_visible_groups_weights():
+    batch = B.AHS85(T.parse_size("4-2-4"), visible_cycles=3).start(np.array([5]), {})
+    layout = batch.layout
+    W = batch.params.reshape(layout.n_units, layout.n_units)
+    for _ in range(3):
+        batch.step()
+    assert not W[layout.hid].any() and not W[:, layout.hid].any()
+    assert W[np.ix_(layout.visible, layout.visible)].any() and (W == W.T).all()
+    batch.step()
+    assert W[layout.hid].any()
+
+
+def perfect_4_2_4(strength=100.0):
+    """Weights (1, n * n) that complete every 4-2-4 pattern: pattern i's code is i in binary on both groups' links
+    to H, each V2 unit's bias on only for its own code, and the V2 units inhibit each other."""
+    layout = B.AHS85Layout(T.parse_size("4-2-4"))
+    W = np.zeros((layout.n_units, layout.n_units))
+    bits = B.binary_states(2)
+    for i in range(4):
+        for group in (layout.v1, layout.v2):
+            W[group[i], layout.hid] = W[layout.hid, group[i]] = strength * (2 * bits[i] - 1)
+        W[layout.true_unit, layout.v2[i]] = W[layout.v2[i], layout.true_unit] = -strength * (bits[i].sum() - 0.5)
+    W[np.ix_(layout.v2, layout.v2)] = -strength
+    np.fill_diagonal(W, 0.0)
+    return W.reshape(1, -1)
+
+
+def test_the_completion_test_counts_the_annealings_that_end_with_v2_exactly_the_pattern():
+    learner = B.AHS85(T.parse_size("4-2-4"), completion_trials=20)
+    n_params = learner.layout.n_units ** 2
+    assert learner.completion(perfect_4_2_4(), [0])[0] >= 0.95
+    assert learner.completion(np.zeros((1, n_params)), [0])[0] <= 0.3              # chance: 1 in 16
+    two = learner.completion(np.concatenate([perfect_4_2_4(10.0), np.zeros((1, n_params))]), [7, 8])
+    assert two.tolist() == [learner.completion(perfect_4_2_4(10.0), [7])[0],
+                            learner.completion(np.zeros((1, n_params)), [8])[0]]    # each network its own stream
+
+
+def test_a_run_beyond_the_exact_readout_prints_its_completion_accuracy(tmp_path, capsys):
+    out = tmp_path / "c.json"
+    assert CLI.main(["--rule", "ahs85", "--size", "16-4-16", "--seeds", "0-1", "--epochs", "4", "--visible-cycles",
+                     "1", "--clean-after", "2", "--completion-trials", "1", "--json", str(out)]) == 0
+    assert "completion accuracy: mean" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert all(0 <= r["completion"] <= 1 for r in data["runs"]) and data["summary"]["completion"]["n"] == 2

@@ -198,3 +198,21 @@ def test_the_hidden_offset_and_symmetric_inputs_enter_the_gradient_as_fahlmans_b
     dW1, _, dW2, _ = E.backward(W2, hid, y, t=np.eye(n), x=x, loss="atanh", center=0.5, hidden_offset=0.1)
     # his slopes are -dE/dw summed over patterns; ours are dE/dw averaged over them
     assert np.allclose(-n * dW2, slopes_W2, atol=1e-9) and np.allclose(-n * dW1, slopes_W1, atol=1e-9)
+
+
+def test_split_epsilon_divides_each_weights_step_by_the_fan_in_of_the_unit_it_feeds():
+    def first_step(split):
+        run = T.sweep("backprop", [3], {"optimizer": "quickprop", "split_epsilon": split},
+                      {"epochs": 1, "early_stop": False}, size="4-2-4")
+        return run["params"][0] - E.init_params(3, 0.7, shape=T.parse_size("4-2-4"))
+    plain, split = first_step(False), first_step(True)            # the first step is epsilon * slope
+    W1, b1, W2, b2 = (s / p for s, p in zip(E.unpack(split, T.parse_size("4-2-4")),
+                                           E.unpack(plain, T.parse_size("4-2-4"))))
+    assert np.allclose(W1, 1 / 5) and np.allclose(b1, 1 / 5) and np.allclose(W2, 1 / 3) and np.allclose(b2, 1 / 3)
+
+
+def test_split_epsilon_is_refused_by_the_compiled_engine_in_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        E.main(["--split-epsilon", "--engine", "compiled"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and len(err.strip().splitlines()) == 1 and "split" in err
