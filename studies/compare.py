@@ -29,12 +29,12 @@ ROWS = {"backprop": ("backprop, published recipe", "#1f77b4", "backprop", {}),
         "cd1": ("CD-1 recipe", "#ff7f0e", "cdk", {"k": 1}),
         "cd5": ("CD-5 recipe", "#d62728", "cdk", {"k": 5}),
         "ahs85": ("Boltzmann 1985 (ahs85)", "#2ca02c", "ahs85", {}),
-        "chl": ("CHL", "#9467bd", "chl", {}),
-        "generec": ("GeneRec", "#8c564b", "generec", {}),
-        "generec-mid": ("GeneRec Mid", "#e377c2", "generec-mid", {}),
-        "generec-sym": ("GeneRec Sym", "#7f7f7f", "generec-sym", {}),
-        "recirculation": ("recirculation", "#bcbd22", "recirculation", {}),
-        "mean-field": ("mean-field Boltzmann", "#17becf", "mean-field", {})}
+        "chl": ("CHL", "#9467bd", "chl", {"engine": "compiled"}),
+        "generec": ("GeneRec", "#8c564b", "generec", {"engine": "compiled"}),
+        "generec-mid": ("GeneRec Mid", "#e377c2", "generec-mid", {"engine": "compiled"}),
+        "generec-sym": ("GeneRec Sym", "#7f7f7f", "generec-sym", {"engine": "compiled"}),
+        "recirculation": ("recirculation", "#bcbd22", "recirculation", {"engine": "compiled"}),
+        "mean-field": ("mean-field Boltzmann", "#17becf", "mean-field", {"engine": "compiled"})}
 
 
 def _positive(name):
