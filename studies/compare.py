@@ -43,7 +43,8 @@ def _positive(name):
 
 OPTIONS = {"tune_seeds": ("0-999", cli.parse_seeds, "seeds on which every learner's patience is chosen (the reported "
                                                     "seeds, --seeds, are held out from them)"),
-           "patience_grid": ([62, 125, 250, 500, 1000, 4000, 16000], cli.list_of(int, lambda v: check.check_positive_int(v, "patience")),
+           "patience_grid": ([62, 125, 250, 500, 1000, 4000, 16000],
+                             cli.list_of(int, lambda v: check.check_positive_int(v, "patience")),
                              "restart patiences tried, in updates (no restarts is always tried too)"),
            "budgets": ([5000, 20000, 64000], cli.list_of(int, lambda v: check.check_positive_int(v, "budget")),
                        "update budgets the table reads the held-out runs at"),
