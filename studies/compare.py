@@ -43,9 +43,10 @@ def _positive(name):
 
 OPTIONS = {"tune_seeds": ("0-999", cli.parse_seeds, "seeds on which every learner's patience is chosen (the reported "
                                                     "seeds, --seeds, are held out from them)"),
-           "patience_grid": ([62, 125, 250, 500, 1000, 4000, 16000],
+           "patience_grid": ([250, 500, 1000, 4000, 16000],
                              cli.list_of(int, lambda v: check.check_positive_int(v, "patience")),
-                             "restart patiences tried, in updates (no restarts is always tried too)"),
+                             "restart patiences tried, in updates (no restarts is always tried too; when the "
+                             "shortest wins, it is halved until a shorter one loses)"),
            "budgets": ([5000, 20000, 64000], cli.list_of(int, lambda v: check.check_positive_int(v, "budget")),
                        "update budgets the table reads the held-out runs at"),
            "cpu_budgets": ([0.01, 0.1, 1.0], cli.list_of(float, lambda v: check.check_real_in(v, "cpu budget", 0, 1e6)),
@@ -104,8 +105,16 @@ def outcome(result, per_epoch):
 
 
 def tune(config, row):
-    """Every candidate patience on the tuning seeds, and the choice (choose)."""
-    table = [tuning_entry(config, row, patience) for patience in [None] + sorted(set(config.options["patience_grid"]))]
+    """Every candidate patience on the tuning seeds, and the choice (choose). When the grid's shortest patience
+    wins, the grid grows by halving it, until a shorter one loses or would be the same number of the learner's
+    epochs: the same rule for every learner, so no learner's choice is cut off by the grid's edge."""
+    grid = sorted(set(config.options["patience_grid"]))
+    table = [tuning_entry(config, row, patience) for patience in [None] + grid]
+    per_epoch = updates_per_epoch(row, config.size)
+    while choose(table) == grid[0] and math.ceil(grid[0] // 2 / per_epoch) < math.ceil(grid[0] / per_epoch) \
+            and grid[0] // 2 >= 1:
+        grid.insert(0, grid[0] // 2)
+        table.insert(1, tuning_entry(config, row, grid[0]))
     return table, choose(table)
 
 

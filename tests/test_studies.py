@@ -294,7 +294,8 @@ def test_compare_is_one_race_tuned_on_some_seeds_and_reported_on_others(tmp_path
             assert row["cap_updates"] == 640 and row["tune_seeds"] == [100, 115]
             costs = {t["patience_updates"]: t["cost_updates_per_solved"]["mean"] for t in row["tuning"]
                      if t["cost_updates_per_solved"]}
-            assert [t["patience_updates"] for t in row["tuning"]] == [None, 160, 320]
+            tried = [t["patience_updates"] for t in row["tuning"]]
+            assert tried[0] is None and tried[-2:] == [160, 320] and all(160 % p == 0 for p in tried[1:-2])
             assert row["patience_updates"] == min(costs, key=costs.get, default=None)   # one rule for every learner
         solved = [s is not None for s in nets["solve_updates"]]
         assert row["solved"]["k"] == sum(solved)
@@ -387,3 +388,14 @@ def test_the_bootstraps_pair_count_auc_is_scipys_auc_to_the_last_bit():
         scores = rng.integers(0, 4, n).astype(float) if trial % 2 else rng.normal(size=n)   # with ties, and without
         labels = rng.random(n) < 0.4
         assert pair_count_auc(scores, labels) == auc(scores, labels)
+
+
+@pytest.mark.parametrize("row,cost,tried,chosen", [
+    ("backprop", lambda p: abs(p - 40) + 100, [None, 15, 31, 62, 125, 250, 500], 31),   # halved until one loses
+    ("cd1", lambda p: p + 100, [None, 15, 31, 62, 125, 250, 500], 15),       # ... or until an epoch of 16 updates
+    ("backprop", lambda p: abs(p - 400) + 100, [None, 250, 500], 500)])      # the grid's inside: as given
+def test_the_grid_grows_down_while_its_shortest_patience_wins(monkeypatch, row, cost, tried, chosen):
+    monkeypatch.setattr(compare, "tuning_entry", lambda config, row, p: {
+        "patience_updates": p, "cost_updates_per_solved": None if p is None else {"mean": cost(p)}})
+    table, choice = compare.tune(common.make_config(compare, patience_grid=[250, 500]), row)
+    assert [t["patience_updates"] for t in table] == tried and choice == chosen
