@@ -5,6 +5,7 @@ import pytest
 import bytedmd
 import data_movement_encoder_backprop_8_3_8 as D
 import encoder_backprop_8_3_8 as E
+from training_loop import parse_size
 
 
 def add3(a, b, c):
@@ -111,12 +112,15 @@ def test_published_kernel_computes_the_gradient_sums():
 
 
 # ------------------------------------------------------------------------------------------- our schedules
+@pytest.mark.parametrize("size", ["4-2-4", "8-3-8", "16-4-16"])
 @pytest.mark.parametrize("key", list(D.SCHEDULES))
-def test_each_schedule_computes_the_engines_update(key):
+def test_each_schedule_computes_the_numpy_learners_update_at_any_size(key, size):
+    n_params = parse_size(size).n_params
     rng = np.random.default_rng(7)
-    for params, velocities in [D.reference_state(3), (rng.uniform(-3, 3, 59), rng.uniform(-1, 1, 59))]:
-        want_p, want_v = D.engine_update(params, velocities, lr=0.7, momentum=0.8)
-        got = D.SCHEDULES[key][1](*D.kernel_args(params, velocities), lr=0.7, momentum=0.8)
+    for params, velocities in [D.reference_state(3, size), (rng.uniform(-3, 3, n_params),
+                                                            rng.uniform(-1, 1, n_params))]:
+        want_p, want_v = D.engine_update(params, velocities, lr=0.7, momentum=0.8, size=size)
+        got = D.SCHEDULES[key][1](*D.kernel_args(params, velocities, size), lr=0.7, momentum=0.8)
         got_p, got_v = D.flatten_update(got)
         assert np.abs(got_p - want_p).max() <= 1e-12 and np.abs(got_v - want_v).max() <= 1e-12
 
@@ -143,6 +147,18 @@ def test_the_tuned_schedule_is_at_least_5_percent_below_column_wise_and_above_th
     bound, _ = bytedmd.instruction_lower_bound(D.update_tuned, D.kernel_args(params, velocities))
     assert bound < table["f"]["total"]
     assert bytedmd.instruction_lower_bound(D.update_columns, D.kernel_args(params, velocities))[0] == bound
+
+
+def test_the_backprop_cost_grows_with_size_and_does_not_depend_on_the_weights():
+    small = D.per_update_cost("backprop", size="4-2-4")
+    assert (small["layerwise"], small["best"], small["best_schedule"]) == (3201, 1706, "tuned")
+    args = D.kernel_args(*D.reference_state(0, "16-4-16"), "16-4-16")
+    large = {key: bytedmd.bytedmd(D.SCHEDULES[key][1], args) for key in ("a", "f")}
+    assert large == {"a": 152945, "f": 56563}
+    assert small["layerwise"] < 22209 < large["a"] and small["best"] < 9771 < large["f"]
+    rng = np.random.default_rng(1)
+    assert D.measure_schedules(rng.uniform(-5, 5, 22), rng.uniform(-1, 1, 22), size="4-2-4") == \
+        D.measure_schedules(*D.reference_state(0, "4-2-4"), size="4-2-4")
 
 
 def test_the_lower_bound_prices_each_instruction_at_the_shallowest_depths():
@@ -210,6 +226,13 @@ def test_the_compare_study_gets_a_local_rules_cost_per_update():
     cost = D.per_update_cost("recirculation")
     assert (cost["layerwise"], cost["best"], cost["best_schedule"]) == (23178, 12806, "tuned")
     assert D.per_update_cost("chl", {"update": "batch"}) is None            # a protocol no kernel computes
+    assert D.per_update_cost("recirculation", size="4-2-4")["best"] == 1982
+
+
+def test_the_boltzmann_learners_are_priced_at_the_size_asked_or_refused(monkeypatch):
+    monkeypatch.setattr(D, "TRACED_CD_UPDATES", 1)
+    assert D.per_update_cost("cdk", {"k": 1}, size="4-2-4")["best"] < 31927      # 8-3-8's fewest, table schedule
+    assert D.per_update_cost("ahs85", size="16-4-16") is None                    # its readout enumerates 2^N states
 
 
 def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
