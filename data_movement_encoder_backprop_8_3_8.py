@@ -3,7 +3,7 @@
 reaching the criterion, for several schedules of the same arithmetic.
 
     python3 data_movement_encoder_backprop_8_3_8.py                 # the table, totals and published figures
-    python3 data_movement_encoder_backprop_8_3_8.py --local-size 4-2-4   # the local rules priced at 4-2-4
+    python3 data_movement_encoder_backprop_8_3_8.py --size 4-2-4    # every learner priced at 4-2-4
 
 A kernel here is one complete update of the engine, in pure Python on scalars: forward, backward, the 1/N
 mean, momentum and the weight step. Arguments (W1, b1, W2, b2, VW1, Vb1, VW2, Vb2, X): parameters, their
@@ -24,7 +24,7 @@ Schedules:
                  gradient is complete, so only one column's accumulators are live (see update_columns)
   (f) tuned      (e) with every order tuned under the metric at 8-3-8 and the W1 step folded into the last column
 
-The Boltzmann kernels are boltzmann_kernels.py, the local rules' local_rule_kernels.py (priced at --local-size).
+The Boltzmann kernels are boltzmann_kernels.py, the local rules' local_rule_kernels.py (all priced at --size).
 """
 import json
 import math
@@ -48,7 +48,7 @@ from bytedmd import phase
 from published_figures import BYTEDMD_PUBLISHED as PUBLISHED
 
 MAX_BYTES_PER_ELEMENT = 1 << 20      # the price grows as its square root; beyond this no figure is meaningful
-MAX_LOCAL_PATTERNS = 32              # a settling step's trace grows as N * H: 32-5-32 already takes minutes
+MAX_PATTERNS = 32                    # a settling step's or CD update's trace grows as N * H: 32-5-32 takes minutes
 MAX_CD_UPDATES = 1000                # traced CD updates per kernel: ~0.1 s each
 MAX_AHS85_CYCLES = 100               # traced 1985 cycles: ~5 s each
 MAX_LOCAL_EPOCHS = 100_000           # the local rules' run that finds the state priced
@@ -594,11 +594,15 @@ def print_local_rules(measured, epochs):
               f"{ranges:<32}{per_step or 'no settling: the cost does not depend on the state'}")
 
 
-def check_local_size(spec):
+def check_size(spec):
     shape = cli.parse_size(spec)
-    if shape.n_patterns > MAX_LOCAL_PATTERNS:
-        raise ValueError(f"local-size must have at most {MAX_LOCAL_PATTERNS} patterns, got {shape}")
+    if shape.n_patterns > MAX_PATTERNS:
+        raise ValueError(f"size must have at most {MAX_PATTERNS} patterns, got {shape}")
     return shape
+
+
+def check_sizes(text):
+    return tuple(check_size(part) for part in str(text).split(","))
 
 
 def check_bytes_per_element(value):
@@ -610,10 +614,17 @@ def check_bytes_per_element(value):
 
 def build_parser():
     parser = cli.OneLineParser(prog="data_movement_encoder_backprop_8_3_8.py",
-                               description="ByteDMD cost of one training update of the 8-3-8 encoder per schedule "
+                               description="ByteDMD cost of one training update of the N-H-N encoder per schedule "
                                            "(backprop, CD-1, CD-5, the 1985 Boltzmann cycle, the six local rules), "
-                                           "and of reaching the criterion with failures paid for (the backprop "
-                                           "kernels are written for 8-3-8; the local rules' for any size).")
+                                           "and of reaching the criterion with failures paid for.")
+    parser.add_argument("--size", type=cli.arg_type(check_size), default=cli.parse_size("8-3-8"),
+                        help=f"the size every learner is priced at, at most {MAX_PATTERNS} patterns (default 8-3-8; "
+                             f"the published kernel and contract are 8-3-8's, printed there only; the 1985 cycle "
+                             f"runs up to {B.MAX_READOUT_PATTERNS} patterns; compare rows of another size are priced "
+                             f"on their own size (local rules) or not at all)")
+    parser.add_argument("--by-size", type=cli.arg_type(check_sizes), metavar="SIZES",
+                        help="instead of everything else: one update of backprop and of the six local rules (their "
+                             "defaults; --local-epochs) at each of these comma-separated sizes, e.g. 4-2-4,8-3-8,16-4-16")
     parser.add_argument("--bytes-per-element", type=cli.arg_type(check_bytes_per_element, int),
                         default=1, help=f"bytes per traced value, 1 to {MAX_BYTES_PER_ELEMENT} (default 1, as published)")
     parser.add_argument("--compare", default=os.path.join("results", "compare.json"),
@@ -622,14 +633,11 @@ def build_parser():
     parser.add_argument("--cd-updates", default=16,
                         type=cli.arg_type(lambda v: check.check_int_in(v, "cd-updates", 1, MAX_CD_UPDATES), int),
                         help=f"CD updates of seed 0 traced per kernel, their mean reported, 1 to {MAX_CD_UPDATES} "
-                             f"(default 16)")
+                             f"(default 16; about 0.1 s each at 8-3-8, 1 s at 16-4-16)")
     parser.add_argument("--ahs85-cycles", default=1,
                         type=cli.arg_type(lambda v: check.check_int_in(v, "ahs85-cycles", 0, MAX_AHS85_CYCLES), int),
-                        help=f"1985 learning cycles of seed 0 traced, their mean reported; about 5 s each; 0 skips the "
-                             f"1985 cycle and its total; at most {MAX_AHS85_CYCLES} (default 1)")
-    parser.add_argument("--local-size", type=cli.arg_type(check_local_size), default=cli.parse_size("8-3-8"),
-                        help=f"the size the local rules are priced at, at most {MAX_LOCAL_PATTERNS} patterns (default "
-                             f"8-3-8; totals for compare rows of another size or settings price those rows' own)")
+                        help=f"1985 learning cycles of seed 0 traced, their mean reported; about 5 s each at 8-3-8; 0 "
+                             f"skips the 1985 cycle and its total; at most {MAX_AHS85_CYCLES} (default 1)")
     parser.add_argument("--local-epochs", default=100,
                         type=cli.arg_type(lambda v: check.check_int_in(v, "local-epochs", 0, MAX_LOCAL_EPOCHS), int),
                         help=f"cap of the run of seed 0 whose median-step state prices each local rule (it stops at "
@@ -638,89 +646,81 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    cli.refuse_foreign_outputs(parser, [args.json], args.force)
-    try:
-        compare = read_compare(args.compare)
-    except ValueError as err:
-        parser.error(str(err))
-    start = time.perf_counter()
-    b = args.bytes_per_element
-    params, velocities = reference_state(0)
-    published = measure_published(params, b)
-    table = measure_schedules(params, velocities, b)
-    base = table["a"]["total"]
-
-    print(f"ByteDMD of one update of the 8-3-8 encoder (element size {b}; arguments: seed 0's initial weights)")
-    print(f"published kernel replicated: {published['kernel']:,} per gradient (published {PUBLISHED['backprop_per_update']:,}),"
-          f" forward loop alone {published['forward_only']:,} (published {PUBLISHED['backprop_forward_only']:,})")
-    print("modelling: activations traced (the sigmoid is one operation reading its input once); optimizer step "
-          "(1/8 mean, momentum, weight step) in; forward/backward/update split inside one trace")
+def print_backprop(table, published, bound, n_instructions, size, b):
+    """The schedules' table, the published kernel's replica (8-3-8 only) and the lower bound."""
+    base, best_key = table["a"]["total"], min(table, key=lambda k: table[k]["total"])
+    print(f"ByteDMD of one update of the {size} encoder (element size {b}; arguments: seed 0's initial weights)")
+    if published is not None:
+        print(f"published kernel replicated: {published['kernel']:,} per gradient (published "
+              f"{PUBLISHED['backprop_per_update']:,}), forward loop alone {published['forward_only']:,} (published "
+              f"{PUBLISHED['backprop_forward_only']:,})")
+    print(f"modelling: activations traced (the sigmoid is one operation reading its input once); optimizer step "
+          f"(1/{size.n_patterns} mean, momentum, weight step) in; forward/backward/update split inside one trace")
     print(f"{'schedule':<15}{'forward':>10}{'backward':>10}{'update':>10}{'total':>10}{'vs (a)':>9}")
     for key, row in table.items():
         print(f"({key}) {row['name']:<11}{row['forward']:>10,}{row['backward']:>10,}{row['update']:>10,}"
               f"{row['total']:>10,}{base / row['total']:>8.2f}x")
-    best_key = min(table, key=lambda k: table[k]["total"])
-    bound, n_instructions = bytedmd.instruction_lower_bound(update_tuned, kernel_args(params, velocities), b)
     print(f"lower bound for the arithmetic of (e)/(f) ({n_instructions:,} instructions), any order: {bound:,} "
           f"(each instruction's distinct inputs at the shallowest distinct depths); ({best_key}) is "
           f"{table[best_key]['total'] / bound:.2f}x the bound, {1 - table[best_key]['total'] / table['e']['total']:.1%} "
           f"below (e)")
 
+
+def measure_boltzmann(args):
+    """(CD-1 and CD-5 costs, the 1985 cycle's or None, why it was not traced or None) at args.size."""
+    b, size = args.bytes_per_element, args.size
     print(f"tracing CD-1 and CD-5 ({args.cd_updates} updates each) and {args.ahs85_cycles} cycle(s) of the 1985 "
-          f"procedure (about 5 s a cycle) ...", flush=True)
-    cd = {k: measure_cd(k, args.cd_updates, b) for k in (1, 5)}
-    ahs85 = measure_ahs85(args.ahs85_cycles, b) if args.ahs85_cycles else None
+          f"procedure at {size} ...", flush=True)
+    cd = {k: measure_cd(k, args.cd_updates, b, size) for k in (1, 5)}
+    if not args.ahs85_cycles:
+        return cd, None, "--ahs85-cycles 0"
+    try:
+        return cd, measure_ahs85(args.ahs85_cycles, b, size), None
+    except ValueError as err:                      # a size the 1985 learner refuses
+        return cd, None, str(err)
+
+
+def print_boltzmann(cd, ahs85, why_not, args):
     print(f"Boltzmann learning, one update (same contract; the Bernoulli samples read their uniform and their "
           f"probability; mean over seed 0's first {args.cd_updates} CD updates / {args.ahs85_cycles} cycle(s)):")
+    published = args.size == cli.parse_size("8-3-8")
     for k, costs in cd.items():
         print(f"  CD-{k}: " + ", ".join(f"{name} {c['mean']:,.0f}" + (f" ({c['min']:,}-{c['max']:,})"
                                                                       if c["min"] != c["max"] else "")
                                         for name, c in costs.items())
-              + f"; published {PUBLISHED[f'boltzmann_cd{k}_per_update']:,} (no activations traced, no optimizer step)")
+              + (f"; published {PUBLISHED[f'boltzmann_cd{k}_per_update']:,} (no activations traced, no optimizer "
+                 f"step)" if published else ""))
     if ahs85 is None:
-        print("  ahs85, one 1985 cycle: not traced (--ahs85-cycles 0)")
+        print(f"  ahs85, one 1985 cycle: not traced ({why_not})")
     else:
         print(f"  ahs85, one learning cycle: {ahs85['mean']:,.0f}" + (f" ({ahs85['min']:,}-{ahs85['max']:,})"
                                                                       if ahs85["min"] != ahs85["max"] else ""))
-    per_update = {"backprop": {"layerwise": table["a"]["total"], "best": table[best_key]["total"]},
-                  "cd1": {"layerwise": cd[1]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[1].values())},
-                  "cd5": {"layerwise": cd[5]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[5].values())},
-                  **({} if ahs85 is None else {"ahs85": {"layerwise": ahs85["mean"], "best": ahs85["mean"]}})}
-    local, local_priced, local_refused = {}, {}, {}
-    if args.local_epochs:
-        print(f"tracing the six local rules at {args.local_size} ...", flush=True)
-        local = {rule: LK.measure_rule(rule, str(args.local_size), epochs=args.local_epochs, bytes_per_element=b)
-                 for rule in LK.RULES}
-        print_local_rules(local, args.local_epochs)
-        if compare is not None:
-            local_priced, local_refused = price_local_rows(compare, local, args.local_epochs, b)
-        for name, m in local_priced.items():
-            per_update[name] = {"layerwise": m["schedules"]["layerwise"]["total"],
-                                "best": min(s["total"] for s in m["schedules"].values())}
-        for name, why in local_refused.items():
-            print(f"  compare row {name}: not priced ({why})")
-    totals = []
-    if compare is None:
-        print(f"totals to the criterion: no {args.compare}; run `python3 study_encoder_backprop_8_3_8.py compare` "
-              f"first (or give --compare)")
-    else:
-        totals = totals_to_criterion(compare, per_update, {name: m["updates_per_epoch"]
-                                                           for name, m in local_priced.items()})
-        print(f"totals to the criterion with failures and restarts paid (update counts from {args.compare}): "
-              f"expected data movement per solved network = updates spent by all networks / networks solved x "
-              f"cost per update (plain = layerwise, best = cheapest schedule)")
-        reference = next((r for r in totals if r["learner"] == "backprop"), None)
-        for row in totals:
-            u, s = row["updates_per_solved"], row["solved"]
-            line = "; ".join(f"{name} {t['mean']:,.3g} (95% CI {t['ci_95'][0]:,.3g}-{t['ci_95'][1]:,.3g})"
-                             + ("" if reference is None else
-                                f", {t['mean'] / reference['total_per_solved'][name]['mean']:.1f}x backprop")
-                             for name, t in row["total_per_solved"].items())
-            print(f"  {row['learner']:<18} solved {s['k']}/{s['n']}, {u['mean']:,.0f} updates per solved network: {line}")
-    sweeps = median_updates((10, 30))
+
+
+def rows_of_another_size(compare, size):
+    """{row: why} for the compare rows of learners other than the local rules that ran at another size than the
+    kernels priced here (the local rules' rows are priced on their own size: price_local_rows)."""
+    return {name: f"run at {row.get('run', {}).get('size', '8-3-8')}, priced here at {size}"
+            for name, row in compare.items()
+            if row.get("run", {}).get("learner") not in LK.RULES
+            and row.get("run", {}).get("size", "8-3-8") != str(size)}
+
+
+def print_totals(totals, path):
+    print(f"totals to the criterion with failures and restarts paid (update counts from {path}): expected data "
+          f"movement per solved network = updates spent by all networks / networks solved x cost per update (plain "
+          f"= layerwise, best = cheapest schedule)")
+    reference = next((r for r in totals if r["learner"] == "backprop"), None)
+    for row in totals:
+        u, s = row["updates_per_solved"], row["solved"]
+        line = "; ".join(f"{name} {t['mean']:,.3g} (95% CI {t['ci_95'][0]:,.3g}-{t['ci_95'][1]:,.3g})"
+                         + ("" if reference is None else
+                            f", {t['mean'] / reference['total_per_solved'][name]['mean']:.1f}x backprop")
+                         for name, t in row["total_per_solved"].items())
+        print(f"  {row['learner']:<18} solved {s['k']}/{s['n']}, {u['mean']:,.0f} updates per solved network: {line}")
+
+
+def print_published_contract(sweeps, table, published):
     print("published contract (seeds 0-9, median updates of the solved runs x cost per update, failures dropped):")
     for s in sweeps:
         print(f"  backprop seeds {s['seeds']}: {s['solved']}/{s['n']} solve, median {s['median_updates']:g} updates -> "
@@ -729,15 +729,122 @@ def main(argv=None):
     print(f"published (seeds 0-9): backprop {PUBLISHED['backprop_total']:,} (982 x 18,327); Boltzmann CD-1 "
           f"{PUBLISHED['boltzmann_cd1_total']:,}, CD-5 {PUBLISHED['boltzmann_cd5_total']:,} (both with CD-5's median "
           f"{PUBLISHED['boltzmann_median_updates']:,} updates)")
+
+
+def per_update_by_size(sizes, epochs=100, bytes_per_element=1):
+    """{learner: {size: {"layerwise", "best", "steps"}}} for backprop (every schedule at seed 0's initial weights)
+    and the six local rules under their defaults (both schedules at the median-step state of seed 0's run, to its
+    first solve or `epochs` epochs, 0 skipping them; "steps": that state's settling steps per phase, None for
+    backprop)."""
+    rules = LK.RULES if epochs else ()
+    rows = {"backprop": {}, **{rule: {} for rule in rules}}
+    for size in map(cli.parse_size, sizes):
+        table = measure_schedules(*reference_state(0, size), bytes_per_element, size)
+        rows["backprop"][str(size)] = {"layerwise": table["a"]["total"],
+                                       "best": min(row["total"] for row in table.values()), "steps": None}
+        for rule in rules:
+            m = LK.measure_rule(rule, str(size), epochs=epochs, bytes_per_element=bytes_per_element)
+            rows[rule][str(size)] = {"layerwise": m["schedules"]["layerwise"]["total"],
+                                     "best": min(s["total"] for s in m["schedules"].values()),
+                                     "steps": m["steps"]["median"]}
+    return rows
+
+
+def print_per_update_by_size(rows, epochs, bytes_per_element):
+    sizes = list(rows["backprop"])
+    print(f"ByteDMD of one update (element size {bytes_per_element}; layerwise | best schedule; backprop at seed 0's "
+          f"initial weights, a local rule at the median-step state of seed 0's run under its defaults, to its first "
+          f"solve or {epochs} epochs, with that state's settling steps):")
+    print(f"{'learner':<15}" + "".join(f"{size:>30}" for size in sizes))
+    for learner, by_size in rows.items():
+        cells = []
+        for cost in by_size.values():
+            steps = "" if not cost["steps"] else " (" + "+".join(map(str, cost["steps"])) + ")"
+            cells.append(f"{cost['layerwise']:,} | {cost['best']:,}{steps}")
+        print(f"{learner:<15}" + "".join(f"{cell:>30}" for cell in cells))
+
+
+def main_by_size(parser, args):
+    start = time.perf_counter()
+    print(f"tracing backprop and the six local rules at {', '.join(map(str, args.by_size))} ...", flush=True)
+    rows = per_update_by_size(args.by_size, args.local_epochs, args.bytes_per_element)
+    print_per_update_by_size(rows, args.local_epochs, args.bytes_per_element)
     seconds = time.perf_counter() - start
     print(f"({seconds:.1f} s)")
     if args.json:
         try:
             atomic_files.write_json(args.json, {
-                "config": {"bytes_per_element": b, "weights": "seed 0 initial", "traced_activations": True,
-                           "optimizer_step": True, "compare": args.compare if compare else None,
-                           "cd_updates": args.cd_updates, "ahs85_cycles": args.ahs85_cycles,
-                           "local_size": str(args.local_size), "local_epochs": args.local_epochs},
+                "config": {"sizes": [str(s) for s in args.by_size], "bytes_per_element": args.bytes_per_element,
+                           "local_epochs": args.local_epochs}, "per_update": rows, "seconds": seconds})
+        except OSError as err:
+            cli.output_failed(parser, err, f"cannot write {args.json}: {err}")
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    cli.refuse_foreign_outputs(parser, [args.json], args.force)
+    if args.by_size:
+        return main_by_size(parser, args)
+    try:
+        compare = read_compare(args.compare)
+    except ValueError as err:
+        parser.error(str(err))
+    start = time.perf_counter()
+    b, size = args.bytes_per_element, args.size
+    at_published_size = size == cli.parse_size("8-3-8")      # the published kernel and figures are 8-3-8's
+    params, velocities = reference_state(0, size)
+    published = measure_published(params, b) if at_published_size else None
+    table = measure_schedules(params, velocities, b, size)
+    best_key = min(table, key=lambda k: table[k]["total"])
+    bound, n_instructions = bytedmd.instruction_lower_bound(update_tuned, kernel_args(params, velocities, size), b)
+    print_backprop(table, published, bound, n_instructions, size, b)
+
+    cd, ahs85, ahs85_not_traced = measure_boltzmann(args)
+    print_boltzmann(cd, ahs85, ahs85_not_traced, args)
+    per_update = {"backprop": {"layerwise": table["a"]["total"], "best": table[best_key]["total"]},
+                  "cd1": {"layerwise": cd[1]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[1].values())},
+                  "cd5": {"layerwise": cd[5]["layerwise"]["mean"], "best": min(c["mean"] for c in cd[5].values())},
+                  **({} if ahs85 is None else {"ahs85": {"layerwise": ahs85["mean"], "best": ahs85["mean"]}})}
+    local, local_priced, refused = {}, {}, {}
+    if args.local_epochs:
+        print(f"tracing the six local rules at {size} ...", flush=True)
+        local = {rule: LK.measure_rule(rule, str(size), epochs=args.local_epochs, bytes_per_element=b)
+                 for rule in LK.RULES}
+        print_local_rules(local, args.local_epochs)
+        if compare is not None:
+            local_priced, refused = price_local_rows(compare, local, args.local_epochs, b)
+        for name, m in local_priced.items():
+            per_update[name] = {"layerwise": m["schedules"]["layerwise"]["total"],
+                                "best": min(s["total"] for s in m["schedules"].values())}
+    totals = []
+    if compare is None:
+        print(f"totals to the criterion: no {args.compare}; run `python3 study_encoder_backprop_8_3_8.py compare` "
+              f"first (or give --compare)")
+    else:
+        refused.update(rows_of_another_size(compare, size))
+        for name, why in refused.items():
+            per_update.pop(name, None)
+            print(f"  compare row {name}: not priced ({why})")
+        totals = totals_to_criterion(compare, per_update, {name: m["updates_per_epoch"]
+                                                           for name, m in local_priced.items()})
+        if totals:
+            print_totals(totals, args.compare)
+        else:
+            print(f"totals to the criterion: no row of {args.compare} is priced at {size}")
+    sweeps = median_updates((10, 30)) if at_published_size else []
+    if at_published_size:
+        print_published_contract(sweeps, table, published)
+    seconds = time.perf_counter() - start
+    print(f"({seconds:.1f} s)")
+    if args.json:
+        try:
+            atomic_files.write_json(args.json, {
+                "config": {"size": str(size), "bytes_per_element": b, "weights": "seed 0 initial",
+                           "traced_activations": True, "optimizer_step": True,
+                           "compare": args.compare if compare else None, "cd_updates": args.cd_updates,
+                           "ahs85_cycles": args.ahs85_cycles, "local_epochs": args.local_epochs},
                 "published_replicated": published, "published": PUBLISHED, "schedules": table,
                 "best_schedule": best_key, "lower_bound": {"cost": bound, "instructions": n_instructions},
                 "cd": cd, "ahs85_cycle": ahs85, "local_rules": local,

@@ -241,6 +241,38 @@ def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
     assert D.measure_ahs85(1, bytes_per_element=2, size="4-2-4")["mean"] > small["max"]   # deeper reads cost more
 
 
+def test_cli_prices_every_learner_at_another_size_and_not_the_compare_rows_of_8_3_8(tmp_path, capsys):
+    import json
+    compare = tmp_path / "compare.json"
+    compare.write_text(json.dumps({"summary": {"rows": [
+        {"learner": "backprop", "n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": 1,
+         "run": {"learner": "backprop", "size": "8-3-8"},
+         "cost_updates_per_solved": {"mean": 3000.0, "ci_95": [2000.0, 5000.0]},
+         "median_updates_to_solve": {"median": 900.0}}]}}))
+    out = tmp_path / "dm.json"
+    assert D.main(["--size", "4-2-4", "--json", str(out), "--compare", str(compare), "--cd-updates", "1",
+                   "--ahs85-cycles", "0", "--local-epochs", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "one update of the 4-2-4 encoder" in text and "1/4 mean" in text and "published" not in text
+    assert "compare row backprop: not priced (run at 8-3-8, priced here at 4-2-4)" in text
+    assert "totals to the criterion: no row of" in text
+    data = json.loads(out.read_text())
+    assert data["config"]["size"] == "4-2-4" and data["schedules"]["f"]["total"] == 1706
+    assert data["published_replicated"] is None and data["totals_per_solved"] == []
+    assert data["published_contract_totals"] == []
+
+
+def test_cli_by_size_prices_backprop_and_the_local_rules_at_each_size(tmp_path, capsys):
+    import json
+    out = tmp_path / "sizes.json"
+    assert D.main(["--by-size", "4-2-4,5-2-5", "--local-epochs", "1", "--json", str(out)]) == 0
+    assert "4-2-4" in capsys.readouterr().out
+    rows = json.loads(out.read_text())["per_update"]
+    assert list(rows) == ["backprop", *D.LK.RULES] and rows["backprop"]["4-2-4"]["best"] == 1706
+    assert rows["recirculation"]["4-2-4"] == {"layerwise": 3207, "best": 1982, "steps": []}
+    assert all(row["4-2-4"]["best"] < row["5-2-5"]["best"] for row in rows.values())
+
+
 def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
     assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0",
                    "--local-epochs", "0"]) == 0
