@@ -149,11 +149,11 @@ def cpu_per_epoch(config, row, repeats):
     return {"median": statistics.median(times), "repeats": times, "networks": TIMING_NETWORKS, "epochs": epochs}
 
 
-def data_movement_per_update(row):
+def data_movement_per_update(config, row):
     """ByteDMD of one update of this row's learner (layerwise and best schedule), or None without a kernel."""
     import data_movement_encoder_backprop_8_3_8 as D     # tracing is slow to import and only this step needs it
     _, _, learner, settings = ROWS[row]
-    return D.per_update_cost(learner, settings)
+    return D.per_update_cost(learner, settings, size=config.size)
 
 
 def within(costs, budgets, n, cap=math.inf):
@@ -193,7 +193,7 @@ def read_out(config, row, tuning, chosen, result):
                         "spent_updates": [int(s) for s in spent],
                         "restarts": [len(r) for r in result.restart_epochs]}}
     return price(config, out, cpu_per_epoch(config, row, config.options["timing_repeats"]),
-                 data_movement_per_update(row))
+                 data_movement_per_update(config, row))
 
 
 def price(config, out, timing, dmd):

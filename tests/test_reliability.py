@@ -32,7 +32,7 @@ def run(script, *args, cwd=None):
     ("make_encoder_backprop_8_3_8_gif.py", ["--hold-final", "100000"]),
     ("data_movement_encoder_backprop_8_3_8.py", ["--bytes-per-element", "99999999999"]),
     ("data_movement_encoder_backprop_8_3_8.py", ["--json", "/proc/no/such/out.json"]),
-    ("data_movement_encoder_backprop_8_3_8.py", ["--local-size", "4096-62-4096"]),
+    ("data_movement_encoder_backprop_8_3_8.py", ["--size", "4096-62-4096"]),
     ("encoder_boltzmann_8_3_8.py", ["--seeds", "0-5000000"]),
 ])
 def test_inputs_that_would_overflow_or_exhaust_memory_are_refused_at_once(script, args, tmp_path, monkeypatch, capsys):

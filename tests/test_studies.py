@@ -278,7 +278,7 @@ def test_studies_for_three_bits_refuse_other_sizes_and_the_others_run_at_them(tm
 def test_compare_is_one_race_tuned_on_some_seeds_and_reported_on_others(tmp_path, monkeypatch):
     monkeypatch.setattr(compare, "TIMING_SECONDS", 0.05)
     monkeypatch.setattr(compare, "data_movement_per_update",
-                        lambda row: None if row == "ahs85" else {"layerwise": 3.0, "best": 2.0})
+                        lambda config, row: None if row == "ahs85" else {"layerwise": 3.0, "best": 2.0})
     S.main(["compare", "--seeds", "0-15", "--epochs", "640", "--tune-seeds", "100-115", "--patience-grid", "160,320",
             "--budgets", "160,640,5000", "--learners", "backprop,cd1,ahs85,recirculation", "--ahs85-networks", "2",
             "--ahs85-cycles", "30", "--timing-repeats", "3", "--workers", "1",
