@@ -210,7 +210,7 @@ def test_every_study_declares_what_the_runner_needs():
 
 
 def test_failures_numbers_are_consistent():
-    data = failures.run(common.make_config(failures, seeds=range(60), epochs=3000))    # one unsolved without a collision
+    data = failures.run(common.make_config(failures, seeds=range(60), epochs=3000))   # one unsolved, no collision
     summary = data["summary"]
     assert summary["n"] == 60
     assert summary["n_unsolved"] == summary["n_one_collision"] + summary["n_other_unsolved"] == 60 - summary["solved"]["k"]
