@@ -1,4 +1,6 @@
 """ByteDMD: the tracer against the metric's conformance vectors, the published kernel, and our schedules."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -168,7 +170,20 @@ def test_the_lower_bound_prices_each_instruction_at_the_shallowest_depths():
     assert bytedmd.instruction_lower_bound(matvec, ([[1, 2], [3, 4]], [5, 6]))[0] <= 26
 
 
-def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, capsys):
+@pytest.fixture
+def the_readmes_sweep_made_once(monkeypatch, published_sweep):
+    """The CLI's published contract trains the README's sweep (seeds 0-29 to epoch 20000): it gets the runs this
+    session made of it (tests/conftest.py); any other sweep trains."""
+    train = E.sweep_seeds
+
+    def sweep_seeds(seeds, **settings):
+        if list(seeds) == list(range(30)) and settings == {"n_epochs": 20000}:
+            return copy.deepcopy(published_sweep[2]["runs"])
+        return train(seeds, **settings)
+    monkeypatch.setattr(E, "sweep_seeds", sweep_seeds)
+
+
+def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, capsys, the_readmes_sweep_made_once):
     import json
     compare = tmp_path / "compare.json"
     rows = [{"learner": "backprop", "n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": 1,
@@ -273,7 +288,7 @@ def test_cli_by_size_prices_backprop_and_the_local_rules_at_each_size(tmp_path, 
     assert all(row["4-2-4"]["best"] < row["5-2-5"]["best"] for row in rows.values())
 
 
-def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
+def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys, the_readmes_sweep_made_once):
     assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0",
                    "--local-epochs", "0"]) == 0
     text = capsys.readouterr().out
