@@ -261,7 +261,7 @@ def test_grid_where_nothing_solves_does_not_crash_and_its_checks_use_the_given_s
 
 
 def test_studies_for_three_bits_refuse_other_sizes_and_the_others_run_at_them(tmp_path, capsys):
-    for study in ("failures", "compare"):
+    for study in ("failures", "recipe1986"):
         with pytest.raises(SystemExit) as info:
             S.main([study, "--size", "4-2-4", "--results", str(tmp_path), "--figures", str(tmp_path)])
         assert info.value.code == 2 and "8-3-8 encoder only" in capsys.readouterr().err
