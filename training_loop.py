@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import validation as check
-from process_tuning import keep_freed_memory, one_blas_thread
+from process_tuning import one_blas_thread
 from settings import Settings, setting
 
 # The mutation run (setup.cfg, docs/reliability.md) targets the criterion and the loop below; the shape, the
@@ -615,8 +615,7 @@ def _sweep_here(run, recorders, observer, progress):
     def observe(epoch, rows, batch):
         for watch in watchers:
             watch(epoch, rows, batch)
-    keep_freed_memory()                                     # process_tuning: faster, the same numbers
-    with one_blas_thread():
+    with one_blas_thread():                                 # process_tuning: faster, the same numbers
         result = fit(learner, seeds, run.per_network, loop.epochs, observer=observe if watchers else None,
                      progress=progress, **loop.fit_options())
         codes, hidden, outputs = learner.readout(result["params"])
