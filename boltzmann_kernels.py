@@ -223,6 +223,9 @@ class AHS85Plan:
     def __init__(self, learner):
         if learner.noise != "settling":
             raise ValueError("the ahs85 kernel follows the default noise (drawn per settling)")
+        if learner.visible_cycles or learner.clean_after or not learner.exact:
+            raise ValueError("the ahs85 kernel prices the 4-2-4 and 8-3-8 cycle (N <= 12, every cycle with the hidden "
+                             "units and the same clamping noise), not the 40-10-40 schedule")
         layout = learner.layout
         self.learner, self.layout = learner, layout
         self.true_unit = layout.true_unit
@@ -233,7 +236,7 @@ class AHS85Plan:
         # the learner's own schedule of each phase's probes: temperature, and whether the chain is sampled after it
         self.temperatures, self.collect = {}, {}
         for phase_name, width in (("clamped", len(layout.hid)), ("free", layout.true_unit)):
-            temperatures, collect = learner.probe_schedules[width]
+            temperatures, collect = learner.probe_schedule(width)
             self.temperatures[phase_name], self.collect[phase_name] = temperatures.tolist(), collect.tolist()
 
     def weight(self, W, i, j):

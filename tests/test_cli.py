@@ -35,8 +35,8 @@ def test_single_run_prints_the_result_and_writes_json(tmp_path):
     assert (config["learner"], config["seed"], config["size"], config["min_stop_epoch"]) == ("backprop", 0, "8-3-8", 201)
     assert config["settings"] == {"optimizer": "momentum", "lr": 0.5, "momentum": 0.9, "init_scale": 0.1,
                                   "loss": "ce", "activation": "logistic", "bias_scale": [0.0, 0.0],
-                                  "inputs": "binary", "hidden_prime_offset": 0.0, "profile": "published",
-                                  "engine": "numpy"}
+                                  "inputs": "binary", "hidden_prime_offset": 0.0, "split_epsilon": False,
+                                  "profile": "published", "engine": "numpy"}
     assert config["loop"] == {"epochs": 5000, "early_stop": True, "criterion": "strict", "margin": 0.0,
                               "patience": None, "patience_from": "attempt", "restart_every": None,
                               "max_restarts": None, "restarts": True}
