@@ -217,12 +217,17 @@ class _BackpropBatch:
 def bytes_needed(shape, settings, n_networks):
     """The memory bound's figure for a stack of n networks: each network's parameters, gradients and final
     parameters, its optimizer's arrays and its activations h, z, y; and a chunk's temporaries of the backward
-    pass and the sigmoids. The compiled engine keeps no gradients but its step's output errors (N, N) and hidden
-    errors (N, H) for every network at once."""
+    pass and the sigmoids. The compiled engine keeps no gradients and no z: the parameters, the readout (h, y, the
+    codes) and the optimizer's arrays, which the final readout's copy of the outputs replaces at the end, and a
+    block's output and hidden errors (256 networks at most, compiled_backprop.BLOCK); the final parameters are
+    the result's (training_loop.column_bytes)."""
     n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
+    optimizer = OPTIMIZERS[settings.optimizer]()
     if settings.engine == "compiled":
-        return n_networks * 8 * (3 * p + 2 * n * h + 3 * n * n)
-    per_network = 8 * ((3 + OPTIMIZERS[settings.optimizer]().arrays) * p + n * h + 2 * n * n)
+        arrays = len(optimizer.new_state(np.zeros((1, 1))))
+        return n_networks * 8 * (p + n * h + n * n + n + max(arrays * p, n * n)) + min(n_networks, 256) * 8 * (
+            n * n + n * h)
+    per_network = 8 * ((3 + optimizer.arrays) * p + n * h + 2 * n * n)
     return n_networks * per_network + min(n_networks, CHUNK) * 8 * (3 * n * n + 2 * n * h)
 
 

@@ -113,23 +113,32 @@ def peak_flops(n=1500):
     return best
 
 
-def epoch_cost(engine, n, epochs, repeat):
-    """Median CPU seconds per network-epoch of a sweep of n networks, none stopping early: the time of `epochs`
-    epochs less that of one epoch (so the networks' initialisation is not counted). CPU time, not wall time: on a
-    machine shared with other work the wall time measures the others too."""
-    def run(e):
-        return lambda: E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine)
-    total, first = (median_call(run(e), repeat, time.process_time) for e in (epochs, 1))
-    return max(total - first, 0) / (n * (epochs - 1))
+def epoch_costs(engines, n, epochs, repeat):
+    """Median CPU seconds per network-epoch of a sweep of n networks on each engine, none stopping early: the time of
+    `epochs` epochs less that of one epoch (so the networks' initialisation is not counted). The engines run in
+    turns, each run of one followed by a run of the next, so a change in the machine's load falls on all of them.
+    CPU time, not wall time: on a machine shared with other work the wall time measures the others too."""
+    def run(engine, e):
+        start = time.process_time()
+        E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine)
+        return time.process_time() - start
+    for engine in engines:                              # warm-up
+        run(engine, 2)
+    costs = {engine: [] for engine in engines}
+    for _ in range(repeat):
+        for engine in engines:
+            costs[engine].append(max(run(engine, epochs) - run(engine, 1), 0) / (n * (epochs - 1)))
+    return {engine: statistics.median(c) for engine, c in costs.items()}
 
 
 def bench_engines(repeat):
-    """Both engines at 1 to 10000 networks, the ratio, and the floating-point floor at this core's peak rate."""
+    """Both engines at 1 to 10000 networks, in turns, the ratio, and the floating-point floor at this core's peak
+    rate."""
     peak = peak_flops()
     report("engines: peak float64 rate (numpy matrix product, per CPU-second)", peak / 1e9, "GF/s", 5)
     floor = FLOPS_PER_NETWORK_EPOCH / peak
     for n, epochs in ((1, 2000), (30, 1000), (1000, 100), (10000, 20)):
-        cost = {engine: epoch_cost(engine, n, epochs, repeat) for engine in ("numpy", "compiled")}
+        cost = epoch_costs(("numpy", "compiled"), n, epochs, repeat)
         for engine, seconds in cost.items():
             report(f"engines: {engine}, {n} networks x {epochs} epochs, per network-epoch", seconds * 1e6, "us",
                    repeat)
@@ -137,6 +146,7 @@ def bench_engines(repeat):
                "goal >= 5 at 1000" if n == 1000 else "")
         report(f"engines: compiled / floating-point floor ({FLOPS_PER_NETWORK_EPOCH} flops at peak)",
                cost["compiled"] / floor, "x", repeat)
+    report("engines: load average (1 minute) at the end", os.getloadavg()[0], "", 1)
 
 
 def bench_agreement(repeat, n_seeds=2000, cap=20000):
