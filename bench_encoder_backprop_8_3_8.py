@@ -113,14 +113,14 @@ def peak_flops(n=1500):
     return best
 
 
-def epoch_costs(engines, n, epochs, repeat):
+def epoch_costs(engines, n, epochs, repeat, **settings):
     """Median CPU seconds per network-epoch of a sweep of n networks on each engine, none stopping early: the time of
     `epochs` epochs less that of one epoch (so the networks' initialisation is not counted). The engines run in
     turns, each run of one followed by a run of the next, so a change in the machine's load falls on all of them.
     CPU time, not wall time: on a machine shared with other work the wall time measures the others too."""
     def run(engine, e):
         start = time.process_time()
-        E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine)
+        E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine, **settings)
         return time.process_time() - start
     for engine in engines:                              # warm-up
         run(engine, 2)
@@ -133,7 +133,7 @@ def epoch_costs(engines, n, epochs, repeat):
 
 def bench_engines(repeat):
     """Both engines at 1 to 10000 networks, in turns, the ratio, and the floating-point floor at this core's peak
-    rate."""
+    rate; then quickprop (its own loss, atanh, and activation) and Rprop+ at 1000 networks."""
     peak = peak_flops()
     report("engines: peak float64 rate (numpy matrix product, per CPU-second)", peak / 1e9, "GF/s", 5)
     floor = FLOPS_PER_NETWORK_EPOCH / peak
@@ -146,12 +146,20 @@ def bench_engines(repeat):
                "goal >= 5 at 1000" if n == 1000 else "")
         report(f"engines: compiled / floating-point floor ({FLOPS_PER_NETWORK_EPOCH} flops at peak)",
                cost["compiled"] / floor, "x", repeat)
+    for optimizer in ("quickprop", "rprop"):
+        cost = epoch_costs(("numpy", "compiled"), 1000, 100, repeat, optimizer=optimizer)
+        for engine, seconds in cost.items():
+            report(f"engines: {optimizer}, {engine}, 1000 networks x 100 epochs, per network-epoch", seconds * 1e6,
+                   "us", repeat)
+        report(f"engines: {optimizer}, numpy / compiled at 1000 networks", cost["numpy"] / cost["compiled"], "x",
+               repeat)
     report("engines: load average (1 minute) at the end", os.getloadavg()[0], "", 1)
 
 
 def bench_agreement(repeat, n_seeds=2000, cap=20000):
     """The published recipe on seeds 0..n_seeds-1 at the cap on both engines: every seed's epochs and solve
-    (solved or not) must agree. Prints the counts and the first disagreements; exits non-zero on any."""
+    (solved or not) must agree. Prints the counts and the first disagreements; exits non-zero on any. Then the
+    optimizers study's configurations (agreement_of_optimizers)."""
     runs, seconds = {}, {}
     for engine in ("compiled", "numpy"):
         start = time.perf_counter()
@@ -166,6 +174,69 @@ def bench_agreement(repeat, n_seeds=2000, cap=20000):
     report("agreement: seeds whose epochs or solve differ", len(differ), "seeds", 1, "goal 0")
     if differ:
         raise SystemExit(f"engines disagree (seed, numpy epochs, compiled epochs): {differ[:10]}")
+    agreement_of_optimizers()
+
+
+AGREEMENT_SIZES = ("4-2-4", "8-3-8", "10-5-10", "16-4-16")
+
+
+def optimizer_configurations(sizes=AGREEMENT_SIZES):
+    """(name, settings, loop, size) of every sweep the optimizers study runs at these sizes (studies/optimizers.py:
+    each of its learners under Fahlman's protocol and under the strict criterion, at its default options)."""
+    from studies import optimizers as study
+    budget, fahlman_cap = study.OPTIONS["budget"][0], study.OPTIONS["fahlman_cap"][0]
+    protocols = {"fahlman": {"epochs": fahlman_cap, "criterion": "fahlman", "restart_every": budget},
+                 "strict": {"epochs": study.EPOCHS}}
+    for size in sizes:
+        for learner, (optimizer, profile) in study.LEARNERS.items():
+            for protocol, loop in protocols.items():
+                yield f"{size} {learner}, {protocol}", {"optimizer": optimizer, "profile": profile}, loop, size
+
+
+def agreement_of_optimizers(seeds=range(300), configurations=None):
+    """Every configuration of the optimizers study at sizes up to 16-4-16 on both engines, seeds 0-299: the seeds
+    whose epochs, solve and restarts are the same on both, and the solve rates with their 95% Wilson intervals (and
+    the mean epochs of the solved networks with their 95% bootstrap intervals). Networks may differ seed by seed
+    where an optimizer is chaotic (a difference in the last bit grows until the runs part); the configuration then
+    agrees if the engines' intervals overlap, of the solve rates and of the mean epochs. Exits non-zero if one does
+    not."""
+    import training_loop as T
+    from interval_stats import bootstrap, rate
+    failed = []
+    for name, settings, loop, size in configurations or optimizer_configurations():
+        runs, seconds = {}, {}
+        for engine in ("compiled", "numpy"):
+            T.sweep("backprop", [0], {**settings, "engine": engine}, {"epochs": 1}, size=size)   # compiles, once
+            start = time.process_time()
+            runs[engine] = T.sweep("backprop", seeds, {**settings, "engine": engine}, loop, size=size)
+            seconds[engine] = time.process_time() - start
+        same = int(np.sum((runs["numpy"]["epochs"] == runs["compiled"]["epochs"])
+                          & (runs["numpy"]["solved"] == runs["compiled"]["solved"])
+                          & np.array([len(a) == len(b) for a, b in zip(runs["numpy"].restart_epochs,
+                                                                        runs["compiled"].restart_epochs)])))
+        rates = {e: rate(int(r["solved"].sum()), len(seeds)) for e, r in runs.items()}
+        means = {e: bootstrap(r["epochs"][r["solved"]], "mean") for e, r in runs.items()}
+        agree = same == len(seeds) or (overlap(rates["numpy"]["wilson_95"], rates["compiled"]["wilson_95"])
+                                       and (None in means.values()
+                                            or overlap(means["numpy"]["ci_95"], means["compiled"]["ci_95"])))
+        if not agree:
+            failed.append(name)
+        print(f"agreement: {name}: {same} of {len(seeds)} seeds the same, {len(seeds) - same} differ; solved "
+              + ", ".join(f"{e} {fmt_rate_mean(rates[e], means[e])}" for e in ("numpy", "compiled"))
+              + f"; CPU {seconds['numpy']:.1f} / {seconds['compiled']:.1f} s" + ("" if agree else "  DISAGREE"),
+              flush=True)
+    if failed:
+        raise SystemExit(f"engines disagree beyond their intervals: {', '.join(failed)}")
+
+
+def overlap(a, b):
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def fmt_rate_mean(r, mean):
+    low, high = r["wilson_95"]
+    text = f"{r['k']}/{r['n']} [{low:.3f}-{high:.3f}]"
+    return text + (f", mean epochs {mean['mean']:.1f} [{mean['ci_95'][0]:.1f}-{mean['ci_95'][1]:.1f}]" if mean else "")
 
 
 def bench_parallel(repeat):

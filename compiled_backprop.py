@@ -26,7 +26,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import event
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 BLOCK = 256     # networks per block: a block's arrays stay in a 2 MB level-2 cache through a step (1024: 15% slower)
 LOSS_CODES = {"ce": 0, "sse": 1, "sse_offset": 2, "atanh": 3}
@@ -103,7 +103,7 @@ def sigmoid(z):
 
 # ------------------------------------------------------------------------------------------------ the kernels
 # Arrays: params (P, S) with W1 (N, H), b1 (H), W2 (H, N), b2 (N) row-major down the P rows, as
-# encoder_backprop_8_3_8.unpack lays out one network; state (K, P, S) the optimizer's K arrays (STATE); h (N, H, S);
+# encoder_backprop_8_3_8.unpack lays out one network; state the optimizer's arrays, (P, S) each (STATE); h (N, H, S);
 # z, y (N, N, S); x (N, N) the inputs, or (0, 0) for the one-hot patterns. The readout of every network: codes
 # (N, S) corner indices, and (S,) each: n_codes the distinct codes, one_corner (every code the same), reconstructed
 # (every pattern's largest output is its own, the first one on a tie, as numpy's argmax), within (Fahlman's 0.4/0.6
@@ -209,11 +209,11 @@ def forward(params, x, center, z, h, y, codes, n_codes, one_corner, reconstructe
 
 
 @njit(cache=True, error_model="numpy")
-def _learn_block(rule, params, state, lr, momentum, constants, s0, s1, x, loss, center, hidden_offset, h, y, delta,
+def _learn_block(params, state, plus, lr, momentum, constants, s0, s1, x, loss, center, hidden_offset, h, y, delta,
                  dh, patterns, units):
-    """One step of optimizer `rule` of networks s0 .. s1 - 1: each parameter's gradient (the loss averaged over the
-    patterns, encoder_backprop_8_3_8.backward) from h and y, the forward pass at the parameters, and at once its
-    update (`apply`); the hidden errors read W2 before it moves. delta and dh are scratch."""
+    """One optimizer step of networks s0 .. s1 - 1: each parameter's gradient (the loss averaged over the patterns,
+    encoder_backprop_8_3_8.backward) from h and y, the forward pass at the parameters, and at once its update
+    (`apply`); the hidden errors read W2 before it moves. delta and dh are scratch."""
     _wide_vectors()
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
@@ -255,30 +255,30 @@ def _learn_block(rule, params, state, lr, momentum, constants, s0, s1, x, loss, 
                 a = (h[0, j, s] - center) * delta[0, o, s - s0]
                 for p in range(1, N):
                     a = _fma(h[p, j, s] - center, delta[p, o, s - s0], a)
-                apply(rule, params, state, n_w + nh + j * n + o, s, a, lr, momentum, constants, n)
+                apply(params, state, plus, n_w + nh + j * n + o, s, a, lr, momentum, constants, n)
     for o in range(n):
         for s in range(s0, s1):
             a = delta[0, o, s - s0]
             for p in range(1, N):
                 a += delta[p, o, s - s0]
-            apply(rule, params, state, 2 * n_w + nh + o, s, a, lr, momentum, constants, n)
+            apply(params, state, plus, 2 * n_w + nh + o, s, a, lr, momentum, constants, n)
     for i in range(n):                              # W1 (one-hot inputs: row i is pattern i's hidden errors)
         for j in range(nh):
             if x.shape[0] == 0:
                 for s in range(s0, s1):
-                    apply(rule, params, state, i * nh + j, s, dh[i * nh + j, s - s0], lr, momentum, constants, n)
+                    apply(params, state, plus, i * nh + j, s, dh[i * nh + j, s - s0], lr, momentum, constants, n)
             else:
                 for s in range(s0, s1):
                     a = x[0, i] * dh[j, s - s0]
                     for p in range(1, N):
                         a = _fma(x[p, i], dh[p * nh + j, s - s0], a)
-                    apply(rule, params, state, i * nh + j, s, a, lr, momentum, constants, n)
+                    apply(params, state, plus, i * nh + j, s, a, lr, momentum, constants, n)
     for j in range(nh):                             # b1
         for s in range(s0, s1):
             a = dh[j, s - s0]
             for p in range(1, N):
                 a += dh[p * nh + j, s - s0]
-            apply(rule, params, state, n_w + j, s, a, lr, momentum, constants, n)
+            apply(params, state, plus, n_w + j, s, a, lr, momentum, constants, n)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -289,34 +289,35 @@ def _atanh_error(e):
     return np.log1p(e) - np.log1p(-e)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def apply(rule, params, state, row, s, g, lr, momentum, constants, n):
-    """Parameter `row` of network s takes one step of optimizer `rule` (RULES) from its gradient g: optimizers.py's
-    arithmetic, operation for operation, so the same gradient gives the same numbers. lr, momentum (S,); constants:
-    quickprop's (mu, mu / (1 + mu), decay), Rprop's (eta+, eta-, the least and the largest step size); n the number
-    of patterns. The compiler moves the test of `rule` out of the loop over networks."""
-    if rule == 0:
-        _momentum(params, state, row, s, g, lr[s], momentum[s])
-    elif rule == 1:
-        _quickprop(params, state, row, s, g, lr[s], constants, n)
-    else:
-        _rprop(params, state, row, s, g, rule == 2, constants)
+def apply(params, state, plus, row, s, g, lr, momentum, constants, n):
+    """Parameter `row` of network s takes one step of the optimizer whose arrays `state` holds (STATE: (velocity,)
+    momentum, (slope, step) quickprop, (delta, grad, step) Rprop+, or iRprop- if not plus) from its gradient g, with
+    optimizers.py's arithmetic, operation for operation, so the same gradient gives the same numbers. lr, momentum
+    (S,); constants: quickprop's (mu, mu / (1 + mu), decay), Rprop's (eta+, eta-, the least and the largest step
+    size); n the number of patterns. In the kernels only (numba picks the optimizer by the length of the tuple
+    `state`, a part of its type, so each is compiled on its own and choosing costs nothing in the loops)."""
+    raise NotImplementedError("compiled_backprop.apply runs in the kernels only")
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _momentum(params, state, row, s, g, lr, momentum):
-    """optimizers.Momentum of one weight: V = momentum V + lr g, P -= V (V is state[0])."""
-    v = state[0, row, s] * momentum + g * lr
-    state[0, row, s] = v
+@overload(apply, jit_options={"error_model": "numpy"})
+def _apply(params, state, plus, row, s, g, lr, momentum, constants, n):
+    return (_momentum, _quickprop, _rprop)[len(state) - 1]
+
+
+# Each optimizer reads all its numbers before it chooses: a load made under a condition keeps the compiler from
+# vectorising the loop.
+def _momentum(params, state, plus, row, s, g, lr, momentum, constants, n):
+    """optimizers.Momentum of one weight: V = momentum V + lr g, P -= V."""
+    v = state[0][row, s] * momentum[s] + g * lr[s]
+    state[0][row, s] = v
     params[row, s] -= v
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _quickprop(params, state, row, s, g, lr, constants, n):
+def _quickprop(params, state, plus, row, s, g, lr, momentum, constants, n):
     """optimizers.Quickprop of one weight: the slope S of the summed error with decay, then the step from S, the
-    previous slope and the previous step D (state[0], state[1])."""
-    mu, shrink, decay = constants[0], constants[1], constants[2]
-    p, previous, d = params[row, s], state[0, row, s], state[1, row, s]
+    previous slope and the previous step D."""
+    mu, shrink, decay, lr = constants[0], constants[1], constants[2], lr[s]
+    p, previous, d = params[row, s], state[0][row, s], state[1][row, s]
     slope = -n * g - decay * p
     denominator = previous - slope
     secant = slope * d / denominator if denominator != 0.0 else 0.0
@@ -328,40 +329,38 @@ def _quickprop(params, state, row, s, g, lr, constants, n):
         grad_term, jump = lr * slope, 0.0
     taken = grad_term + jump
     params[row, s] = p + taken
-    state[0, row, s], state[1, row, s] = slope, taken
+    state[0][row, s], state[1][row, s] = slope, taken
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _rprop(params, state, row, s, g, plus, constants):
-    """optimizers.Rprop of one weight, Rprop+ (plus) or iRprop-: its step size, last gradient and last step are
-    state[0], state[1], state[2]."""
+def _rprop(params, state, plus, row, s, g, lr, momentum, constants, n):
+    """optimizers.Rprop of one weight, Rprop+ (plus) or iRprop-, from its step size, last gradient and last step.
+    Where the gradient's sign flipped, Rprop+ takes its last step back; both then forget the gradient."""
     eta_plus, eta_minus, delta_min, delta_max = constants[0], constants[1], constants[2], constants[3]
-    agree, delta = g * state[1, row, s], state[0, row, s]
+    size, back = state[0][row, s], -state[2][row, s]
+    agree, grown, shrunk = g * state[1][row, s], size * eta_plus, size * eta_minus
     if agree > 0.0:
-        delta = min(delta * eta_plus, delta_max)
+        size = grown if grown < delta_max else delta_max
     elif agree < 0.0:
-        delta = max(delta * eta_minus, delta_min)
-    if agree < 0.0:                                 # the sign flipped: Rprop+ takes its last step back
-        g = 0.0
-        taken = -state[2, row, s] if plus else -np.sign(g) * delta
-    else:
-        taken = -np.sign(g) * delta
+        size = shrunk if shrunk > delta_min else delta_min
+    flipped = agree < 0.0
+    g = 0.0 if flipped else g
+    taken = back if plus and flipped else -np.sign(g) * size
     params[row, s] += taken
-    state[0, row, s], state[1, row, s], state[2, row, s] = delta, g, taken
+    state[0][row, s], state[1][row, s], state[2][row, s] = size, g, taken
 
 
 @njit(cache=True, error_model="numpy")
-def step(rule, params, state, lr, momentum, constants, x, loss, center, hidden_offset, h, y, codes, n_codes,
+def step(params, state, plus, lr, momentum, constants, x, loss, center, hidden_offset, h, y, codes, n_codes,
          one_corner, reconstructed, within, code_margin, delta, dh, fresh, patterns, units):
-    """One full-batch step of every network by optimizer `rule` (RULES; its arrays in state, `apply`'s lr, momentum
-    and constants), then h, y and the readout at the new parameters, all in place (z is not kept: Readout computes
-    it when asked). The gradient reads h and y, the previous step's forward pass; loss a LOSS_CODES value; delta,
-    dh, fresh: one block's scratch (Scratch)."""
+    """One full-batch step of every network by its optimizer (`apply`: state, plus, lr, momentum, constants), then
+    h, y and the readout at the new parameters, all in place (z is not kept: Readout computes it when asked). The
+    gradient reads h and y, the previous step's forward pass; loss a LOSS_CODES value; delta, dh, fresh: one
+    block's scratch (Scratch)."""
     S = params.shape[1]
     no_z = np.empty((0, 0, 0))
     for start in range(0, S, BLOCK):
         s0, s1 = np.uint64(start), np.uint64(min(start + BLOCK, S))
-        _learn_block(rule, params, state, lr, momentum, constants, s0, s1, x, loss, center, hidden_offset, h, y,
+        _learn_block(params, state, plus, lr, momentum, constants, s0, s1, x, loss, center, hidden_offset, h, y,
                      delta, dh, patterns, units)
         _forward_block(params, s0, s1, x, center, h, no_z, y, patterns, units)
         _read_block(s0, s1, h, y, codes, n_codes, one_corner, reconstructed, within, code_margin, fresh, patterns,
@@ -369,19 +368,20 @@ def step(rule, params, state, lr, momentum, constants, x, loss, center, hidden_o
 
 
 @njit(cache=True, error_model="numpy")
-def update(rule, params, state, g, lr, momentum, constants, n):
-    """Every parameter (P, S) takes one step of optimizer `rule` from its gradient g (P, S), in place, as in a
-    step (for the tests against optimizers.py on given numbers)."""
+def update(params, state, plus, g, lr, momentum, constants, n):
+    """Every parameter (P, S) takes one step of its optimizer (`apply`) from its gradient g (P, S), in place, as in
+    a step (for the tests against optimizers.py on given numbers)."""
+    _wide_vectors()
     for row in range(params.shape[0]):
-        for s in range(params.shape[1]):
-            apply(rule, params, state, row, s, g[row, s], lr, momentum, constants, n)
+        for s in range(np.uint64(params.shape[1])):
+            apply(params, state, plus, row, s, g[row, s], lr, momentum, constants, n)
 
 
 # ---------------------------------------------------------------------------------------------------- the batch
 UNROLLED = 64       # encoders up to this many patterns have their loop counts compiled in (one compilation each)
-_READY = set()      # the sizes whose kernels this process has compiled or loaded from numba's cache
-RULES = {"momentum": 0, "quickprop": 1, "rprop": 2, "irprop": 3}
-# Each optimizer's arrays (optimizers.py's names), in the order of the kernels' state (K, P, S)
+_READY = set()      # the (N, H, optimizer's arrays) whose kernels this process has compiled or loaded from the cache
+# Each optimizer's arrays (optimizers.py's names), in the order of the kernels' state (K arrays (P, S)), by which
+# `apply` knows the optimizer
 STATE = {"momentum": ("velocity",), "quickprop": ("slope", "step"), "rprop": ("delta", "grad", "step"),
          "irprop": ("delta", "grad", "step")}
 # The kernels' arrays hold a multiple of LANES networks (the batch's own, then idle ones) and start on a cache line,
@@ -390,7 +390,7 @@ LANES, ALIGN = 8, 64
 
 
 def constants(name, optimizer):
-    """The update kernel's constants of an optimizers.py optimizer (see `update`)."""
+    """The kernels' constants of an optimizers.py optimizer (see `apply`)."""
     if name == "quickprop":
         return np.array([optimizer.mu, optimizer.mu / (1.0 + optimizer.mu), optimizer.decay, 0.0])
     if name in ("rprop", "irprop"):
@@ -467,22 +467,23 @@ class CompiledLearner:
         self.x = np.empty((0, 0)) if learner.x is None else np.ascontiguousarray(learner.x, dtype=float)
         self.loss, self.center = LOSS_CODES[learner.loss], float(learner.center)
         self.hidden_offset = float(learner.hidden_offset)
-        self.rule, self.state_names = RULES[learner.optimizer_name], STATE[learner.optimizer_name]
+        self.state_names, self.plus = STATE[learner.optimizer_name], learner.optimizer_name == "rprop"
         self.constants = constants(learner.optimizer_name, learner.optimizer)
         self.sizes = (tuple(range(n)) if n <= UNROLLED else np.arange(n), tuple(range(nh)))
-        if (n, nh) not in _READY:
+        if (n, nh, self.state_names) not in _READY:
             self._compile()
-            _READY.add((n, nh))
+            _READY.add((n, nh, self.state_names))
 
     def _compile(self):
-        """Compile the kernels for this size (or load them from numba's cache), saying so once on stderr when
-        numba really compiles."""
+        """Compile the kernels for this size and optimizer (or load them from numba's cache), saying so once on
+        stderr when numba really compiles."""
         with event.install_listener("numba:run_pass", _SayCompiling()):
             params = in_lanes(np.zeros((self.shape.n_params, 1)))
             self.readout(params, with_z=True)
-            step(0, params, np.zeros((1,) + params.shape), np.ones(LANES), np.zeros(LANES), np.zeros(4), self.x,
-                 self.loss, self.center, self.hidden_offset, *Readout(self.shape, LANES).arrays(),
-                 *self.scratch(LANES).arrays(), *self.sizes)
+            state = tuple(np.zeros_like(params) for _ in self.state_names)
+            step(params, state, self.plus, np.ones(LANES), np.zeros(LANES), self.constants, self.x, self.loss,
+                 self.center, self.hidden_offset, *Readout(self.shape, LANES).arrays(), *self.scratch(LANES).arrays(),
+                 *self.sizes)
 
     def scratch(self, width):
         return Scratch(self.shape, width)
@@ -526,19 +527,19 @@ class CompiledBatch:
         self.init_scale = np.asarray(settings["init_scale"], dtype=float)
         self.lr, self.momentum = (in_lanes(np.asarray(settings[name], dtype=float)) for name in ("lr", "momentum"))
         names, width, n_params = self.kernels.state_names, lanes(self.k), self.shape.n_params
-        self._params, self._state = aligned((n_params, width)), aligned((len(names), n_params, width))
+        self._params, self._state = aligned((n_params, width)), tuple(aligned((n_params, width)) for _ in names)
         self._params[:, self.k:] = 0.0
         for i, (seed, scale) in enumerate(zip(seeds, self.init_scale)):
             self._params[:, i] = learner.init_params(seed, scale)
         fresh = learner.optimizer.new_state(np.zeros((1, 1)))     # the optimizer's own initial values, one each
-        for i, name in enumerate(names):
-            self._state[i] = fresh[name][0, 0]
+        for name, array in zip(names, self._state):
+            array[...] = fresh[name][0, 0]
         self._reading(self.kernels.readout(self._params))
 
     def _reading(self, read):
         """Take `read` as the batch's Readout, and the step kernel's arguments with it (made once, not per epoch)."""
         k, self.read = self.kernels, read
-        self._step_args = (k.rule, self._params, self._state, self.lr, self.momentum, k.constants, k.x, k.loss,
+        self._step_args = (self._params, self._state, k.plus, self.lr, self.momentum, k.constants, k.x, k.loss,
                            k.center, k.hidden_offset, *read.arrays(), *k.scratch(self._params.shape[1]).arrays(),
                            *k.sizes)
 
@@ -585,8 +586,9 @@ class CompiledBatch:
 
     def keep(self, mask):
         self.seeds, self.init_scale, self.k = self.seeds[mask], self.init_scale[mask], int(np.count_nonzero(mask))
-        self.lr, self.momentum, self._params, self._state = (in_lanes(a[..., :len(mask)][..., mask]) for a in (
-            self.lr, self.momentum, self._params, self._state))
+        self.lr, self.momentum, self._params, *state = (in_lanes(a[..., :len(mask)][..., mask]) for a in (
+            self.lr, self.momentum, self._params, *self._state))
+        self._state = tuple(state)
         self._reading(self.read.keep(mask))
 
 
@@ -598,9 +600,11 @@ def readout(learner, params):
             read.y[..., :k].transpose(2, 0, 1).copy())
 
 
-def warm_up(sizes=((8, 3), (4, 2))):
-    """Compile the kernels (or load them from numba's cache) for these (N, H) sizes now."""
+def warm_up(sizes=((8, 3), (4, 2)), optimizers=("momentum",)):
+    """Compile the kernels (or load them from numba's cache) for these (N, H) sizes and optimizers now (rprop and
+    irprop share theirs)."""
     from backprop_learner import Backprop
     from training_loop import Shape
     for n, nh in sizes:
-        CompiledLearner(Backprop(Shape(n, nh)))
+        for optimizer in optimizers:
+            CompiledLearner(Backprop(Shape(n, nh), optimizer=optimizer))

@@ -14,4 +14,5 @@ def pytest_configure(config):
         import compiled_local_kernels
         compiled_kernels.warm_up()
         compiled_backprop.warm_up()
+        compiled_backprop.warm_up(((8, 3),), ("quickprop", "rprop"))
         compiled_local_kernels.warm_up()
