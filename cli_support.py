@@ -7,6 +7,7 @@ import sys
 import time
 
 import validation as check
+from parallel_map import MAX_CHUNK, MIN_CHUNK
 from training_loop import parse_size
 
 OUR_MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".gif": b"GIF8"}
@@ -169,8 +170,9 @@ def add_parallel_args(parser, workers_default=1):
                              "on its scheduler and workers (docs/performance.md; needs: pip install -r "
                              "requirements-dist.txt)")
     parser.add_argument("--chunk-size", type=arg_type(check.check_chunk_size, int),
-                        default=None, help="networks per parallel chunk (default: about 4 chunks per worker, "
-                                           "8 to 256 networks each)")
+                        default=None, help=f"networks per parallel chunk (default: one chunk per worker, or per "
+                                           f"worker thread of a Dask cluster, {MIN_CHUNK} to {MAX_CHUNK} networks "
+                                           f"each)")
 
 
 def check_address(text):

@@ -37,12 +37,11 @@ import numpy as np
 import validation as check
 from learners import LearnerSpec
 from settings import Settings, setting
-from training_loop import DEFAULT_SHAPE, corner_of, network_rng, parse_size, per_network_values
+from training_loop import corner_of, network_rng, parse_size, per_network_values
 
 SETTLING_RULES = ("chl", "generec", "generec-mid", "generec-sym")
 ENGINES = ("compiled", "numpy")
 TABLE5_LR = {"chl": 1.20, "generec": 0.60, "generec-mid": 2.40, "generec-sym": 1.40}    # O'Reilly 1996, 4-2-4
-GENEREC_BOUND = 0.05
 MAX_STEPS = 100_000
 
 
@@ -160,7 +159,7 @@ def settling_phases(params, x, c):
     S, R = x.shape[:2]
     minus, _ = settle(drive_h, W_oh, W_ho, b_o, zero_state(S, R, c.shape), None, c)
     plus_start = minus if c.plus_start == "minus" else zero_state(S, R, c.shape)
-    plus, _ = settle(drive_h, W_oh, W_ho, b_o, plus_start, c.target_low + (1 - 2 * c.target_low) * x, c)
+    plus, _ = settle(drive_h, W_oh, W_ho, b_o, plus_start, c.clamped_targets(x), c)
     return minus, plus
 
 
@@ -201,6 +200,10 @@ class SettlingLearner:
         self.plus_start, self.update, self.bounding = s.plus_start, s.update, s.bounding
         self.during, self.compiled = s.readout == "during", s.engine == "compiled"
         self.target_low = s.bound if s.targets == "bounded" else 0.0
+
+    def clamped_targets(self, x):
+        """What the plus phase clamps the outputs to for targets x: x, or with bounded targets b + (1 - 2b) x."""
+        return x if self.target_low == 0 else self.target_low + (1 - 2 * self.target_low) * x
 
     def init(self, rng):
         """Fresh parameters (P,): W_ih, b_h, W_ho, b_o, then W_oh (= W_ho transposed when symmetric_init)."""
@@ -565,8 +568,8 @@ class _SettlingSettings(Settings):
     tolerance: float = setting(0.01, "settling stops when the largest activation change before multiplying by dt "
                                      "is below this (published 0.01)", _real("tolerance", 0, 1))
     max_steps: int = setting(200, MAX_STEPS_HELP, _steps, metavar="STEPS")
-    bound: float = setting(None, "activations clipped to [b, 1 - b] (default: 0.05 for GeneRec, published; 0 "
-                                 "for CHL, whose units are plain 0-to-1 sigmoids)",
+    bound: float = setting(0.05, "activations bounded to [b, 1 - b] (published for GeneRec; CHL's Table 5 figures "
+                                 "reproduce only with it too: docs/local_rules.md; 0: plain 0-to-1 sigmoids)",
                            _real("bound", 0, 0.5, low_open=False, high_open=True), metavar="B")
     bounding: str = setting("clip", "how activations are bounded to [b, 1 - b]: clip s(eta) (clip) or squash it, b + "
                                     "(1 - 2b) s(eta) (squash) (unstated; default clip, our choice)",
@@ -574,18 +577,20 @@ class _SettlingSettings(Settings):
     plus_start: str = setting("zero", "the plus phase starts from zero activations like the minus phase (zero) or "
                                       "from the minus phase's state (minus) (unstated; default zero, our choice)",
                               _choice(("zero", "minus"), "plus-start"))
-    targets: str = setting("exact", "the plus phase clamps the outputs to the 0/1 targets (exact) or to the bound's "
-                                    "b / 1 - b (bounded: the clamped units keep the range of the free ones) "
-                                    "(unstated; default exact, our choice)", _choice(("exact", "bounded"), "targets"))
-    readout: str = setting("settled", "the codes and outputs the criterion reads: a fresh minus phase after the "
-                                      "epoch's changes (settled) or each pattern's minus phase as it was trained "
-                                      "during the epoch (during) (unstated; default settled, our choice)",
-                           _choice(("settled", "during"), "readout"))
+    targets: str = setting("bounded", "the plus phase clamps the outputs to the bound's b / 1 - b (bounded: the "
+                                      "clamped units keep the range of the free ones) or to the 0/1 targets (exact) "
+                                      "(unstated; default bounded: Table 5's CHL and GR Sym figures reproduce with it, "
+                                      "not without)", _choice(("bounded", "exact"), "targets"))
+    readout: str = setting("during", "the codes and outputs the criterion reads: each pattern's minus phase as it "
+                                     "was trained during the epoch (during) or a fresh minus phase after the epoch's "
+                                     "changes (settled) (unstated; default during: the epoch statistic of the "
+                                     "simulators of the time; Table 5's CHL mean reproduces with it)",
+                           _choice(("during", "settled"), "readout"))
     engine: str = engine_setting()
     rule = None
 
     def resolve(self):
-        own = {"lr": TABLE5_LR[self.rule], "bound": GENEREC_BOUND if self.rule != "chl" else 0.0}
+        own = {"lr": TABLE5_LR[self.rule]}
         return {k: v for k, v in own.items() if getattr(self, k) is None}
 
 

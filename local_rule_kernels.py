@@ -138,14 +138,16 @@ def _settle_layerwise(drive, W_oh, W_ho, b_o, clamped, c):
 
 def settling_layerwise(W_ih, b_h, W_ho, b_o, W_oh, x, **c):
     """One pattern's update, layer by layer. W_ih (N, H), b_h (H), W_ho (H, N), b_o (N), W_oh (N, H), x (N) the
-    one-hot pattern (input and target). Returns (W_ih, b_h, W_ho, b_o, W_oh, (minus steps, plus steps))."""
+    one-hot pattern (input and target, clamped as low + (1 - 2 low) x). Returns (W_ih, b_h, W_ho, b_o, W_oh, (minus steps, plus steps))."""
     H, N = range(len(b_h)), range(len(b_o))
     lr = c["lr"]
     phase("minus")
     drive = [sum(x[i] * W_ih[i][j] for i in N) + b_h[j] for j in H]
     h_minus, o_minus, minus_steps = _settle_layerwise(drive, W_oh, W_ho, b_o, None, c)
     phase("plus")
-    h_plus, o_plus, plus_steps = _settle_layerwise(drive, W_oh, W_ho, b_o, x, c)
+    low = c["low"]
+    target = x if low == 0 else [low + (1 - 2 * low) * x[k] for k in N]
+    h_plus, o_plus, plus_steps = _settle_layerwise(drive, W_oh, W_ho, b_o, target, c)
     phase("change")
     dh, do, d_ho, d_oh = _rule_weights(c["rule"], h_minus, o_minus, h_plus, o_plus)
     return ([[W_ih[i][j] + lr * (x[i] * dh[j]) for j in H] for i in N], [b_h[j] + lr * dh[j] for j in H],
@@ -212,8 +214,16 @@ def settling_tuned(W_ih, b_h, W_ho, b_o, W_oh=None, *, p, **c):
     drive = [W_ih[p][j] + b_h[j] for j in H]
     h_minus, o_minus, minus_steps = _settle_minus_tuned(drive, W_ho, b_o, w_oh, c)
     phase("plus")
-    h_plus, plus_steps = _settle_plus_tuned([drive[j] + w_oh(p, j) for j in H], c)
+    low = c["low"]
+    target = [1.0 - low if k == p else low for k in N]      # constants: the pattern is an address
+    if low == 0:
+        h_plus, plus_steps = _settle_plus_tuned([drive[j] + w_oh(p, j) for j in H], c)
+    else:
+        h_plus, plus_steps = _settle_plus_tuned([drive[j] + _dot(target, [w_oh(k, j) for k in N]) for j in H], c)
     phase("change")
+    if low != 0:
+        return _bounded_target_change(W_ih, b_h, W_ho, b_o, W_oh, p, target, h_minus, o_minus, h_plus,
+                                      (minus_steps, plus_steps), c)
     dh = [h_plus[j] - h_minus[j] for j in H]
     new_W_ih = list(W_ih)
     new_W_ih[p] = [W_ih[p][j] + lr * dh[j] for j in H]
@@ -253,8 +263,42 @@ def settling_tuned(W_ih, b_h, W_ho, b_o, W_oh=None, *, p, **c):
     return new_W_ih, new_b_h, new_W_ho, new_b_o, new_W_oh, (minus_steps, plus_steps)
 
 
+def _bounded_target_change(W_ih, b_h, W_ho, b_o, W_oh, p, target, h_minus, o_minus, h_plus, steps, c):
+    """settling_tuned's weight change when the plus phase clamps the outputs to target (low and 1 - low, constants):
+    every output's o+ - o- is then a difference to compute."""
+    H, N = range(len(b_h)), range(len(b_o))
+    lr, rule = c["lr"], c["rule"]
+    dh = [h_plus[j] - h_minus[j] for j in H]
+    new_W_ih = list(W_ih)
+    new_W_ih[p] = [W_ih[p][j] + lr * dh[j] for j in H]
+    new_b_h = [b_h[j] + lr * dh[j] for j in H]
+    new_W_ho, new_b_o = [[None] * len(b_o) for _ in H], [None] * len(b_o)
+    new_W_oh = None if W_oh is None else [[None] * len(b_h) for _ in N]
+    for k in N:
+        o, t = o_minus[k], target[k]
+        do = t - o
+        new_b_o[k] = b_o[k] + lr * do
+        for j in H:
+            if rule == "chl":
+                d = h_plus[j] * t - h_minus[j] * o
+            elif rule == "generec":
+                d = h_minus[j] * do
+            elif rule == "generec-mid":
+                d = (h_minus[j] + h_plus[j]) / 2 * do
+            else:
+                d = h_minus[j] * do + dh[j] * o
+            new_W_ho[j][k] = W_ho[j][k] + lr * d
+        if W_oh is not None:
+            sender = o if rule == "generec" else (o + t) / 2
+            for j in H:
+                new_W_oh[k][j] = W_oh[k][j] + lr * (sender * dh[j])
+    if W_oh is None:
+        new_W_oh = [[new_W_ho[j][k] for j in H] for k in N]
+    return new_W_ih, new_b_h, new_W_ho, new_b_o, new_W_oh, steps
+
+
 def _settling_constants(learner, lr):
-    return dict(rule=learner.rule, lr=float(lr), dt=learner.dt, tolerance=learner.tolerance,
+    return dict(rule=learner.rule, lr=float(lr), low=learner.target_low, dt=learner.dt, tolerance=learner.tolerance,
                 max_steps=learner.max_steps, activation=activation_op(learner.bound, learner.bounding),
                 moved=moved_threshold(learner.dt, learner.tolerance))
 
@@ -441,15 +485,13 @@ def mean_field_tuned(W1, W2, b_h, b_v, plus_h, minus_h, minus_v, *, p, **c):
 # ------------------------------------------------------------------------------------------------ the API
 def check_learner(learner):
     """The rule a learner runs; ValueError if the kernels do not price its settings: each rule's default update
-    protocol, the settling network's plus phase from zero with 0/1 targets, mean-field's hinton89 network."""
+    protocol, the settling network's plus phase from zero, mean-field's hinton89 network."""
     rule = learner.rule if isinstance(learner, L.SettlingLearner) else \
         "recirculation" if isinstance(learner, L.Recirculation) else "mean-field"
     if learner.update != PROTOCOL[rule]:
         raise ValueError(f"the {rule} kernels price its {PROTOCOL[rule]} update, not --update {learner.update}")
     if rule in L.SETTLING_RULES and learner.plus_start != "zero":
         raise ValueError(f"the {rule} kernels start the plus phase from zero, not --plus-start {learner.plus_start}")
-    if rule in L.SETTLING_RULES and learner.target_low != 0:
-        raise ValueError(f"the {rule} kernels clamp the 0/1 targets, not --targets bounded")
     if rule == "mean-field" and learner.layout.network != "hinton89":
         raise ValueError(f"the mean-field kernels run the hinton89 network, not {learner.layout.network}")
     return rule

@@ -1,10 +1,13 @@
 """ByteDMD: the tracer against the metric's conformance vectors, the published kernel, and our schedules."""
+import copy
+
 import numpy as np
 import pytest
 
 import bytedmd
 import data_movement_encoder_backprop_8_3_8 as D
 import encoder_backprop_8_3_8 as E
+from training_loop import parse_size
 
 
 def add3(a, b, c):
@@ -111,12 +114,15 @@ def test_published_kernel_computes_the_gradient_sums():
 
 
 # ------------------------------------------------------------------------------------------- our schedules
+@pytest.mark.parametrize("size", ["4-2-4", "8-3-8", "16-4-16"])
 @pytest.mark.parametrize("key", list(D.SCHEDULES))
-def test_each_schedule_computes_the_engines_update(key):
+def test_each_schedule_computes_the_numpy_learners_update_at_any_size(key, size):
+    n_params = parse_size(size).n_params
     rng = np.random.default_rng(7)
-    for params, velocities in [D.reference_state(3), (rng.uniform(-3, 3, 59), rng.uniform(-1, 1, 59))]:
-        want_p, want_v = D.engine_update(params, velocities, lr=0.7, momentum=0.8)
-        got = D.SCHEDULES[key][1](*D.kernel_args(params, velocities), lr=0.7, momentum=0.8)
+    for params, velocities in [D.reference_state(3, size), (rng.uniform(-3, 3, n_params),
+                                                            rng.uniform(-1, 1, n_params))]:
+        want_p, want_v = D.engine_update(params, velocities, lr=0.7, momentum=0.8, size=size)
+        got = D.SCHEDULES[key][1](*D.kernel_args(params, velocities, size), lr=0.7, momentum=0.8)
         got_p, got_v = D.flatten_update(got)
         assert np.abs(got_p - want_p).max() <= 1e-12 and np.abs(got_v - want_v).max() <= 1e-12
 
@@ -145,6 +151,18 @@ def test_the_tuned_schedule_is_at_least_5_percent_below_column_wise_and_above_th
     assert bytedmd.instruction_lower_bound(D.update_columns, D.kernel_args(params, velocities))[0] == bound
 
 
+def test_the_backprop_cost_grows_with_size_and_does_not_depend_on_the_weights():
+    small = D.per_update_cost("backprop", size="4-2-4")
+    assert (small["layerwise"], small["best"], small["best_schedule"]) == (3201, 1706, "tuned")
+    args = D.kernel_args(*D.reference_state(0, "16-4-16"), "16-4-16")
+    large = {key: bytedmd.bytedmd(D.SCHEDULES[key][1], args) for key in ("a", "f")}
+    assert large == {"a": 152945, "f": 56563}
+    assert small["layerwise"] < 22209 < large["a"] and small["best"] < 9771 < large["f"]
+    rng = np.random.default_rng(1)
+    assert D.measure_schedules(rng.uniform(-5, 5, 22), rng.uniform(-1, 1, 22), size="4-2-4") == \
+        D.measure_schedules(*D.reference_state(0, "4-2-4"), size="4-2-4")
+
+
 def test_the_lower_bound_prices_each_instruction_at_the_shallowest_depths():
     assert bytedmd.instruction_lower_bound(lambda a, b: a + b, (1.0, 2.0)) == (3, 1)    # depths 1 and 2
     assert bytedmd.instruction_lower_bound(lambda a: a + a, (1.0,)) == (2, 1)           # twice at depth 1
@@ -152,7 +170,20 @@ def test_the_lower_bound_prices_each_instruction_at_the_shallowest_depths():
     assert bytedmd.instruction_lower_bound(matvec, ([[1, 2], [3, 4]], [5, 6]))[0] <= 26
 
 
-def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, capsys):
+@pytest.fixture
+def the_readmes_sweep_made_once(monkeypatch, published_sweep):
+    """The CLI's published contract trains the README's sweep (seeds 0-29 to epoch 20000): it gets the runs this
+    session made of it (tests/conftest.py); any other sweep trains."""
+    train = E.sweep_seeds
+
+    def sweep_seeds(seeds, **settings):
+        if list(seeds) == list(range(30)) and settings == {"n_epochs": 20000}:
+            return copy.deepcopy(published_sweep[2]["runs"])
+        return train(seeds, **settings)
+    monkeypatch.setattr(E, "sweep_seeds", sweep_seeds)
+
+
+def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, capsys, the_readmes_sweep_made_once):
     import json
     compare = tmp_path / "compare.json"
     rows = [{"learner": "backprop", "n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": 1,
@@ -210,6 +241,13 @@ def test_the_compare_study_gets_a_local_rules_cost_per_update():
     cost = D.per_update_cost("recirculation")
     assert (cost["layerwise"], cost["best"], cost["best_schedule"]) == (23178, 12806, "tuned")
     assert D.per_update_cost("chl", {"update": "batch"}) is None            # a protocol no kernel computes
+    assert D.per_update_cost("recirculation", size="4-2-4")["best"] == 1982
+
+
+def test_the_boltzmann_learners_are_priced_at_the_size_asked_or_refused(monkeypatch):
+    monkeypatch.setattr(D, "TRACED_CD_UPDATES", 1)
+    assert D.per_update_cost("cdk", {"k": 1}, size="4-2-4")["best"] < 31927      # 8-3-8's fewest, table schedule
+    assert D.per_update_cost("ahs85", size="16-4-16") is None                    # its readout enumerates 2^N states
 
 
 def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
@@ -218,7 +256,39 @@ def test_the_1985_cycle_is_priced_on_the_learners_own_cycles():
     assert D.measure_ahs85(1, bytes_per_element=2, size="4-2-4")["mean"] > small["max"]   # deeper reads cost more
 
 
-def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys):
+def test_cli_prices_every_learner_at_another_size_and_not_the_compare_rows_of_8_3_8(tmp_path, capsys):
+    import json
+    compare = tmp_path / "compare.json"
+    compare.write_text(json.dumps({"summary": {"rows": [
+        {"learner": "backprop", "n": 4, "seeds": [0, 3], "solved": {"k": 2, "n": 4}, "updates_per_epoch": 1,
+         "run": {"learner": "backprop", "size": "8-3-8"},
+         "cost_updates_per_solved": {"mean": 3000.0, "ci_95": [2000.0, 5000.0]},
+         "median_updates_to_solve": {"median": 900.0}}]}}))
+    out = tmp_path / "dm.json"
+    assert D.main(["--size", "4-2-4", "--json", str(out), "--compare", str(compare), "--cd-updates", "1",
+                   "--ahs85-cycles", "0", "--local-epochs", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "one update of the 4-2-4 encoder" in text and "1/4 mean" in text and "published" not in text
+    assert "compare row backprop: not priced (run at 8-3-8, priced here at 4-2-4)" in text
+    assert "totals to the criterion: no row of" in text
+    data = json.loads(out.read_text())
+    assert data["config"]["size"] == "4-2-4" and data["schedules"]["f"]["total"] == 1706
+    assert data["published_replicated"] is None and data["totals_per_solved"] == []
+    assert data["published_contract_totals"] == []
+
+
+def test_cli_by_size_prices_backprop_and_the_local_rules_at_each_size(tmp_path, capsys):
+    import json
+    out = tmp_path / "sizes.json"
+    assert D.main(["--by-size", "4-2-4,5-2-5", "--local-epochs", "1", "--json", str(out)]) == 0
+    assert "4-2-4" in capsys.readouterr().out
+    rows = json.loads(out.read_text())["per_update"]
+    assert list(rows) == ["backprop", *D.LK.RULES] and rows["backprop"]["4-2-4"]["best"] == 1706
+    assert rows["recirculation"]["4-2-4"] == {"layerwise": 3207, "best": 1982, "steps": []}
+    assert all(row["4-2-4"]["best"] < row["5-2-5"]["best"] for row in rows.values())
+
+
+def test_cli_without_a_compare_result_says_how_to_make_one(tmp_path, capsys, the_readmes_sweep_made_once):
     assert D.main(["--compare", str(tmp_path / "none.json"), "--cd-updates", "1", "--ahs85-cycles", "0",
                    "--local-epochs", "0"]) == 0
     text = capsys.readouterr().out

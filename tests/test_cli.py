@@ -1,8 +1,12 @@
 """The command line: JSON outputs, the sweep table, and one-line exit-2 errors that write nothing."""
 import json
 import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -48,13 +52,10 @@ def test_single_run_not_solved_and_no_early_stop(tmp_path):
     assert data["solved"] is False and data["epochs"] == 400 and data["config"]["loop"]["early_stop"] is False
 
 
-def test_sweep_prints_table_and_summary_and_writes_json(tmp_path):
-    out = tmp_path / "sweep.json"
-    proc = run_cli("--seeds", "0-29", "--epochs", "20000", "--json", str(out))
-    assert proc.returncode == 0, proc.stderr
-    assert "solved 21/30 (70.0%; 95% Wilson interval 52.1%-83.3%)" in proc.stdout
-    assert proc.stderr == ""                               # progress stays quiet when stderr is not a terminal
-    data = json.loads(out.read_text())
+def test_sweep_prints_table_and_summary_and_writes_json(published_sweep):
+    out, err, data = published_sweep                       # the README's sweep, run once (tests/conftest.py)
+    assert "solved 21/30 (70.0%; 95% Wilson interval 52.1%-83.3%)" in out
+    assert err == ""                                       # progress stays quiet when stderr is not a terminal
     assert set(data) == {"config", "summary", "runs"}
     assert data["summary"]["n"] == 30 and data["summary"]["solved_ever"] == data["summary"]["solved_at_last_epoch"] == 21
     assert data["config"]["seeds"] == list(range(30)) and data["config"]["loop"]["epochs"] == 20000
@@ -93,19 +94,29 @@ def test_bad_input_in_a_real_process_exits_2_with_one_line_and_writes_nothing(tm
     assert len(proc.stderr.strip().splitlines()) == 1 and os.listdir(tmp_path) == []
 
 
+def main_in_this_process(args, capsys):
+    """E.main(args) here (a real process's exit is checked above, once): (exit status, stdout, stderr)."""
+    try:
+        code = E.main(args)
+    except SystemExit as exit:
+        code = exit.code
+    return (code, *capsys.readouterr())
+
+
 @pytest.mark.parametrize("target", ["missing_dir/out.json", "."])
-def test_unwritable_json_path_exits_2_before_training(target, tmp_path):
-    proc = run_cli("--seed", "0", "--json", target, cwd=tmp_path)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_unwritable_json_path_exits_2_before_training(target, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = main_in_this_process(["--seed", "0", "--json", target], capsys)
+    assert code == 2 and "Traceback" not in err and out == ""         # nothing printed: no epoch trained
+    assert len(err.strip().splitlines()) == 1
 
 
-def test_help_explains_every_flag():
-    proc = run_cli("--help")
-    assert proc.returncode == 0
+def test_help_explains_every_flag(capsys):
+    code, out, _ = main_in_this_process(["--help"], capsys)
+    assert code == 0
     for flag in ("--seed ", "--seeds", "--epochs", "--lr", "--momentum", "--init-scale", "--no-early-stop",
                  "--json", "--loss", "--margin", "--patience"):
-        assert flag in proc.stdout
+        assert flag in out
 
 
 def test_main_in_process_matches_the_api(tmp_path, capsys):
@@ -116,34 +127,60 @@ def test_main_in_process_matches_the_api(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------ never lose data
-def test_an_output_path_naming_a_file_we_did_not_write_is_refused_unless_forced(tmp_path):
+def test_an_output_path_naming_a_file_we_did_not_write_is_refused_unless_forced(tmp_path, capsys):
     victim = tmp_path / "encoder_backprop_8_3_8.py"
     victim.write_text("print('precious source')\n")
-    proc = run_cli("--seed", "5", "--epochs", "300", "--json", str(victim))
-    assert proc.returncode == 2 and "--force" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    code, _, err = main_in_this_process(["--seed", "5", "--epochs", "300", "--json", str(victim)], capsys)
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
     assert victim.read_text() == "print('precious source')\n"
     ours = tmp_path / "ours.json"
-    assert run_cli("--seed", "5", "--epochs", "300", "--json", str(ours)).returncode == 0
-    assert run_cli("--seed", "5", "--epochs", "300", "--json", str(ours)).returncode == 0   # ours: replaced
-    forced = run_cli("--seed", "5", "--epochs", "300", "--json", str(victim), "--force")
-    assert forced.returncode == 0 and json.loads(victim.read_text())["seed"] == 5
+    assert main_in_this_process(["--seed", "5", "--epochs", "300", "--json", str(ours)], capsys)[0] == 0
+    assert main_in_this_process(["--seed", "5", "--epochs", "300", "--json", str(ours)], capsys)[0] == 0  # replaced
+    forced = main_in_this_process(["--seed", "5", "--epochs", "300", "--json", str(victim), "--force"], capsys)
+    assert forced[0] == 0 and json.loads(victim.read_text())["seed"] == 5
 
 
-def test_an_empty_output_path_is_an_error(tmp_path):
-    proc = run_cli("--seed", "0", "--json", "", cwd=tmp_path)
-    assert proc.returncode == 2 and "empty" in proc.stderr and os.listdir(tmp_path) == []
+def test_an_empty_output_path_is_an_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = main_in_this_process(["--seed", "0", "--json", ""], capsys)
+    assert code == 2 and "empty" in err and os.listdir(tmp_path) == []
+
+
+def read_terminal(fd, until=None, seconds=60):
+    """What a program wrote to the terminal whose controlling side is fd, up to the first `until` or, without
+    one, to the end (when the program has closed it)."""
+    seen, deadline = "", time.monotonic() + seconds
+    while until is None or until not in seen:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"nothing more within {seconds} s; so far {seen!r}"
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:                                # EIO: the program's side is closed
+            chunk = b""
+        if not chunk:
+            assert until is None, f"the program ended without writing {until!r}: {seen!r}"
+            return seen
+        seen += chunk.decode()
+    return seen
 
 
 def test_ctrl_c_exits_130_with_one_line_and_leaves_no_file(tmp_path):
-    import signal
-    import time
     out = tmp_path / "out.json"
+    terminal, stderr = pty.openpty()          # on a terminal the progress line shows when training is under way
     proc = subprocess.Popen([sys.executable, SCRIPT, "--seeds", "0-2999", "--epochs", "20000", "--json", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.strip() == "interrupted"
+                            stdout=subprocess.PIPE, stderr=stderr)
+    os.close(stderr)
+    try:
+        read_terminal(terminal, until="networks done")
+        proc.send_signal(signal.SIGINT)
+        err = read_terminal(terminal).replace("\r\n", "\n")
+        proc.communicate(timeout=60)
+    finally:
+        os.close(terminal)
+        proc.kill()
+        proc.wait()
+    # the progress line is wiped (a carriage return) and then one line is left
+    assert proc.returncode == 130 and err.rsplit("\r", 1)[-1].strip() == "interrupted" and "Traceback" not in err
     assert os.listdir(tmp_path) == []
 
 

@@ -21,7 +21,11 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WITH_CODE = {**os.environ, "PYTHONPATH": ROOT}
+# Dask's own diagnostics, its sampling profiler and its event-loop tick check, cost every scheduler and worker CPU
+# all the time, busy or idle (a worker's idle cost falls about fourfold without them); nothing here reads them
+DIAGNOSTICS_OFF = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
+                   "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "500ms"}
+WITH_CODE = {**os.environ, "PYTHONPATH": ROOT, **DIAGNOSTICS_OFF}
 
 
 def cli(script, *args):
@@ -38,6 +42,18 @@ def finish(proc, timeout=180):
     return proc.returncode, out, err
 
 
+def kill(proc):
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def dask_worker(folder, env=WITH_CODE):
+    """A one-thread `dask worker` of the scheduler started in folder (stock_cluster)."""
+    return start([sys.executable, "-m", "dask", "worker", "--scheduler-file", str(folder / "scheduler.json"),
+                  "--nthreads", "1", "--no-nanny", "--no-dashboard", "--local-directory", str(folder)], folder, env)
+
+
 @contextlib.contextmanager
 def stock_cluster(folder, workers=1, worker_env=WITH_CODE):
     """(address, client) of a scheduler and `workers` one-thread workers, each a `dask` command of its own (run
@@ -45,15 +61,11 @@ def stock_cluster(folder, workers=1, worker_env=WITH_CODE):
     whatever happened."""
     folder.mkdir()
     address_file = str(folder / "scheduler.json")
-    dask = [sys.executable, "-m", "dask"]
     processes = []
     try:
-        processes.append(start(dask + ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                       "--scheduler-file", address_file], folder))
-        for _ in range(workers):
-            processes.append(start(dask + ["worker", "--scheduler-file", address_file, "--nthreads", "1",
-                                           "--no-nanny", "--no-dashboard", "--local-directory", str(folder)],
-                                   folder, worker_env))
+        processes.append(start([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                "--no-dashboard", "--scheduler-file", address_file], folder))
+        processes += [dask_worker(folder, worker_env) for _ in range(workers)]
         deadline = time.monotonic() + 60
         while not os.path.exists(address_file) and time.monotonic() < deadline:
             assert processes[0].poll() is None, processes[0].communicate()[1]
@@ -64,46 +76,7 @@ def stock_cluster(folder, workers=1, worker_env=WITH_CODE):
             yield client.scheduler.address, client
     finally:
         for proc in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-
-
-def without_timings(value):
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if "seconds" not in k}
-    return [without_timings(v) for v in value] if isinstance(value, list) else value
-
-
-def test_every_sweep_cli_on_a_dask_cluster_writes_the_records_of_one_process(tmp_path, capsys):
-    runs = {"encoder_backprop_8_3_8": ["--seeds", "0-39", "--epochs", "3000"],
-            "encoder_boltzmann_8_3_8": ["--rule", "cdk", "--seeds", "0-11", "--epochs", "10", "--chunk-size", "4"],
-            "encoder_local_8_3_8": ["--rule", "chl", "--size", "4-2-4", "--seeds", "0-11", "--epochs", "20",
-                                    "--chunk-size", "4"],
-            "study_encoder_backprop_8_3_8": ["margin", "--seeds", "0-15", "--epochs", "300"]}
-
-    def outputs(name, where):
-        if name.startswith("study"):
-            return ["--results", str(tmp_path / where), "--figures", str(tmp_path / where)]
-        return ["--json", str(tmp_path / f"{name}-{where}.json")]
-
-    def result(name, where):
-        return json.loads((tmp_path / (f"{where}/margin.json" if name.startswith("study") else
-                                       f"{name}-{where}.json")).read_text())
-    with stock_cluster(tmp_path / "cluster", workers=2) as (address, _):
-        procs = {name: start(cli(f"{name}.py", *args, "--scheduler", address, *outputs(name, "cluster")), tmp_path)
-                 for name, args in runs.items()}
-        printed = {}
-        for name, args in runs.items():                 # meanwhile the same with --workers 1, in this process
-            assert importlib.import_module(name).main([*args, "--workers", "1", *outputs(name, "alone")]) == 0
-            printed[name] = capsys.readouterr().out
-        done = {name: finish(proc) for name, proc in procs.items()}
-    for name, (code, out, err) in done.items():
-        assert code == 0 and err == "", (name, err)
-        assert without_timings(result(name, "cluster")) == without_timings(result(name, "alone"))
-        if not name.startswith("study"):
-            assert out == printed[name]                                        # the table and the summary
-    assert len(result("encoder_backprop_8_3_8", "cluster")["runs"]) == 40
+            kill(proc)
 
 
 class QuietHTTP(http.server.SimpleHTTPRequestHandler):
@@ -154,24 +127,6 @@ def test_a_bad_scheduler_address_fails_in_seconds_with_one_line_and_status_2(tmp
     assert seconds < 60           # the CLI's own limits are above; this bound only catches a hang (it was minutes)
 
 
-def test_a_cluster_without_workers_or_on_other_code_is_refused_before_any_work(tmp_path):
-    other = tmp_path / "other-checkout"                   # this checkout with one module edited
-    shutil.copytree(ROOT, other, ignore=shutil.ignore_patterns(".*", "__pycache__", "results", "viz", "tests"))
-    with open(other / "training_loop.py", "a") as f:
-        f.write("# edited\n")
-    sweep = ("encoder_boltzmann_8_3_8.py", "--seeds", "0-9", "--scheduler")
-    with stock_cluster(tmp_path / "empty", workers=0) as (empty, _):
-        no_worker = start(cli(*sweep, empty), tmp_path)
-        with stock_cluster(tmp_path / "other", workers=1, worker_env={**WITH_CODE, "PYTHONPATH": str(other)}) \
-                as (address, _):
-            code, out, err = finish(start(cli(*sweep, address), tmp_path))
-        assert finish(no_worker) == (2, "", f"encoder_boltzmann_8_3_8.py: error: the Dask scheduler at {empty} has "
-                                            f"no worker (start one: dask worker {empty})\n")
-    assert code == 2 and out == "" and len(err.splitlines()) == 1
-    assert err.startswith("encoder_boltzmann_8_3_8.py: error: worker tcp://127.0.0.1:")
-    assert f"of the Dask cluster at {address} holds other code of training_loop: pip install . there" in err
-
-
 def wait_until_busy(client, timeout=120):
     deadline = time.monotonic() + timeout
     while not any(client.processing().values()):
@@ -179,30 +134,42 @@ def wait_until_busy(client, timeout=120):
         time.sleep(0.1)
 
 
-def test_ctrl_c_cancels_the_clusters_work_and_a_lost_scheduler_ends_with_one_line(tmp_path):
-    long_sweep = ("encoder_backprop_8_3_8.py", "--seeds", "0-1999", "--epochs", "20000", "--json")
-    with stock_cluster(tmp_path / "cluster", workers=1) as (address, client):
-        proc = start(cli(*long_sweep, str(tmp_path / "interrupted.json"), "--scheduler", address), tmp_path)
-        wait_until_busy(client)
-        os.killpg(proc.pid, signal.SIGINT)                     # a terminal's Ctrl-C
-        code, _, err = finish(proc)
-        assert code == 130 and err.strip() == "interrupted"
-        deadline = time.monotonic() + 30
-        while client.run(lambda dask_worker: len(dask_worker.state.executing)) != {w: 0 for w in
-                                                                                   client.nthreads()}:
-            assert time.monotonic() < deadline, "the worker goes on with a cancelled chunk"
-            time.sleep(0.1)
-        assert not any(client.processing().values()) and client.who_has() == {}
+LONG_SWEEP = ("encoder_backprop_8_3_8.py", "--seeds", "0-1999", "--epochs", "20000", "--json")
 
-        proc = start(cli(*long_sweep, str(tmp_path / "lost.json"), "--scheduler", address), tmp_path)
-        wait_until_busy(client)
-        scheduler_pid = client.run_on_scheduler(os.getpid)
-        client.close()
-        os.kill(scheduler_pid, signal.SIGKILL)
-        code, out, err = finish(proc)
-    assert code == 1 and err == f"encoder_backprop_8_3_8.py: error: lost the Dask scheduler at {address} during " \
-                                "the sweep\n"
-    assert sorted(os.listdir(tmp_path)) == ["cluster"]           # neither JSON
+
+def test_no_worker_other_code_and_a_lost_scheduler_each_end_with_one_line(tmp_path, capsys):
+    other = tmp_path / "other-checkout"                   # this checkout with one module edited
+    shutil.copytree(ROOT, other, ignore=shutil.ignore_patterns(".*", "__pycache__", "results", "viz", "tests"))
+    with open(other / "training_loop.py", "a") as f:
+        f.write("# edited\n")
+    sweep = ["--seeds", "0-9", "--scheduler"]
+    with stock_cluster(tmp_path / "empty", workers=0) as (empty, client):
+        no_worker = start(cli("encoder_boltzmann_8_3_8.py", *sweep, empty), tmp_path)    # waits for a worker, meanwhile
+        with stock_cluster(tmp_path / "other", workers=1, worker_env={**WITH_CODE, "PYTHONPATH": str(other)}) \
+                as (address, _):
+            with pytest.raises(SystemExit) as info:     # refused at once, so in this process (a real one is above)
+                importlib.import_module("encoder_boltzmann_8_3_8").main([*sweep, address])
+            code, (out, err) = info.value.code, capsys.readouterr()
+        assert finish(no_worker) == (2, "", f"encoder_boltzmann_8_3_8.py: error: the Dask scheduler at {empty} has "
+                                            f"no worker (start one: dask worker {empty})\n")
+
+        worker = dask_worker(tmp_path / "empty")         # the first scheduler, now with a worker, lost mid-sweep
+        try:
+            client.wait_for_workers(1, timeout=60)
+            proc = start(cli(*LONG_SWEEP, str(tmp_path / "lost.json"), "--scheduler", empty), tmp_path)
+            wait_until_busy(client)
+            scheduler_pid = client.run_on_scheduler(os.getpid)
+            client.close()
+            os.kill(scheduler_pid, signal.SIGKILL)
+            lost = finish(proc)
+        finally:
+            kill(worker)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("encoder_boltzmann_8_3_8.py: error: worker tcp://127.0.0.1:")
+    assert f"of the Dask cluster at {address} holds other code of training_loop: pip install . there" in err
+    assert lost[0] == 1 and lost[2] == f"encoder_backprop_8_3_8.py: error: lost the Dask scheduler at {empty} during " \
+                                       "the sweep\n"
+    assert not (tmp_path / "lost.json").exists()
 
 
 def test_the_code_check_fingerprints_every_module_of_the_project_this_process_loaded():
@@ -215,3 +182,63 @@ def test_the_code_check_fingerprints_every_module_of_the_project_this_process_lo
     fingerprint = dask_cluster.code_fingerprint(["training_loop", "no_such_module"])
     with open(os.path.join(ROOT, "training_loop.py"), "rb") as f:
         assert fingerprint == {"training_loop": hashlib.sha256(f.read()).hexdigest(), "no_such_module": None}
+
+
+# The tests on one shared cluster come last: it is torn down when the module ends.
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """(address, client) of a stock scheduler and two workers, for the tests that leave it as they found it."""
+    with stock_cluster(tmp_path_factory.mktemp("dask") / "cluster", workers=2) as running:
+        yield running
+
+
+def without_timings(value):
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if "seconds" not in k}
+    return [without_timings(v) for v in value] if isinstance(value, list) else value
+
+
+def test_every_sweep_cli_on_a_dask_cluster_writes_the_records_of_one_process(cluster, tmp_path, capsys):
+    runs = {"encoder_backprop_8_3_8": ["--seeds", "0-11", "--epochs", "1200"],      # 6 solve, 6 reach the cap
+            "encoder_boltzmann_8_3_8": ["--rule", "cdk", "--seeds", "0-11", "--epochs", "10", "--chunk-size", "4"],
+            "encoder_local_8_3_8": ["--rule", "chl", "--size", "4-2-4", "--seeds", "0-11", "--epochs", "20",
+                                    "--chunk-size", "4"],
+            "study_encoder_backprop_8_3_8": ["margin", "--seeds", "0-7", "--epochs", "200"]}
+
+    def outputs(name, where):
+        if name.startswith("study"):
+            return ["--results", str(tmp_path / where), "--figures", str(tmp_path / where)]
+        return ["--json", str(tmp_path / f"{name}-{where}.json")]
+
+    def result(name, where):
+        return json.loads((tmp_path / (f"{where}/margin.json" if name.startswith("study") else
+                                       f"{name}-{where}.json")).read_text())
+    address, _ = cluster
+    procs = {name: start(cli(f"{name}.py", *args, "--scheduler", address, *outputs(name, "cluster")), tmp_path)
+             for name, args in runs.items()}
+    printed = {}
+    for name, args in runs.items():                     # meanwhile the same with --workers 1, in this process
+        assert importlib.import_module(name).main([*args, "--workers", "1", *outputs(name, "alone")]) == 0
+        printed[name] = capsys.readouterr().out
+    done = {name: finish(proc) for name, proc in procs.items()}
+    for name, (code, out, err) in done.items():
+        assert code == 0 and err == "", (name, err)
+        assert without_timings(result(name, "cluster")) == without_timings(result(name, "alone"))
+        if not name.startswith("study"):
+            assert out == printed[name]                                        # the table and the summary
+    assert len(result("encoder_backprop_8_3_8", "cluster")["runs"]) == 12
+
+
+def test_ctrl_c_cancels_the_clusters_work_and_frees_its_workers(cluster, tmp_path):
+    address, client = cluster
+    proc = start(cli(*LONG_SWEEP, str(tmp_path / "interrupted.json"), "--scheduler", address), tmp_path)
+    wait_until_busy(client)
+    os.killpg(proc.pid, signal.SIGINT)                         # a terminal's Ctrl-C
+    code, _, err = finish(proc)
+    assert code == 130 and err.strip() == "interrupted"
+    deadline = time.monotonic() + 30
+    while client.run(lambda dask_worker: len(dask_worker.state.executing)) != {w: 0 for w in client.nthreads()}:
+        assert time.monotonic() < deadline, "a worker goes on with a cancelled chunk"
+        time.sleep(0.1)
+    assert not any(client.processing().values()) and client.who_has() == {}
+    assert os.listdir(tmp_path) == []

@@ -30,7 +30,7 @@ def learner_steps(learner, params, pattern, state):
         W_ih, b_h, W_ho, b_o, W_oh = L.settling_unpack(params[None], learner.shape)
         drive = x @ W_ih + b_h[:, None, :]
         zero = L.zero_state(1, 1, learner.shape)
-        return tuple(int(L.settle(drive, W_oh, W_ho, b_o, zero, clamped, learner)[1][0, 0]) for clamped in (None, x))
+        return tuple(int(L.settle(drive, W_oh, W_ho, b_o, zero, clamped, learner)[1][0, 0]) for clamped in (None, learner.clamped_targets(x)))
     W = learner.weights(params[None])
     lay = learner.layout
     steps = []

@@ -1,18 +1,19 @@
 """Sweeps on every core and on a Dask cluster: the same results, bit for bit, as one process."""
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 import encoder_backprop_8_3_8 as E
 import parallel_map
+from test_signals_and_outputs import _children, _wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MIXED = dict(n_epochs=1500, lr=[0.5, 0.3, 0.5, 1.0, 0.5, 0.8, 0.5, 0.5, 0.2, 0.5, 0.5, 0.5],
-             momentum=[0.9] * 6 + [0.5] * 6, patience=400, return_weights=True)
+MIXED = dict(n_epochs=800, lr=[0.5, 0.3, 0.5, 1.0, 0.5, 0.8, 0.5, 0.5, 0.2, 0.5, 0.5, 0.5],
+             momentum=[0.9] * 6 + [0.5] * 6, patience=500, return_weights=True)
 
 
 def test_two_workers_and_small_chunks_give_the_results_of_one_process():
@@ -58,11 +59,21 @@ def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
     assert info.value.code == 2 and "pip install -r requirements-dist.txt" in err and len(err.splitlines()) == 1
 
 
-def test_cli_with_two_workers_prints_what_one_process_prints(tmp_path):
-    script = os.path.join(ROOT, "encoder_backprop_8_3_8.py")
-    outs = [subprocess.run([sys.executable, script, "--seeds", "0-29", "--epochs", "3000", "--workers", w],
-                           capture_output=True, text=True, timeout=120) for w in ("1", "2")]
-    assert outs[0].returncode == outs[1].returncode == 0 and outs[0].stdout == outs[1].stdout
+def test_cli_with_two_workers_prints_what_one_process_prints(capsys):
+    printed = []
+    for workers in ("1", "2"):
+        assert E.main(["--seeds", "0-11", "--epochs", "1200", "--workers", workers]) == 0
+        printed.append(capsys.readouterr().out)
+    assert printed[0] == printed[1]
+
+
+def ignores_ctrl_c(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            ignored = next(line for line in f if line.startswith("SigIgn:")).split()[1]
+    except (OSError, StopIteration):
+        return False
+    return bool(int(ignored, 16) >> (signal.SIGINT - 1) & 1)
 
 
 def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
@@ -71,11 +82,19 @@ def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
     proc = subprocess.Popen([sys.executable, script, "--seeds", "0-3999", "--epochs", "20000", "--workers", "2",
                              "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    time.sleep(3)
-    os.killpg(proc.pid, signal.SIGINT)              # what a terminal's Ctrl-C does: the whole process group
-    _, err = proc.communicate(timeout=60)
+    try:
+        # both workers are training once they ignore Ctrl-C themselves (their initializer has run)
+        ready = _wait_for(lambda: sum(map(ignores_ctrl_c, _children(proc.pid))) >= 2, 60)
+        assert ready, "the two workers never started"
+        os.killpg(proc.pid, signal.SIGINT)              # what a terminal's Ctrl-C does: the whole process group
+        _, err = proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     assert proc.returncode == 130 and err.strip() == "interrupted"
     assert os.listdir(tmp_path) == []
-    time.sleep(0.5)
-    alive = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
-    assert alive == []
+
+    def group_ended():
+        return subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split() == []
+    assert _wait_for(group_ended, 5)

@@ -32,7 +32,7 @@ def run(script, *args, cwd=None):
     ("make_encoder_backprop_8_3_8_gif.py", ["--hold-final", "100000"]),
     ("data_movement_encoder_backprop_8_3_8.py", ["--bytes-per-element", "99999999999"]),
     ("data_movement_encoder_backprop_8_3_8.py", ["--json", "/proc/no/such/out.json"]),
-    ("data_movement_encoder_backprop_8_3_8.py", ["--local-size", "4096-62-4096"]),
+    ("data_movement_encoder_backprop_8_3_8.py", ["--size", "4096-62-4096"]),
     ("encoder_boltzmann_8_3_8.py", ["--seeds", "0-5000000"]),
 ])
 def test_inputs_that_would_overflow_or_exhaust_memory_are_refused_at_once(script, args, tmp_path, monkeypatch, capsys):
@@ -72,9 +72,12 @@ def test_a_long_run_keeps_a_bounded_history_that_ends_on_the_last_epoch(monkeypa
 
 
 @pytest.mark.parametrize("study", list(S.STUDIES))
-def test_every_study_survives_one_epoch_where_nothing_solves(study, tmp_path, capsys):
+def test_every_study_survives_one_epoch_where_nothing_solves(study, tmp_path, capsys, monkeypatch):
+    from studies import compare
+    monkeypatch.setattr(compare, "TIMING_SECONDS", 0.05)
     extra = {"compare": ["--learners", "backprop", "--tune-seeds", "2-3", "--patience-grid", "1", "--timing-repeats", "1"],
-             "optimizers": ["--fahlman-cap", "1"]}.get(study, [])
+             "optimizers": ["--fahlman-cap", "1"], "restarts": ["--held-out", "2-3"],
+             "grid": ["--held-out", "2-3"]}.get(study, [])
     assert S.main([study, "--seeds", "0-1", "--epochs", "1", "--workers", "1", "--results", str(tmp_path),
                    "--figures", str(tmp_path), *extra]) == 0
     assert (tmp_path / f"{study}.json").exists() and (tmp_path / f"study_{study}.png").exists()

@@ -33,8 +33,17 @@ def test_parse_size_rejects_bad_specs(spec, words):
 
 
 @pytest.mark.parametrize("spec", ["8-8-8", "8-0-8", "1-1-1", "a-b-c", "8-3"])
-def test_cli_rejects_bad_sizes_with_one_line(spec, tmp_path):
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "encoder_backprop_8_3_8.py"), "--size", spec],
+def test_cli_rejects_bad_sizes_with_one_line(spec, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:          # in this process; one real process is below
+        E.main(["--size", spec])
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "--size" in err and os.listdir(tmp_path) == []
+
+
+def test_a_bad_size_in_a_real_process_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "encoder_backprop_8_3_8.py"), "--size", "8-8-8"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "--size" in proc.stderr
@@ -65,11 +74,11 @@ def test_gradients_match_finite_differences_at_every_size(size, loss):
 @pytest.mark.parametrize("size", SIZES)
 def test_a_batch_equals_single_runs_bit_for_bit_at_every_size(size):
     seeds, lrs = [0, 1, 2, 3, 4, 5], [0.5, 0.5, 0.3, 1.0, 0.5, 0.8]
-    batch = E.sweep_seeds(seeds, n_epochs=1500, lr=lrs, size=size, patience=400, return_weights=True)
+    batch = E.sweep_seeds(seeds, n_epochs=800, lr=lrs, size=size, patience=300, return_weights=True)
     for run, lr in zip(batch, lrs):
-        alone = E.sweep_seeds([run["seed"]], n_epochs=1500, lr=lr, size=size, patience=400, return_weights=True)[0]
+        alone = E.sweep_seeds([run["seed"]], n_epochs=800, lr=lr, size=size, patience=300, return_weights=True)[0]
         assert alone == run
-    model, history = E.train(n_epochs=1500, lr=lrs[2], seed=2, size=size, patience=400, verbose=False)
+    model, history = E.train(n_epochs=800, lr=lrs[2], seed=2, size=size, patience=300, verbose=False)
     assert history["epoch"][-1] == batch[2]["epochs"] and np.array_equal(model.W1, np.array(batch[2]["W1"]))
     n, h = T.parse_size(size).n_patterns, T.parse_size(size).n_hidden
     assert np.array(batch[0]["hidden_codes"]).shape == (n, h) and np.array(batch[0]["W2"]).shape == (h, n)
