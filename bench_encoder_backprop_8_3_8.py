@@ -23,7 +23,7 @@ import encoder_backprop_8_3_8 as E
 import validation as check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("single", "sweep", "engines", "agreement", "parallel", "boltzmann", "local", "figures", "gif",
+SECTIONS = ("single", "sweep", "engines", "agreement", "optimizer_agreement", "parallel", "boltzmann", "local", "figures", "gif",
             "data_movement", "memory", "baseline")
 
 
@@ -133,7 +133,7 @@ def epoch_costs(engines, n, epochs, repeat, **settings):
 
 def bench_engines(repeat):
     """Both engines at 1 to 10000 networks, in turns, the ratio, and the floating-point floor at this core's peak
-    rate; then quickprop (its own loss, atanh, and activation) and Rprop+ at 1000 networks."""
+    rate; then quickprop (its own loss, atanh, and activation), Rprop+ and iRprop- at 1000 networks."""
     peak = peak_flops()
     report("engines: peak float64 rate (numpy matrix product, per CPU-second)", peak / 1e9, "GF/s", 5)
     floor = FLOPS_PER_NETWORK_EPOCH / peak
@@ -146,7 +146,7 @@ def bench_engines(repeat):
                "goal >= 5 at 1000" if n == 1000 else "")
         report(f"engines: compiled / floating-point floor ({FLOPS_PER_NETWORK_EPOCH} flops at peak)",
                cost["compiled"] / floor, "x", repeat)
-    for optimizer in ("quickprop", "rprop"):
+    for optimizer in ("quickprop", "rprop", "irprop"):
         cost = epoch_costs(("numpy", "compiled"), 1000, 100, repeat, optimizer=optimizer)
         for engine, seconds in cost.items():
             report(f"engines: {optimizer}, {engine}, 1000 networks x 100 epochs, per network-epoch", seconds * 1e6,
@@ -158,8 +158,7 @@ def bench_engines(repeat):
 
 def bench_agreement(repeat, n_seeds=2000, cap=20000):
     """The published recipe on seeds 0..n_seeds-1 at the cap on both engines: every seed's epochs and solve
-    (solved or not) must agree. Prints the counts and the first disagreements; exits non-zero on any. Then the
-    optimizers study's configurations (agreement_of_optimizers)."""
+    (solved or not) must agree. Prints the counts and the first disagreements; exits non-zero on any."""
     runs, seconds = {}, {}
     for engine in ("compiled", "numpy"):
         start = time.perf_counter()
@@ -174,10 +173,13 @@ def bench_agreement(repeat, n_seeds=2000, cap=20000):
     report("agreement: seeds whose epochs or solve differ", len(differ), "seeds", 1, "goal 0")
     if differ:
         raise SystemExit(f"engines disagree (seed, numpy epochs, compiled epochs): {differ[:10]}")
-    agreement_of_optimizers()
 
 
 AGREEMENT_SIZES = ("4-2-4", "8-3-8", "10-5-10", "16-4-16")
+
+
+def bench_optimizer_agreement(repeat, sizes=AGREEMENT_SIZES):
+    agreement_of_optimizers(configurations=optimizer_configurations(sizes))
 
 
 def optimizer_configurations(sizes=AGREEMENT_SIZES):
@@ -223,7 +225,8 @@ def agreement_of_optimizers(seeds=range(300), configurations=None):
             failed.append(name)
         print(f"agreement: {name}: {same} of {len(seeds)} seeds the same, {len(seeds) - same} differ; solved "
               + ", ".join(f"{e} {fmt_rate_mean(rates[e], means[e])}" for e in ("numpy", "compiled"))
-              + f"; CPU {seconds['numpy']:.1f} / {seconds['compiled']:.1f} s" + ("" if agree else "  DISAGREE"),
+              + f"; CPU numpy {seconds['numpy']:.1f} s, compiled {seconds['compiled']:.1f} s"
+              + ("" if agree else "  DISAGREE"),
               flush=True)
     if failed:
         raise SystemExit(f"engines disagree beyond their intervals: {', '.join(failed)}")
@@ -448,6 +451,10 @@ def main(argv=None):
                              "in --only)")
     parser.add_argument("--only", default=",".join(s for s in SECTIONS if s != "baseline"),
                         help=f"comma-separated sections to run, from {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--sizes", type=cli.list_of(str, lambda v: str(cli.parse_size(v))),
+                        default=list(AGREEMENT_SIZES),
+                        help="encoder sizes of the optimizer_agreement section, comma-separated (default "
+                             f"{','.join(AGREEMENT_SIZES)})")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in sections if s not in SECTIONS]
@@ -461,6 +468,8 @@ def main(argv=None):
     for section in sections:
         if section == "baseline":
             bench_baseline(args.repeat, args.baseline)
+        elif section == "optimizer_agreement":
+            bench_optimizer_agreement(args.repeat, args.sizes)
         else:
             globals()[f"bench_{section}"](args.repeat)
     return 0

@@ -35,6 +35,22 @@ def test_the_polynomial_exp_is_within_an_ulp_and_saturates_as_the_sigmoid_needs(
     assert got[-3] == got[-2] > 0 and got[-1] == 1.0
 
 
+@njit(error_model="numpy")
+def _log1p_all(x, out):
+    for i in range(x.shape[0]):
+        out[i] = C.log1p_(x[i])
+
+
+def test_the_polynomial_log1p_is_within_an_ulp():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-0.9999999, 1.0, 100_000), rng.uniform(-1e-3, 1e-3, 20_000),
+                        np.geomspace(1e-300, 1.0, 1000), -np.geomspace(1e-300, 0.9999999, 1000), [0.0, 0.5, -0.5]])
+    got = np.empty_like(x)
+    _log1p_all(x, got)
+    exact = np.log1p(x.astype(np.longdouble))
+    assert np.all(np.abs(got - exact) <= np.spacing(np.abs(exact).astype(float)))
+
+
 @pytest.mark.parametrize("optimizer", ["momentum", "quickprop", "rprop", "irprop"])
 def test_one_update_of_each_optimizer_is_optimizers_py_on_the_same_numbers(optimizer):
     """Random parameters, gradients and optimizer arrays (with zeros, and gradients whose sign flipped): one update
@@ -141,24 +157,39 @@ def test_a_network_runs_the_same_alone_in_any_batch_block_or_chunk():
     assert np.array_equal(chunked["params"], together["params"][:50])
 
 
+@pytest.mark.parametrize("optimizer", ["quickprop", "rprop", "irprop"])
+def test_every_optimizer_runs_a_network_the_same_alone_or_in_two_blocks(optimizer):
+    seeds = list(range(C.BLOCK + 8))
+    loop = {"epochs": 40, "early_stop": False}
+    together = T.sweep("backprop", seeds, {"engine": "compiled", "optimizer": optimizer}, loop)
+    for i in (3, C.BLOCK + 5):
+        alone = T.sweep("backprop", [seeds[i]], {"engine": "compiled", "optimizer": optimizer}, loop)
+        assert np.array_equal(alone["params"][0], together["params"][i])
+
+
 @pytest.mark.parametrize("optimizer, profile, budget", [("quickprop", "published", 20), ("quickprop", "fahlman-code", 30),
                                                         ("rprop", "published", 100), ("irprop", "published", 60)])
 def test_quickprop_and_rprop_give_the_numpy_engines_epochs_restarts_and_solves(optimizer, profile, budget):
     """Fahlman's protocol with a budget short enough that some networks restart (a restart resets the optimizer's
-    arrays), and the strict criterion; quickprop is chaotic (a difference in the last bit grows until two runs part
-    after some 50 epochs), so there its networks that solve within 50 epochs are compared. bench_encoder_backprop_8_3_8
-    .py --only agreement runs the optimizers study's own configurations on 300 seeds and compares rates where runs
-    part."""
+    arrays), and the strict criterion, on 32 seeds. Quickprop is chaotic (a difference in the last bit grows until
+    two runs part after some 50 epochs), so under the strict criterion its networks that solve within 50 epochs are
+    compared. Rprop steps by the gradient's sign, so a saturated network whose gradients are near zero can part too:
+    an unsolved network's final codes are build-dependent, and codes are compared where the network solved.
+    bench_encoder_backprop_8_3_8.py --only optimizer_agreement runs the optimizers study's own configurations on
+    300 seeds and compares the solve rates where runs part."""
     settings = {"optimizer": optimizer, "profile": profile}
     for loop in ({"criterion": "fahlman", "restart_every": budget, "epochs": 4 * budget}, {"epochs": 300}):
-        runs = {engine: T.sweep("backprop", range(16), {**settings, "engine": engine}, loop)
-                for engine in ("numpy", "compiled")}
-        fast = slice(None) if optimizer != "quickprop" or "restart_every" in loop else runs["numpy"]["epochs"] <= 50
-        assert runs["compiled"].restart_epochs == runs["numpy"].restart_epochs
-        for column in ("epochs", "solved", "solve_epoch", "codes"):
-            assert np.array_equal(runs["compiled"][column][fast], runs["numpy"][column][fast]), column
+        numpy, compiled = (T.sweep("backprop", range(32), {**settings, "engine": engine}, loop)
+                           for engine in ("numpy", "compiled"))
+        same = np.ones(32, bool) if optimizer != "quickprop" or "restart_every" in loop else numpy["epochs"] <= 50
+        assert [a for a, keep in zip(compiled.restart_epochs, same) if keep] == \
+               [a for a, keep in zip(numpy.restart_epochs, same) if keep]
+        for column in ("epochs", "solved", "solve_epoch"):
+            assert np.array_equal(compiled[column][same], numpy[column][same]), column
+        solved = same & numpy["solved"]
+        assert np.array_equal(compiled["codes"][solved], numpy["codes"][solved])
         if "restart_every" in loop:
-            assert sum(map(len, runs["numpy"].restart_epochs)) > 0 and runs["numpy"]["solved"].any()
+            assert sum(map(len, numpy.restart_epochs)) > 0 and solved.sum() >= 8
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "quickprop", "rprop"])
