@@ -626,11 +626,10 @@ def readout(learner, params):
             read.y[..., :k].transpose(2, 0, 1).copy())
 
 
-def warm_up(sizes=((8, 3), (4, 2)), optimizers=("momentum",)):
-    """Compile the kernels (or load them from numba's cache) for these (N, H) sizes and optimizers now (rprop and
-    irprop share theirs)."""
+def warm_up(kernels=((8, 3, "momentum"), (4, 2, "momentum"), (8, 3, "quickprop"), (8, 3, "rprop"))):
+    """Compile the kernels (or load them from numba's cache) for these (N, H, optimizer) now (rprop and irprop share
+    theirs)."""
     from backprop_learner import Backprop
     from training_loop import Shape
-    for n, nh in sizes:
-        for optimizer in optimizers:
-            CompiledLearner(Backprop(Shape(n, nh), optimizer=optimizer))
+    for n, nh, optimizer in kernels:
+        CompiledLearner(Backprop(Shape(n, nh), optimizer=optimizer))

@@ -54,13 +54,13 @@ def test_thirty_seeds_solve_21_with_exactly_the_epochs_of_serial_runs(published_
     runs = published_sweep[2]["runs"]                   # the README's command, run once (tests/conftest.py)
     assert sum(r["solved"] for r in runs) == 21
     assert [r["epochs"] for r in runs] == PUBLISHED_EPOCHS_0_29
-    # a stack of one gives the same record, bit for bit: every solved run and one of the nine that run to the cap
-    # (each unsolved one alone is 20000 single-network epochs, most of this test's time)
+    # a stack of one gives the same record, bit for bit: seed 0, the solved runs under 1000 epochs and one of the
+    # nine that run to the cap (each unsolved one alone is 20000 single-network epochs, most of this test's time)
     unsolved_seed = next(r["seed"] for r in runs if not r["solved"])
     alone = {}
     for run in runs:
         assert run["solved"] == (run["accuracy"] == 1.0 and run["n_distinct_codes"] == 8)
-        if run["solved"] or run["seed"] == unsolved_seed:
+        if run["seed"] in (0, unsolved_seed) or run["epochs"] < 1000:
             alone[run["seed"]] = E.sweep_seeds([run["seed"]], n_epochs=20000, return_weights=True)[0]
             record = {k: v for k, v in alone[run["seed"]].items() if k not in ("W1", "b1", "W2", "b2")}
             assert json.loads(json.dumps(atomic_files.json_safe(record))) == run
