@@ -43,13 +43,14 @@ PROFILES = {"published": ("zero biases, 0/1 inputs, no offset on the hidden deri
                              {"bias_scale": (0.7, 0.7), "inputs": "symmetric", "hidden_prime_offset": 0.1})}
 
 
-# How a stack of networks is computed. Both give the same published figures (epochs and solve sets per seed); the
-# compiled engine's numbers differ from numpy's in the last bits (its exp is its own), so a run is reproduced by
-# its seed, settings and engine.
+# How a stack of networks is computed. Both give the same published figures (epochs and solve sets per seed; where
+# quickprop's chaotic runs or Rprop's saturated ones part, the same solve rates); the compiled engine's numbers
+# differ from numpy's in the last bits (its exp and log1p are its own), so a run is reproduced by its seed, settings
+# and engine.
 ENGINES = {"numpy": "numpy array operations (default)",
-           "compiled": "numba kernels with the networks innermost, several times faster for many networks (the "
-                       "momentum optimizer; compiled on first use, then cached)"}
-COMPILED_OPTIMIZERS = ("momentum",)
+           "compiled": "numba kernels with the networks innermost, several times faster for many networks (every "
+                       "optimizer; compiled on first use, then cached)"}
+COMPILED_OPTIMIZERS = ("momentum", "quickprop", "rprop", "irprop")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Backprop:
         self.shape, self.loss = shape, check_loss(loss)
         self.engine = check.check_choice(engine, ENGINES, "engine")
         if engine == "compiled" and optimizer not in COMPILED_OPTIMIZERS:
-            raise ValueError(f"the compiled engine runs the {', '.join(COMPILED_OPTIMIZERS)} optimizer, not "
+            raise ValueError(f"the compiled engine runs the {', '.join(COMPILED_OPTIMIZERS)} optimizers, not "
                              f"{optimizer}: use --engine numpy")
         if engine == "compiled" and split_epsilon:
             raise ValueError("the compiled engine does not split the learning rate by fan-in: use --engine numpy")
@@ -229,12 +230,17 @@ class _BackpropBatch:
 def bytes_needed(shape, settings, n_networks):
     """The memory bound's figure for a stack of n networks: each network's parameters, gradients and final
     parameters, its optimizer's arrays (and split learning rates) and its activations h, z, y; and a chunk's
-    temporaries of the backward pass and the sigmoids. The compiled engine keeps no gradients but its step's output errors (N, N) and hidden
-    errors (N, H) for every network at once."""
+    temporaries of the backward pass and the sigmoids. The compiled engine keeps no gradients and no z: the
+    parameters, the readout (h, y, the codes) and the optimizer's arrays, which the final readout's copy of the
+    outputs replaces at the end, and a block's output and hidden errors (256 networks at most,
+    compiled_backprop.BLOCK); the final parameters are the result's (training_loop.column_bytes)."""
     n, h, p = shape.n_patterns, shape.n_hidden, shape.n_params
+    optimizer = OPTIMIZERS[settings.optimizer]()
     if settings.engine == "compiled":
-        return n_networks * 8 * (3 * p + 2 * n * h + 3 * n * n)
-    per_network = 8 * ((3 + OPTIMIZERS[settings.optimizer]().arrays + settings.split_epsilon) * p + n * h + 2 * n * n)
+        arrays = len(optimizer.new_state(np.zeros((1, 1))))
+        return n_networks * 8 * (p + n * h + n * n + n + max(arrays * p, n * n)) + min(n_networks, 256) * 8 * (
+            n * n + n * h)
+    per_network = 8 * ((3 + optimizer.arrays + settings.split_epsilon) * p + n * h + 2 * n * n)
     return n_networks * per_network + min(n_networks, networks_per_chunk(shape)) * 8 * (3 * n * n + 2 * n * h)
 
 

@@ -23,7 +23,7 @@ import encoder_backprop_8_3_8 as E
 import validation as check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("single", "sweep", "engines", "agreement", "parallel", "boltzmann", "local", "figures", "gif",
+SECTIONS = ("single", "sweep", "engines", "agreement", "optimizer_agreement", "parallel", "boltzmann", "local", "figures", "gif",
             "data_movement", "memory", "baseline")
 
 
@@ -113,23 +113,32 @@ def peak_flops(n=1500):
     return best
 
 
-def epoch_cost(engine, n, epochs, repeat):
-    """Median CPU seconds per network-epoch of a sweep of n networks, none stopping early: the time of `epochs`
-    epochs less that of one epoch (so the networks' initialisation is not counted). CPU time, not wall time: on a
-    machine shared with other work the wall time measures the others too."""
-    def run(e):
-        return lambda: E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine)
-    total, first = (median_call(run(e), repeat, time.process_time) for e in (epochs, 1))
-    return max(total - first, 0) / (n * (epochs - 1))
+def epoch_costs(engines, n, epochs, repeat, **settings):
+    """Median CPU seconds per network-epoch of a sweep of n networks on each engine, none stopping early: the time of
+    `epochs` epochs less that of one epoch (so the networks' initialisation is not counted). The engines run in
+    turns, each run of one followed by a run of the next, so a change in the machine's load falls on all of them.
+    CPU time, not wall time: on a machine shared with other work the wall time measures the others too."""
+    def run(engine, e):
+        start = time.process_time()
+        E.sweep_seeds(range(n), n_epochs=e, early_stop=False, engine=engine, **settings)
+        return time.process_time() - start
+    for engine in engines:                              # warm-up
+        run(engine, 2)
+    costs = {engine: [] for engine in engines}
+    for _ in range(repeat):
+        for engine in engines:
+            costs[engine].append(max(run(engine, epochs) - run(engine, 1), 0) / (n * (epochs - 1)))
+    return {engine: statistics.median(c) for engine, c in costs.items()}
 
 
 def bench_engines(repeat):
-    """Both engines at 1 to 10000 networks, the ratio, and the floating-point floor at this core's peak rate."""
+    """Both engines at 1 to 10000 networks, in turns, the ratio, and the floating-point floor at this core's peak
+    rate; then quickprop (its own loss, atanh, and activation), Rprop+ and iRprop- at 1000 networks."""
     peak = peak_flops()
     report("engines: peak float64 rate (numpy matrix product, per CPU-second)", peak / 1e9, "GF/s", 5)
     floor = FLOPS_PER_NETWORK_EPOCH / peak
     for n, epochs in ((1, 2000), (30, 1000), (1000, 100), (10000, 20)):
-        cost = {engine: epoch_cost(engine, n, epochs, repeat) for engine in ("numpy", "compiled")}
+        cost = epoch_costs(("numpy", "compiled"), n, epochs, repeat)
         for engine, seconds in cost.items():
             report(f"engines: {engine}, {n} networks x {epochs} epochs, per network-epoch", seconds * 1e6, "us",
                    repeat)
@@ -137,6 +146,14 @@ def bench_engines(repeat):
                "goal >= 5 at 1000" if n == 1000 else "")
         report(f"engines: compiled / floating-point floor ({FLOPS_PER_NETWORK_EPOCH} flops at peak)",
                cost["compiled"] / floor, "x", repeat)
+    for optimizer in ("quickprop", "rprop", "irprop"):
+        cost = epoch_costs(("numpy", "compiled"), 1000, 100, repeat, optimizer=optimizer)
+        for engine, seconds in cost.items():
+            report(f"engines: {optimizer}, {engine}, 1000 networks x 100 epochs, per network-epoch", seconds * 1e6,
+                   "us", repeat)
+        report(f"engines: {optimizer}, numpy / compiled at 1000 networks", cost["numpy"] / cost["compiled"], "x",
+               repeat)
+    report("engines: load average (1 minute) at the end", os.getloadavg()[0], "", 1)
 
 
 def bench_agreement(repeat, n_seeds=2000, cap=20000):
@@ -156,6 +173,73 @@ def bench_agreement(repeat, n_seeds=2000, cap=20000):
     report("agreement: seeds whose epochs or solve differ", len(differ), "seeds", 1, "goal 0")
     if differ:
         raise SystemExit(f"engines disagree (seed, numpy epochs, compiled epochs): {differ[:10]}")
+
+
+AGREEMENT_SIZES = ("4-2-4", "8-3-8", "10-5-10", "16-4-16")
+
+
+def bench_optimizer_agreement(repeat, sizes=AGREEMENT_SIZES):
+    agreement_of_optimizers(configurations=optimizer_configurations(sizes))
+
+
+def optimizer_configurations(sizes=AGREEMENT_SIZES):
+    """(name, settings, loop, size) of every sweep the optimizers study runs at these sizes (studies/optimizers.py:
+    each of its learners under Fahlman's protocol and under the strict criterion, at its default options)."""
+    from studies import optimizers as study
+    budget, fahlman_cap = study.OPTIONS["budget"][0], study.OPTIONS["fahlman_cap"][0]
+    protocols = {"fahlman": {"epochs": fahlman_cap, "criterion": "fahlman", "restart_every": budget},
+                 "strict": {"epochs": study.EPOCHS}}
+    for size in sizes:
+        for learner, (optimizer, profile) in study.LEARNERS.items():
+            for protocol, loop in protocols.items():
+                yield f"{size} {learner}, {protocol}", {"optimizer": optimizer, "profile": profile}, loop, size
+
+
+def agreement_of_optimizers(seeds=range(300), configurations=None):
+    """Every configuration of the optimizers study at sizes up to 16-4-16 on both engines, seeds 0-299: the seeds
+    whose epochs, solve and restarts are the same on both, and the solve rates with their 95% Wilson intervals (and
+    the mean epochs of the solved networks with their 95% bootstrap intervals). Networks may differ seed by seed
+    where an optimizer is chaotic (a difference in the last bit grows until the runs part); the configuration then
+    agrees if the engines' intervals overlap, of the solve rates and of the mean epochs. Exits non-zero if one does
+    not."""
+    import training_loop as T
+    from interval_stats import bootstrap, rate
+    failed = []
+    for name, settings, loop, size in configurations or optimizer_configurations():
+        runs, seconds = {}, {}
+        for engine in ("compiled", "numpy"):
+            T.sweep("backprop", [0], {**settings, "engine": engine}, {"epochs": 1}, size=size)   # compiles, once
+            start = time.process_time()
+            runs[engine] = T.sweep("backprop", seeds, {**settings, "engine": engine}, loop, size=size)
+            seconds[engine] = time.process_time() - start
+        same = int(np.sum((runs["numpy"]["epochs"] == runs["compiled"]["epochs"])
+                          & (runs["numpy"]["solved"] == runs["compiled"]["solved"])
+                          & np.array([len(a) == len(b) for a, b in zip(runs["numpy"].restart_epochs,
+                                                                        runs["compiled"].restart_epochs)])))
+        rates = {e: rate(int(r["solved"].sum()), len(seeds)) for e, r in runs.items()}
+        means = {e: bootstrap(r["epochs"][r["solved"]], "mean") for e, r in runs.items()}
+        agree = same == len(seeds) or (overlap(rates["numpy"]["wilson_95"], rates["compiled"]["wilson_95"])
+                                       and (None in means.values()
+                                            or overlap(means["numpy"]["ci_95"], means["compiled"]["ci_95"])))
+        if not agree:
+            failed.append(name)
+        print(f"agreement: {name}: {same} of {len(seeds)} seeds the same, {len(seeds) - same} differ; solved "
+              + ", ".join(f"{e} {fmt_rate_mean(rates[e], means[e])}" for e in ("numpy", "compiled"))
+              + f"; CPU numpy {seconds['numpy']:.1f} s, compiled {seconds['compiled']:.1f} s"
+              + ("" if agree else "  DISAGREE"),
+              flush=True)
+    if failed:
+        raise SystemExit(f"engines disagree beyond their intervals: {', '.join(failed)}")
+
+
+def overlap(a, b):
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def fmt_rate_mean(r, mean):
+    low, high = r["wilson_95"]
+    text = f"{r['k']}/{r['n']} [{low:.3f}-{high:.3f}]"
+    return text + (f", mean epochs {mean['mean']:.1f} [{mean['ci_95'][0]:.1f}-{mean['ci_95'][1]:.1f}]" if mean else "")
 
 
 def bench_parallel(repeat):
@@ -367,6 +451,10 @@ def main(argv=None):
                              "in --only)")
     parser.add_argument("--only", default=",".join(s for s in SECTIONS if s != "baseline"),
                         help=f"comma-separated sections to run, from {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--sizes", type=cli.list_of(str, lambda v: str(cli.parse_size(v))),
+                        default=list(AGREEMENT_SIZES),
+                        help="encoder sizes of the optimizer_agreement section, comma-separated (default "
+                             f"{','.join(AGREEMENT_SIZES)})")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in sections if s not in SECTIONS]
@@ -380,6 +468,8 @@ def main(argv=None):
     for section in sections:
         if section == "baseline":
             bench_baseline(args.repeat, args.baseline)
+        elif section == "optimizer_agreement":
+            bench_optimizer_agreement(args.repeat, args.sizes)
         else:
             globals()[f"bench_{section}"](args.repeat)
     return 0

@@ -1,21 +1,24 @@
-"""The backprop learner's compiled engine (--engine compiled): numba kernels of the momentum step, the forward pass
-and the per-epoch readout the loop reads, and the batch that runs them (backprop_learner imports this module only
-when the engine is asked for, so the numpy engine never pays numba's import).
+"""The backprop learner's compiled engine (--engine compiled): numba kernels of a step of each optimizer (momentum,
+quickprop, Rprop+, iRprop-), the forward pass and the per-epoch readout the loop reads, and the batch that runs them
+(backprop_learner imports this module only when the engine is asked for, so the numpy engine never pays numba's
+import).
 
 Layout: every array keeps the networks innermost, parameters (P, S), hidden activations (N, H, S), outputs
 (N, N, S), so each inner loop runs across networks on contiguous memory and the compiler turns it into vector
-instructions (8 networks per AVX-512 register), block by block.
+instructions (8 networks per AVX-512 register), block by block. The batch's arrays start on a cache line and hold
+a multiple of 8 networks, so no vector load straddles two lines and no network is left to a scalar loop.
 
 Arithmetic: float64, no fast-math flags, every sum in the order written (index order) with explicit fused
 multiply-adds, so a network's run depends only on its seed and settings, not on the batch, its block or the
 machine. It differs from the numpy engine's in its exp (a polynomial within about 1 ulp of the exact value, written
 without calls or branches so that it vectorises) and in how its sums are rounded, so runs differ from the numpy
-engine's in the last bits; the published figures (epochs per seed, solve counts) are the same (docs/performance.md,
-the agreement check).
+engine's in the last bits; the optimizers' own arithmetic is numpy's, operation for operation. The published
+figures (epochs per seed, solve counts) are the same (docs/performance.md, the agreement check).
 
     exp_(x), sigmoid(z)                 the scalar functions, inlined into the loops
-    step(...)                           one momentum step of every network and the next epoch's readout
+    step(...)                           one step of every network and the next epoch's readout
     forward(...)                        the readout alone (fresh or loaded parameters, the final ones)
+    update(...)                         an optimizer's step from given gradients (for the tests)
 """
 import sys
 
@@ -23,9 +26,9 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import event
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
-BLOCK = 1024    # networks per block: each vector loop's set-up is paid once per block (64 was 10-20% slower a step)
+BLOCK = 256     # networks per block: a block's arrays stay in a 2 MB level-2 cache through a step (1024: 15% slower)
 LOSS_CODES = {"ce": 0, "sse": 1, "sse_offset": 2, "atanh": 3}
 
 
@@ -92,6 +95,30 @@ def exp_(x):
     return p * _double_of_bits((_bits_of_double(rounded) + 1023) << 52)     # k's bits moved to the exponent
 
 
+SQRT_HALF_BITS = 0x3FE6A09E667F3BCD             # the IEEE bits of sqrt(1/2)
+# 1/(2i + 1) for i = 11 .. 1: log(m) = 2 atanh(s) = 2 (s + s^3/3 + ... + s^23/23) with s = (m - 1)/(m + 1); on
+# sqrt(1/2) <= m < sqrt(2), |s| <= 0.172 and the truncation error is below 1e-18 relative
+ATANH_SERIES = tuple(1.0 / (2 * i + 1) for i in range(11, 0, -1))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def log1p_(x):
+    """log(1 + x) for -1 < x <= 1, within about 1 ulp, without calls or branches (numpy's log1p is a library call,
+    which does not vectorise), as fdlibm's log1p computes it: u = 1 + x = 2^k m with sqrt(1/2) <= m < sqrt(2) (k
+    and m from u's bits), log(m) from its atanh series, plus c / u for the rounding error c of 1 + x."""
+    u = 1.0 + x
+    c = (x - (u - 1.0)) / u                     # u - 1 and x - (u - 1) are exact on this range
+    k = (_bits_of_double(u) - SQRT_HALF_BITS) >> 52
+    f = _double_of_bits(_bits_of_double(u) - (k << 52)) - 1.0     # m - 1, exact
+    s = f / (2.0 + f)
+    s2, half_f2 = s * s, 0.5 * f * f
+    p = ATANH_SERIES[0]
+    for term in ATANH_SERIES[1:]:
+        p = _fma(p, s2, term)
+    # log(m) = f - (f^2/2 - s (f^2/2 + R)) with R = 2 s^2 p: f exact, a small correction rounded
+    return _fma(float(k), LN2_HIGH, f - (half_f2 - (s * (half_f2 + 2.0 * s2 * p) + _fma(float(k), LN2_LOW, c))))
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def sigmoid(z):
     """1 / (1 + e^-z), clipped as the numpy engine clips it (encoder_backprop_8_3_8.sigmoid)."""
@@ -99,20 +126,31 @@ def sigmoid(z):
 
 
 # ------------------------------------------------------------------------------------------------ the kernels
-# Arrays: params, velocity (P, S) with W1 (N, H), b1 (H), W2 (H, N), b2 (N) row-major down the P rows, as
-# encoder_backprop_8_3_8.unpack lays out one network; h (N, H, S); z, y (N, N, S); x (N, N) the inputs, or (0, 0)
-# for the one-hot patterns. The readout of every network: codes (N, S) corner indices, and (S,) each: n_codes the
-# distinct codes, one_corner (every code the same), reconstructed (every pattern's largest output is its own, the
-# first one on a tie, as numpy's argmax), within (Fahlman's 0.4/0.6 criterion), code_margin (min |h - 0.5|).
+# Arrays: params (P, S) with W1 (N, H), b1 (H), W2 (H, N), b2 (N) row-major down the P rows, as
+# encoder_backprop_8_3_8.unpack lays out one network; state the optimizer's arrays, (P, S) each (STATE); h (N, H, S);
+# z, y (N, N, S); x (N, N) the inputs, or (0, 0) for the one-hot patterns. The readout of every network: codes
+# (N, S) corner indices, and (S,) each: n_codes the distinct codes, one_corner (every code the same), reconstructed
+# (every pattern's largest output is its own, the first one on a tie, as numpy's argmax), within (Fahlman's 0.4/0.6
+# criterion), code_margin (min |h - 0.5|). A step's scratch holds one block: delta (N, N, B) the output errors and
+# dh (N H, B) the hidden ones, column s - s0 for network s.
 #
 # Every loop over the networks of a block (s0 <= s < s1) is innermost, so the compiler vectorises it; its index is
 # unsigned, so it is a plain address offset (a signed one may count from the end, which hides the access pattern).
 # The sums over patterns and hidden units run inside it, in registers, over the tuples `patterns` (N,) and
 # `units` (H,): a tuple's length is part of its type, so each size is compiled with constant loop counts that the
 # compiler unrolls (a larger encoder passes arrays instead, and the same code runs with counts read at run time).
+@njit(cache=True, inline="always", error_model="numpy")
+def _output_drive(params, h, center, p, o, s, n_w, nh, n, H):
+    """z of output o on pattern p of network s: the sum over hidden units in index order, then the bias."""
+    a = (h[p, 0, s] - center) * params[n_w + nh + o, s]
+    for j in range(1, H):
+        a = _fma(h[p, j, s] - center, params[n_w + nh + j * n + o, s], a)
+    return a + params[2 * n_w + nh + o, s]
+
+
 @njit(cache=True, error_model="numpy")
 def _forward_block(params, s0, s1, x, center, h, z, y, patterns, units):
-    """h, z, y of networks s0 .. s1 - 1 from their parameters."""
+    """h, y of networks s0 .. s1 - 1 from their parameters, and z unless it is empty (the step does not keep it)."""
     _wide_vectors()
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
@@ -129,18 +167,19 @@ def _forward_block(params, s0, s1, x, center, h, z, y, patterns, units):
                         a = _fma(x[p, i], params[i * nh + j, s], a)
                     h[p, j, s] = sigmoid(a + params[n_w + j, s])
         for o in range(n):
-            for s in range(s0, s1):
-                a = (h[p, 0, s] - center) * params[n_w + nh + o, s]
-                for j in range(1, H):
-                    a = _fma(h[p, j, s] - center, params[n_w + nh + j * n + o, s], a)
-                z[p, o, s] = a + params[2 * n_w + nh + o, s]
-                y[p, o, s] = sigmoid(z[p, o, s])
+            if z.shape[0] == 0:
+                for s in range(s0, s1):
+                    y[p, o, s] = sigmoid(_output_drive(params, h, center, p, o, s, n_w, nh, n, H))
+            else:
+                for s in range(s0, s1):
+                    z[p, o, s] = _output_drive(params, h, center, p, o, s, n_w, nh, n, H)
+                    y[p, o, s] = sigmoid(z[p, o, s])
 
 
 @njit(cache=True, error_model="numpy")
 def _read_block(s0, s1, h, y, codes, n_codes, one_corner, reconstructed, within, code_margin, fresh, patterns,
                 units):
-    """The readout of networks s0 .. s1 - 1 from their h and y; fresh (S,) bool scratch."""
+    """The readout of networks s0 .. s1 - 1 from their h and y; fresh (s1 - s0,) bool scratch."""
     _wide_vectors()
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
@@ -159,12 +198,12 @@ def _read_block(s0, s1, h, y, codes, n_codes, one_corner, reconstructed, within,
     for p in range(1, n):
         for s in range(s0, s1):
             one_corner[s] &= codes[p, s] == codes[0, s]
-            fresh[s] = True
+            fresh[s - s0] = True
         for q in range(p):                              # pattern p's code is new unless an earlier one has it
             for s in range(s0, s1):
-                fresh[s] &= codes[q, s] != codes[p, s]
+                fresh[s - s0] &= codes[q, s] != codes[p, s]
         for s in range(s0, s1):
-            n_codes[s] += fresh[s]
+            n_codes[s] += fresh[s - s0]
     for s in range(s0, s1):
         reconstructed[s], within[s] = True, True
     for p in range(n):
@@ -181,11 +220,11 @@ def _read_block(s0, s1, h, y, codes, n_codes, one_corner, reconstructed, within,
 
 
 @njit(cache=True, error_model="numpy")
-def forward(params, x, center, h, z, y, codes, n_codes, one_corner, reconstructed, within, code_margin, patterns,
+def forward(params, x, center, z, h, y, codes, n_codes, one_corner, reconstructed, within, code_margin, patterns,
             units):
-    """h, z, y and the readout of every network from its parameters."""
+    """h, y, the readout and z (unless it is empty) of every network from its parameters."""
     S = params.shape[1]
-    fresh = np.empty(S, np.bool_)
+    fresh = np.empty(min(S, BLOCK), np.bool_)
     for start in range(0, S, BLOCK):
         s0, s1 = np.uint64(start), np.uint64(min(start + BLOCK, S))
         _forward_block(params, s0, s1, x, center, h, z, y, patterns, units)
@@ -194,160 +233,294 @@ def forward(params, x, center, h, z, y, codes, n_codes, one_corner, reconstructe
 
 
 @njit(cache=True, error_model="numpy")
-def step(params, velocity, lr, momentum, x, loss, center, hidden_offset, h, z, y, codes, n_codes, one_corner,
-         reconstructed, within, code_margin, patterns, units):
-    """One full-batch momentum step of every network (encoder_backprop_8_3_8.backward, then optimizers.Momentum:
-    V = momentum V + lr g, P -= V), then h, z, y and the readout at the new parameters, all in place. The
-    gradient reads h and y, the previous step's forward pass. lr, momentum (S,); loss a LOSS_CODES value."""
+def _learn_block(params, state, plus, lr, momentum, constants, s0, s1, x, loss, center, hidden_offset, h, y, delta,
+                 dh, patterns, units):
+    """One optimizer step of networks s0 .. s1 - 1: each parameter's gradient (the loss averaged over the patterns,
+    encoder_backprop_8_3_8.backward) from h and y, the forward pass at the parameters, and at once its update
+    (`apply`); the hidden errors read W2 before it moves. delta and dh are scratch."""
     _wide_vectors()
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
-    n_w, S, inv_n = n * nh, params.shape[1], 1.0 / n
-    delta, dh = np.empty((n, n, S)), np.empty((n, nh, S))
-    fresh = np.empty(S, np.bool_)
-    for start in range(0, S, BLOCK):
-        s0, s1 = np.uint64(start), np.uint64(min(start + BLOCK, S))
-        for p in range(n):                              # dL/dz of every output, averaged over the patterns
-            for o in range(n):
-                target = 1.0 if o == p else 0.0
+    n_w, inv_n = n * nh, 1.0 / n
+    for p in range(n):                              # dL/dz of every output, averaged over the patterns
+        for o in range(n):
+            target = 1.0 if o == p else 0.0
+            if loss == 0:
                 for s in range(s0, s1):
-                    delta[p, o, s] = (y[p, o, s] - target) * inv_n
-                if loss == 1:
-                    for s in range(s0, s1):
-                        delta[p, o, s] = delta[p, o, s] * y[p, o, s] * (1.0 - y[p, o, s])
-                elif loss == 2:
-                    for s in range(s0, s1):
-                        delta[p, o, s] = delta[p, o, s] * (y[p, o, s] * (1.0 - y[p, o, s]) + 0.1)
-                elif loss == 3:
-                    for s in range(s0, s1):
-                        delta[p, o, s] = (_atanh_error(delta[p, o, s] * n) * inv_n
-                                          * (y[p, o, s] * (1.0 - y[p, o, s]) + 0.1))
-        for p in range(n):                              # dL/d(hidden drive), through the old W2
-            for j in range(nh):
-                w2 = n_w + nh + j * n
+                    delta[p, o, s - s0] = (y[p, o, s] - target) * inv_n
+            elif loss == 1:
                 for s in range(s0, s1):
-                    a = delta[p, 0, s] * params[w2, s]
+                    delta[p, o, s - s0] = (y[p, o, s] - target) * inv_n * y[p, o, s] * (1.0 - y[p, o, s])
+            elif loss == 2:
+                for s in range(s0, s1):
+                    delta[p, o, s - s0] = (y[p, o, s] - target) * inv_n * (y[p, o, s] * (1.0 - y[p, o, s]) + 0.1)
+            else:
+                for s in range(s0, s1):
+                    delta[p, o, s - s0] = (_atanh_error((y[p, o, s] - target) * inv_n * n) * inv_n
+                                           * (y[p, o, s] * (1.0 - y[p, o, s]) + 0.1))
+    for p in range(n):                              # dL/d(hidden drive), through W2
+        for j in range(nh):
+            w2 = n_w + nh + j * n
+            if hidden_offset != 0.0:
+                for s in range(s0, s1):
+                    a = delta[p, 0, s - s0] * params[w2, s]
                     for o in range(1, N):
-                        a = _fma(delta[p, o, s], params[w2 + o, s], a)
-                    dh[p, j, s] = a
-                if hidden_offset != 0.0:
-                    for s in range(s0, s1):
-                        dh[p, j, s] *= h[p, j, s] * (1.0 - h[p, j, s]) + hidden_offset
-                else:
-                    for s in range(s0, s1):
-                        dh[p, j, s] = dh[p, j, s] * h[p, j, s] * (1.0 - h[p, j, s])
-        for j in range(nh):                             # W2, then b2
-            for o in range(n):
-                w2 = n_w + nh + j * n + o
+                        a = _fma(delta[p, o, s - s0], params[w2 + o, s], a)
+                    dh[p * nh + j, s - s0] = a * (h[p, j, s] * (1.0 - h[p, j, s]) + hidden_offset)
+            else:
                 for s in range(s0, s1):
-                    g = (h[0, j, s] - center) * delta[0, o, s]
-                    for p in range(1, N):
-                        g = _fma(h[p, j, s] - center, delta[p, o, s], g)
-                    _momentum(params, velocity, w2, s, g, lr, momentum)
+                    a = delta[p, 0, s - s0] * params[w2, s]
+                    for o in range(1, N):
+                        a = _fma(delta[p, o, s - s0], params[w2 + o, s], a)
+                    dh[p * nh + j, s - s0] = a * h[p, j, s] * (1.0 - h[p, j, s])
+    for j in range(nh):                             # W2, then b2
         for o in range(n):
             for s in range(s0, s1):
-                g = delta[0, o, s]
+                a = (h[0, j, s] - center) * delta[0, o, s - s0]
                 for p in range(1, N):
-                    g += delta[p, o, s]
-                _momentum(params, velocity, 2 * n_w + nh + o, s, g, lr, momentum)
-        for i in range(n):                              # W1, then b1
-            for j in range(nh):
-                if x.shape[0] == 0:                     # one-hot inputs: dW1's row i is pattern i's dh
-                    for s in range(s0, s1):
-                        _momentum(params, velocity, i * nh + j, s, dh[i, j, s], lr, momentum)
-                else:
-                    for s in range(s0, s1):
-                        g = x[0, i] * dh[0, j, s]
-                        for p in range(1, N):
-                            g = _fma(x[p, i], dh[p, j, s], g)
-                        _momentum(params, velocity, i * nh + j, s, g, lr, momentum)
+                    a = _fma(h[p, j, s] - center, delta[p, o, s - s0], a)
+                apply(params, state, plus, n_w + nh + j * n + o, s, a, lr, momentum, constants, n)
+    for o in range(n):
+        for s in range(s0, s1):
+            a = delta[0, o, s - s0]
+            for p in range(1, N):
+                a += delta[p, o, s - s0]
+            apply(params, state, plus, 2 * n_w + nh + o, s, a, lr, momentum, constants, n)
+    for i in range(n):                              # W1 (one-hot inputs: row i is pattern i's hidden errors)
         for j in range(nh):
-            for s in range(s0, s1):
-                g = dh[0, j, s]
-                for p in range(1, N):
-                    g += dh[p, j, s]
-                _momentum(params, velocity, n_w + j, s, g, lr, momentum)
-        _forward_block(params, s0, s1, x, center, h, z, y, patterns, units)
-        _read_block(s0, s1, h, y, codes, n_codes, one_corner, reconstructed, within, code_margin, fresh, patterns,
-                    units)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _momentum(params, velocity, row, s, g, lr, momentum):
-    """V = momentum V + lr g, P -= V for one parameter of network s (optimizers.momentum_step)."""
-    v = velocity[row, s] * momentum[s] + g * lr[s]
-    velocity[row, s] = v
-    params[row, s] -= v
+            if x.shape[0] == 0:
+                for s in range(s0, s1):
+                    apply(params, state, plus, i * nh + j, s, dh[i * nh + j, s - s0], lr, momentum, constants, n)
+            else:
+                for s in range(s0, s1):
+                    a = x[0, i] * dh[j, s - s0]
+                    for p in range(1, N):
+                        a = _fma(x[p, i], dh[p * nh + j, s - s0], a)
+                    apply(params, state, plus, i * nh + j, s, a, lr, momentum, constants, n)
+    for j in range(nh):                             # b1
+        for s in range(s0, s1):
+            a = dh[j, s - s0]
+            for p in range(1, N):
+                a += dh[p * nh + j, s - s0]
+            apply(params, state, plus, n_w + j, s, a, lr, momentum, constants, n)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _atanh_error(e):
-    """encoder_backprop_8_3_8._atanh_error of one number: 2 atanh(e), clipped to +-17 where |e| > 0.9999999."""
-    if abs(e) > 0.9999999:
-        return 17.0 * np.sign(e)
-    return np.log1p(e) - np.log1p(-e)
+    """encoder_backprop_8_3_8._atanh_error of one number: 2 atanh(e), clipped to +-17 where |e| > 0.9999999. Both
+    values are computed and one chosen, so that the loop over networks has no branch."""
+    inside = min(max(e, -0.9999999), 0.9999999)
+    value = log1p_(inside) - log1p_(-inside)
+    return 17.0 * np.sign(e) if abs(e) > 0.9999999 else value
+
+
+def apply(params, state, plus, row, s, g, lr, momentum, constants, n):
+    """Parameter `row` of network s takes one step of the optimizer whose arrays `state` holds (STATE: (velocity,)
+    momentum, (slope, step) quickprop, (delta, grad, step) Rprop+, or iRprop- if not plus) from its gradient g, with
+    optimizers.py's arithmetic, operation for operation, so the same gradient gives the same numbers. lr, momentum
+    (S,); constants: quickprop's (mu, mu / (1 + mu), decay), Rprop's (eta+, eta-, the least and the largest step
+    size); n the number of patterns. In the kernels only (numba picks the optimizer by the length of the tuple
+    `state`, a part of its type, so each is compiled on its own and choosing costs nothing in the loops)."""
+    raise NotImplementedError("compiled_backprop.apply runs in the kernels only")
+
+
+@overload(apply, jit_options={"error_model": "numpy"})
+def _apply(params, state, plus, row, s, g, lr, momentum, constants, n):
+    return (_momentum, _quickprop, _rprop)[len(state) - 1]
+
+
+# Each optimizer reads all its numbers before it chooses: a load made under a condition keeps the compiler from
+# vectorising the loop.
+def _momentum(params, state, plus, row, s, g, lr, momentum, constants, n):
+    """optimizers.Momentum of one weight: V = momentum V + lr g, P -= V."""
+    v = state[0][row, s] * momentum[s] + g * lr[s]
+    state[0][row, s] = v
+    params[row, s] -= v
+
+
+def _quickprop(params, state, plus, row, s, g, lr, momentum, constants, n):
+    """optimizers.Quickprop of one weight: the slope S of the summed error with decay, then the step from S, the
+    previous slope and the previous step D."""
+    mu, shrink, decay, lr = constants[0], constants[1], constants[2], lr[s]
+    p, previous, d = params[row, s], state[0][row, s], state[1][row, s]
+    slope = -n * g - decay * p
+    denominator = previous - slope
+    secant = slope * d / denominator if denominator != 0.0 else 0.0
+    if d > 0.0:
+        grad_term, jump = (lr * slope if slope > 0.0 else 0.0), (mu * d if slope > shrink * previous else secant)
+    elif d < 0.0:
+        grad_term, jump = (lr * slope if slope < 0.0 else 0.0), (mu * d if slope < shrink * previous else secant)
+    else:
+        grad_term, jump = lr * slope, 0.0
+    taken = grad_term + jump
+    params[row, s] = p + taken
+    state[0][row, s], state[1][row, s] = slope, taken
+
+
+def _rprop(params, state, plus, row, s, g, lr, momentum, constants, n):
+    """optimizers.Rprop of one weight, Rprop+ (plus) or iRprop-, from its step size, last gradient and last step.
+    Where the gradient's sign flipped, Rprop+ takes its last step back; both then forget the gradient."""
+    eta_plus, eta_minus, delta_min, delta_max = constants[0], constants[1], constants[2], constants[3]
+    size, back = state[0][row, s], -state[2][row, s]
+    agree, grown, shrunk = g * state[1][row, s], size * eta_plus, size * eta_minus
+    if agree > 0.0:
+        size = grown if grown < delta_max else delta_max
+    elif agree < 0.0:
+        size = shrunk if shrunk > delta_min else delta_min
+    flipped = agree < 0.0
+    g = 0.0 if flipped else g
+    taken = back if plus and flipped else -np.sign(g) * size
+    params[row, s] += taken
+    state[0][row, s], state[1][row, s], state[2][row, s] = size, g, taken
+
+
+@njit(cache=True, error_model="numpy")
+def step(params, state, plus, lr, momentum, constants, x, loss, center, hidden_offset, h, y, codes, n_codes,
+         one_corner, reconstructed, within, code_margin, delta, dh, fresh, patterns, units):
+    """One full-batch step of every network by its optimizer (`apply`: state, plus, lr, momentum, constants), then
+    h, y and the readout at the new parameters, all in place (z is not kept: Readout computes it when asked). The
+    gradient reads h and y, the previous step's forward pass; loss a LOSS_CODES value; delta, dh, fresh: one
+    block's scratch (Scratch)."""
+    S = params.shape[1]
+    no_z = np.empty((0, 0, 0))
+    for start in range(0, S, BLOCK):
+        s0, s1 = np.uint64(start), np.uint64(min(start + BLOCK, S))
+        _learn_block(params, state, plus, lr, momentum, constants, s0, s1, x, loss, center, hidden_offset, h, y,
+                     delta, dh, patterns, units)
+        _forward_block(params, s0, s1, x, center, h, no_z, y, patterns, units)
+        _read_block(s0, s1, h, y, codes, n_codes, one_corner, reconstructed, within, code_margin, fresh, patterns,
+                    units)
+
+
+@njit(cache=True, error_model="numpy")
+def update(params, state, plus, g, lr, momentum, constants, n):
+    """Every parameter (P, S) takes one step of its optimizer (`apply`) from its gradient g (P, S), in place, as in
+    a step (for the tests against optimizers.py on given numbers)."""
+    _wide_vectors()
+    for row in range(params.shape[0]):
+        for s in range(np.uint64(params.shape[1])):
+            apply(params, state, plus, row, s, g[row, s], lr, momentum, constants, n)
 
 
 # ---------------------------------------------------------------------------------------------------- the batch
 UNROLLED = 64       # encoders up to this many patterns have their loop counts compiled in (one compilation each)
-_READY = set()      # the sizes whose kernels this process has compiled or loaded from numba's cache
+_READY = set()      # the (N, H, optimizer's arrays) whose kernels this process has compiled or loaded from the cache
+# Each optimizer's arrays (optimizers.py's names), in the order of the kernels' state (K arrays (P, S)), by which
+# `apply` knows the optimizer
+STATE = {"momentum": ("velocity",), "quickprop": ("slope", "step"), "rprop": ("delta", "grad", "step"),
+         "irprop": ("delta", "grad", "step")}
+# The kernels' arrays hold a multiple of LANES networks (the batch's own, then idle ones) and start on a cache line,
+# so every row does too and no vector load straddles two lines (which cost a sixth of a step)
+LANES, ALIGN = 8, 64
+
+
+def constants(name, optimizer):
+    """The kernels' constants of an optimizers.py optimizer (see `apply`)."""
+    if name == "quickprop":
+        return np.array([optimizer.mu, optimizer.mu / (1.0 + optimizer.mu), optimizer.decay, 0.0])
+    if name in ("rprop", "irprop"):
+        return np.array([optimizer.eta_plus, optimizer.eta_minus, optimizer.delta_min, optimizer.delta_max])
+    return np.zeros(4)
+
+
+def lanes(k):
+    """The width of the kernels' arrays for k networks."""
+    return -(-k // LANES) * LANES
+
+
+def aligned(shape, dtype=float):
+    """An uninitialised C-contiguous array whose data starts on a cache line."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buffer = np.empty(size + ALIGN, np.uint8)
+    start = -buffer.ctypes.data % ALIGN
+    return buffer[start:start + size].view(dtype).reshape(shape)
+
+
+def in_lanes(a, idle=0.0):
+    """`a` (..., k) copied into an aligned array of lanes(k) networks, the idle ones set to `idle`."""
+    k = a.shape[-1]
+    out = aligned(a.shape[:-1] + (lanes(k),), a.dtype)
+    out[..., :k], out[..., k:] = a, idle
+    return out
 
 
 class Readout:
     """Every network's activations and the loop's per-epoch readout of them, networks innermost (the kernels' own
-    arrays); `columns(rows)` copies some networks out, `put(rows, other)` writes them back."""
-    NAMES = ("h", "z", "y", "codes", "n_codes", "one_corner", "reconstructed", "within", "code_margin")
+    arrays, `width` networks); `keep(mask)` keeps some networks, `put(rows, other)` writes others' in."""
+    NAMES = ("h", "y", "codes", "n_codes", "one_corner", "reconstructed", "within", "code_margin")
 
-    def __init__(self, shape, k):
+    def __init__(self, shape, width):
         n, nh = shape.n_patterns, shape.n_hidden
-        self.h, self.z, self.y = np.empty((n, nh, k)), np.empty((n, n, k)), np.empty((n, n, k))
-        self.codes, self.n_codes = np.empty((n, k), np.int64), np.empty(k, np.int64)
-        self.one_corner, self.reconstructed, self.within = (np.empty(k, np.bool_) for _ in range(3))
-        self.code_margin = np.empty(k)
+        self.h, self.y = aligned((n, nh, width)), aligned((n, n, width))
+        self.codes, self.n_codes = aligned((n, width), np.int64), aligned(width, np.int64)
+        self.one_corner, self.reconstructed, self.within = (aligned(width, np.bool_) for _ in range(3))
+        self.code_margin = aligned(width)
 
     def arrays(self):
         return tuple(getattr(self, name) for name in self.NAMES)
 
     def keep(self, mask):
         for name in self.NAMES:
-            setattr(self, name, np.ascontiguousarray(getattr(self, name)[..., mask]))
+            setattr(self, name, in_lanes(getattr(self, name)[..., :len(mask)][..., mask]))
         return self
 
     def put(self, rows, other):
         for name in self.NAMES:
-            getattr(self, name)[..., rows] = getattr(other, name)
+            getattr(self, name)[..., rows] = getattr(other, name)[..., :len(rows)]
+
+
+class Scratch:
+    """A step's scratch for one block of `width` networks: the output errors delta (N, N, B), the hidden ones dh
+    (N H, B) and the readout's fresh flags (B,)."""
+
+    def __init__(self, shape, width):
+        n, nh, width = shape.n_patterns, shape.n_hidden, min(width, BLOCK)
+        self.delta, self.dh, self.fresh = aligned((n, n, width)), aligned((n * nh, width)), aligned(width, np.bool_)
+
+    def arrays(self):
+        return self.delta, self.dh, self.fresh
 
 
 class CompiledLearner:
     """What the kernels need to know of a backprop learner (backprop_learner.Backprop): its shape, inputs, loss,
-    activation and hidden derivative offset, in the kernels' terms."""
+    activation, hidden derivative offset and optimizer, in the kernels' terms."""
 
     def __init__(self, learner):
         shape = learner.shape
         n, nh = shape.n_patterns, shape.n_hidden
         self.shape = shape
-        self.x = np.empty((0, 0)) if learner.x is None else np.ascontiguousarray(learner.x, dtype=float)
+        # a writable copy: a read-only array is another type to numba, and another compilation of every kernel
+        self.x = np.empty((0, 0)) if learner.x is None else np.array(learner.x, dtype=float, order="C")
         self.loss, self.center = LOSS_CODES[learner.loss], float(learner.center)
         self.hidden_offset = float(learner.hidden_offset)
+        self.state_names, self.plus = STATE[learner.optimizer_name], learner.optimizer_name == "rprop"
+        self.constants = constants(learner.optimizer_name, learner.optimizer)
         self.sizes = (tuple(range(n)) if n <= UNROLLED else np.arange(n), tuple(range(nh)))
-        if (n, nh) not in _READY:
+        if (n, nh, self.state_names) not in _READY:
             self._compile()
-            _READY.add((n, nh))
+            _READY.add((n, nh, self.state_names))
 
     def _compile(self):
-        """Compile the kernels for this size (or load them from numba's cache), saying so once on stderr when
-        numba really compiles."""
+        """Compile the kernels for this size and optimizer (or load them from numba's cache), saying so once on
+        stderr when numba really compiles."""
         with event.install_listener("numba:run_pass", _SayCompiling()):
-            params = np.zeros((self.shape.n_params, 1))
-            self.readout(params)
-            step(params, np.zeros_like(params), np.ones(1), np.zeros(1), self.x, self.loss, self.center,
-                 self.hidden_offset, *Readout(self.shape, 1).arrays(), *self.sizes)
+            params = in_lanes(np.zeros((self.shape.n_params, 1)))
+            self.readout(params, with_z=True)
+            state = tuple(np.zeros_like(params) for _ in self.state_names)
+            step(params, state, self.plus, np.ones(LANES), np.zeros(LANES), self.constants, self.x, self.loss,
+                 self.center, self.hidden_offset, *Readout(self.shape, LANES).arrays(), *self.scratch(LANES).arrays(),
+                 *self.sizes)
 
-    def readout(self, params):
-        """The Readout of parameters (P, S) (contiguous, networks innermost)."""
+    def scratch(self, width):
+        return Scratch(self.shape, width)
+
+    def readout(self, params, with_z=False):
+        """The Readout of parameters (P, S) (in_lanes), and its z (N, N, S) if asked."""
         out = Readout(self.shape, params.shape[1])
-        forward(params, self.x, self.center, *out.arrays(), *self.sizes)
-        return out
+        n = self.shape.n_patterns
+        z = aligned((n, n, params.shape[1]) if with_z else (0, 0, 0))
+        forward(params, self.x, self.center, z, *out.arrays(), *self.sizes)
+        return (out, z) if with_z else out
 
 
 class _SayCompiling(event.Listener):
@@ -368,47 +541,56 @@ _SAID = False
 
 class CompiledBatch:
     """A stack of backprop networks on the compiled kernels, with the interface of backprop_learner._BackpropBatch
-    (training_loop.fit's batch). Its arrays keep the networks innermost; params (k, P), state["velocity"],
-    hidden/h (k, N, H), z and outputs/y (k, N, N) and codes() (k, N) are views of them in the loop's order. It
-    also gives the loop the code counts and the solve flags the kernels computed (code_counts, solved)."""
+    (training_loop.fit's batch). Its arrays keep the networks innermost, in lanes (idle networks fill the last
+    vector: parameters zero, lr and momentum zero); params (k, P), state (the optimizer's arrays by name, (k, P)
+    each), hidden/h (k, N, H), outputs/y (k, N, N) and codes() (k, N) are views of the batch's own networks in the
+    loop's order (z, which the step does not keep, is computed when asked). It also gives the loop the code counts
+    and the solve flags the kernels computed (code_counts, solved)."""
 
     def __init__(self, learner, seeds, settings):
-        self.learner, self.shape, self.seeds = learner, learner.shape, seeds
+        self.learner, self.shape, self.seeds, self.k = learner, learner.shape, seeds, len(seeds)
         self.kernels = CompiledLearner(learner)
-        self.init_scale, self.lr, self.momentum = (np.ascontiguousarray(settings[k], dtype=float)
-                                                   for k in ("init_scale", "lr", "momentum"))
-        first = [learner.init_params(seed, scale) for seed, scale in zip(seeds, self.init_scale)]
-        self._params = np.ascontiguousarray(np.stack(first).T)
-        self._velocity = np.zeros_like(self._params)
+        self.init_scale = np.asarray(settings["init_scale"], dtype=float)
+        self.lr, self.momentum = (in_lanes(np.asarray(settings[name], dtype=float)) for name in ("lr", "momentum"))
+        names, width, n_params = self.kernels.state_names, lanes(self.k), self.shape.n_params
+        self._params, self._state = aligned((n_params, width)), tuple(aligned((n_params, width)) for _ in names)
+        self._params[:, self.k:] = 0.0
+        for i, (seed, scale) in enumerate(zip(seeds, self.init_scale)):
+            self._params[:, i] = learner.init_params(seed, scale)
+        fresh = learner.optimizer.new_state(np.zeros((1, 1)))     # the optimizer's own initial values, one each
+        for name, array in zip(names, self._state):
+            array[...] = fresh[name][0, 0]
         self._reading(self.kernels.readout(self._params))
 
     def _reading(self, read):
         """Take `read` as the batch's Readout, and the step kernel's arguments with it (made once, not per epoch)."""
         k, self.read = self.kernels, read
-        self._step_args = (self._params, self._velocity, self.lr, self.momentum, k.x, k.loss, k.center,
-                           k.hidden_offset, *read.arrays(), *k.sizes)
+        self._step_args = (self._params, self._state, k.plus, self.lr, self.momentum, k.constants, k.x, k.loss,
+                           k.center, k.hidden_offset, *read.arrays(), *k.scratch(self._params.shape[1]).arrays(),
+                           *k.sizes)
 
-    params = property(lambda self: self._params.T)
-    state = property(lambda self: {"velocity": self._velocity.T})
-    hidden = h = property(lambda self: self.read.h.transpose(2, 0, 1))
-    outputs = y = property(lambda self: self.read.y.transpose(2, 0, 1))
-    z = property(lambda self: self.read.z.transpose(2, 0, 1))
+    params = property(lambda self: self._params[:, :self.k].T)
+    state = property(lambda self: {name: a[:, :self.k].T for name, a in zip(self.kernels.state_names, self._state)})
+    hidden = h = property(lambda self: self.read.h[..., :self.k].transpose(2, 0, 1))
+    outputs = y = property(lambda self: self.read.y[..., :self.k].transpose(2, 0, 1))
+    z = property(lambda self: self.kernels.readout(self._params, with_z=True)[1][..., :self.k].transpose(2, 0, 1))
 
     def codes(self):
-        return self.read.codes.T
+        return self.read.codes[:, :self.k].T
 
     def code_counts(self):
         """codes (k, N), the number of distinct codes (k,) and whether they all share one corner (k,)."""
-        return self.read.codes.T, self.read.n_codes, self.read.one_corner
+        read, k = self.read, self.k
+        return read.codes[:, :k].T, read.n_codes[:k], read.one_corner[:k]
 
     def solved(self, criterion, margin):
         """The strict or Fahlman criterion (training_loop.CRITERIA) from the kernels' flags; None for another."""
-        read = self.read
+        read, k = self.read, self.k
         if criterion == "strict":
-            ok = (read.n_codes == self.shape.n_patterns) & read.reconstructed
-            return ok & (read.code_margin >= margin) if margin > 0 else ok
+            ok = (read.n_codes[:k] == self.shape.n_patterns) & read.reconstructed[:k]
+            return ok & (read.code_margin[:k] >= margin) if margin > 0 else ok
         if criterion == "fahlman":
-            return read.within.copy()
+            return read.within[:k].copy()
         return None
 
     def step(self):
@@ -417,32 +599,37 @@ class CompiledBatch:
     def restart(self, rows, attempts):
         for i, attempt in zip(rows, attempts):
             self._params[:, i] = self.learner.init_params(self.seeds[i], self.init_scale[i], attempt)
-        self._velocity[:, rows] = 0.0
-        self.read.put(rows, self.kernels.readout(np.ascontiguousarray(self._params[:, rows])))
+        self.learner.optimizer.reset(self.state, rows)
+        self.read.put(rows, self.kernels.readout(in_lanes(self._params[:, rows])))
 
     def load(self, params, state):
-        """As _BackpropBatch.load: every network's parameters and velocities replaced, row for row."""
-        self._params[...] = np.asarray(params).T
-        self._velocity[...] = np.asarray(state["velocity"]).T
+        """As _BackpropBatch.load: every network's parameters and optimizer arrays replaced, row for row."""
+        self.params[...] = params
+        mine = self.state
+        for name, value in state.items():
+            mine[name][...] = value
         self._reading(self.kernels.readout(self._params))
 
     def keep(self, mask):
-        self.seeds, self.init_scale, self.lr, self.momentum = (np.ascontiguousarray(a[mask]) for a in (
-            self.seeds, self.init_scale, self.lr, self.momentum))
-        self._params = np.ascontiguousarray(self._params[:, mask])
-        self._velocity = np.ascontiguousarray(self._velocity[:, mask])
+        self.seeds, self.init_scale, self.k = self.seeds[mask], self.init_scale[mask], int(np.count_nonzero(mask))
+        self.lr, self.momentum, self._params, *state = (in_lanes(a[..., :len(mask)][..., mask]) for a in (
+            self.lr, self.momentum, self._params, *self._state))
+        self._state = tuple(state)
         self._reading(self.read.keep(mask))
 
 
 def readout(learner, params):
     """codes (S, N), hidden (S, N, H), outputs (S, N, N) of final parameters (S, P), as the kernels compute them."""
-    read = CompiledLearner(learner).readout(np.ascontiguousarray(np.asarray(params).T))
-    return read.codes.T.copy(), read.h.transpose(2, 0, 1).copy(), read.y.transpose(2, 0, 1).copy()
+    k = len(params)
+    read = CompiledLearner(learner).readout(in_lanes(np.asarray(params, dtype=float).T))
+    return (read.codes[:, :k].T.copy(), read.h[..., :k].transpose(2, 0, 1).copy(),
+            read.y[..., :k].transpose(2, 0, 1).copy())
 
 
-def warm_up(sizes=((8, 3), (4, 2))):
-    """Compile the kernels (or load them from numba's cache) for these (N, H) sizes now."""
+def warm_up(kernels=((8, 3, "momentum"), (4, 2, "momentum"), (8, 3, "quickprop"), (8, 3, "rprop"))):
+    """Compile the kernels (or load them from numba's cache) for these (N, H, optimizer) now (rprop and irprop share
+    theirs)."""
     from backprop_learner import Backprop
     from training_loop import Shape
-    for n, nh in sizes:
-        CompiledLearner(Backprop(Shape(n, nh)))
+    for n, nh, optimizer in kernels:
+        CompiledLearner(Backprop(Shape(n, nh), optimizer=optimizer))
