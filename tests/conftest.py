@@ -1,4 +1,5 @@
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -28,25 +29,24 @@ def pytest_configure(config):
         assert proc.returncode == 0, f"{name}.warm_up() failed:\n{err}"
 
 
-# Tests that share an expensive fixture run on one xdist worker (pytest.ini: --dist loadgroup), which then builds it
-# once instead of once per worker: the README's sweep and the Dask cluster of tests/test_dask_cluster.py.
-SHARED_FIXTURES = {"published_sweep": "the README's sweep", "cluster": "a stock Dask cluster"}
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        for fixture, group in SHARED_FIXTURES.items():
-            if fixture in item.fixturenames:
-                item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def published_sweep(tmp_path_factory):
-    """The README's sweep, `encoder_backprop_8_3_8.py --seeds 0-29 --epochs 20000 --json PATH`, run once (in this
-    process) for the test of its printout and the test of its numbers: (stdout, stderr, the JSON it wrote)."""
+    """The README's sweep, `encoder_backprop_8_3_8.py --seeds 0-29 --epochs 20000 --json PATH`, run once for the
+    test of its printout and the test of its numbers: (stdout, stderr, the JSON it wrote). Once for the whole
+    session: the first xdist worker to need it runs it and leaves it in the folder the workers share, under a
+    lock the other waits on."""
     import encoder_backprop_8_3_8 as E
-    path = tmp_path_factory.mktemp("published") / "sweep.json"
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        assert E.main(["--seeds", "0-29", "--epochs", "20000", "--json", str(path)]) == 0
-    return out.getvalue(), err.getvalue(), json.loads(path.read_text())
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent                          # this session's folder of every worker's basetemp
+    made = shared / "published_sweep.json"
+    with open(shared / "published_sweep.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            path = shared / "sweep.json"
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                assert E.main(["--seeds", "0-29", "--epochs", "20000", "--json", str(path)]) == 0
+            made.write_text(json.dumps([out.getvalue(), err.getvalue(), path.read_text()]))
+    out, err, written = json.loads(made.read_text())
+    return out, err, json.loads(written)
