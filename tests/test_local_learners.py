@@ -222,7 +222,7 @@ def test_the_published_criteria():
 
 def test_generec_learns_the_4_2_4_encoder():
     result = T.sweep("generec-mid", range(8), {"engine": "compiled"}, {"epochs": 150, "criterion": "sse"},
-                     size=SHAPE)                     # the compiled engine is the numpy one's: test_compiled_local
+                     size=SHAPE)         # quicker; its runs equal the numpy engine's (tests/test_compiled_local.py)
     assert result["solved"].sum() >= 5
 
 
