@@ -224,12 +224,8 @@ def settling_tuned(W_ih, b_h, W_ho, b_o, W_oh=None, *, p, **c):
     if low != 0:
         return _bounded_target_change(W_ih, b_h, W_ho, b_o, W_oh, p, target, h_minus, o_minus, h_plus,
                                       (minus_steps, plus_steps), c)
-    dh = [h_plus[j] - h_minus[j] for j in H]
-    new_W_ih = list(W_ih)
-    new_W_ih[p] = [W_ih[p][j] + lr * dh[j] for j in H]
-    new_b_h = [b_h[j] + lr * dh[j] for j in H]
-    new_W_ho, new_b_o = [[None] * len(b_o) for _ in H], [None] * len(b_o)
-    new_W_oh = None if W_oh is None else [[None] * len(b_h) for _ in N]
+    dh, new_W_ih, new_b_h, new_W_ho, new_b_o, new_W_oh = \
+        _input_side_change(W_ih, b_h, b_o, W_oh, p, h_minus, h_plus, lr)
     if rule == "generec-mid":
         mid_h = [(h_minus[j] + h_plus[j]) / 2 for j in H]
     for k in N:
@@ -263,17 +259,26 @@ def settling_tuned(W_ih, b_h, W_ho, b_o, W_oh=None, *, p, **c):
     return new_W_ih, new_b_h, new_W_ho, new_b_o, new_W_oh, (minus_steps, plus_steps)
 
 
-def _bounded_target_change(W_ih, b_h, W_ho, b_o, W_oh, p, target, h_minus, o_minus, h_plus, steps, c):
-    """settling_tuned's weight change when the plus phase clamps the outputs to target (low and 1 - low, constants):
-    every output's o+ - o- is then a difference to compute."""
+def _input_side_change(W_ih, b_h, b_o, W_oh, p, h_minus, h_plus, lr):
+    """The part of settling_tuned's weight change that the target does not touch: dh = h+ - h-, the changed input
+    row p and hidden biases, and empty lists for the output side to fill."""
     H, N = range(len(b_h)), range(len(b_o))
-    lr, rule = c["lr"], c["rule"]
     dh = [h_plus[j] - h_minus[j] for j in H]
     new_W_ih = list(W_ih)
     new_W_ih[p] = [W_ih[p][j] + lr * dh[j] for j in H]
     new_b_h = [b_h[j] + lr * dh[j] for j in H]
     new_W_ho, new_b_o = [[None] * len(b_o) for _ in H], [None] * len(b_o)
     new_W_oh = None if W_oh is None else [[None] * len(b_h) for _ in N]
+    return dh, new_W_ih, new_b_h, new_W_ho, new_b_o, new_W_oh
+
+
+def _bounded_target_change(W_ih, b_h, W_ho, b_o, W_oh, p, target, h_minus, o_minus, h_plus, steps, c):
+    """settling_tuned's weight change when the plus phase clamps the outputs to target (low and 1 - low, constants):
+    every output's o+ - o- is then a difference to compute."""
+    H, N = range(len(b_h)), range(len(b_o))
+    lr, rule = c["lr"], c["rule"]
+    dh, new_W_ih, new_b_h, new_W_ho, new_b_o, new_W_oh = \
+        _input_side_change(W_ih, b_h, b_o, W_oh, p, h_minus, h_plus, lr)
     for k in N:
         o, t = o_minus[k], target[k]
         do = t - o
