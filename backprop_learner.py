@@ -47,7 +47,7 @@ PROFILES = {"published": ("zero biases, 0/1 inputs, no offset on the hidden deri
 # quickprop's chaotic runs or Rprop's saturated ones part, the same solve rates); the compiled engine's numbers
 # differ from numpy's in the last bits (its exp and log1p are its own), so a run is reproduced by its seed, settings
 # and engine.
-ENGINES = {"numpy": "numpy array operations (default)",
+ENGINES = {"numpy": "numpy array operations, the reference",
            "compiled": "numba kernels with the networks innermost, several times faster for many networks (every "
                        "optimizer; compiled on first use, then cached)"}
 COMPILED_OPTIMIZERS = ("momentum", "quickprop", "rprop", "irprop")

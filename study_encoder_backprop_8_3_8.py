@@ -52,7 +52,8 @@ def build_parser():
                        help=f"encoder size N-H-N (default 8-3-8){only}")
         cli.add_parallel_args(p, workers_default=min(os.cpu_count() or 1, check.MAX_WORKERS))
         declared.add_arguments(p, BackpropSettings, cli.arg_type, title="backprop engine",
-                               skip=[f.name for f in declared.fields(BackpropSettings) if f.name != "engine"])
+                               skip=[f.name for f in declared.fields(BackpropSettings) if f.name != "engine"],
+                               defaults={"engine": StudyConfig.engine})
         p.add_argument("--results", default="results", help="folder for <study>.json (default results)")
         p.add_argument("--figures", default="viz", help="folder for study_<study>.png (default viz)")
         p.add_argument("--redraw", action="store_true",
@@ -88,7 +89,7 @@ def study_config(name, args):
         else default_options(module)
     return StudyConfig(args.seeds if args.seeds is not None else cli.parse_seeds(module.SEEDS),
                        args.epochs if args.epochs is not None else module.EPOCHS, args.size, options,
-                       args.workers, args.executor, args.chunk_size, getattr(args, "engine", BackpropSettings.engine))
+                       args.workers, args.executor, args.chunk_size, getattr(args, "engine", StudyConfig.engine))
 
 
 def draw(name, result, png_path):

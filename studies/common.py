@@ -18,8 +18,9 @@ from training_loop import DEFAULT_SHAPE
 class StudyConfig:
     """What one study runs with: the seeds, the epoch cap, the encoder size, the study's own options (name ->
     value), where the networks train (workers, an executor, chunk size) and the backprop engine that computes
-    them (backprop_learner.ENGINES; a sweep whose optimizer it does not run uses numpy). Sequences become tuples: a
-    study reads its config and never changes it."""
+    them (backprop_learner.ENGINES; compiled by default, whose per-seed epochs equal numpy's (docs/performance.md);
+    a sweep whose optimizer it does not run uses numpy). Sequences become tuples: a study reads its config and never
+    changes it."""
     seeds: tuple
     epochs: int
     size: T.Shape = DEFAULT_SHAPE
@@ -27,7 +28,7 @@ class StudyConfig:
     workers: int = 1
     executor: object = None
     chunk_size: int = None
-    engine: str = "numpy"
+    engine: str = "compiled"
 
     def __post_init__(self):
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
@@ -42,7 +43,7 @@ def default_options(module):
 
 
 def make_config(module, seeds=None, epochs=None, size=DEFAULT_SHAPE, workers=1, executor=None, chunk_size=None,
-                engine="numpy", **options):
+                engine=StudyConfig.engine, **options):
     """A StudyConfig for `module` with its own defaults for whatever is not given."""
     unknown = set(options) - set(module.OPTIONS)
     if unknown:

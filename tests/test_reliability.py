@@ -76,7 +76,7 @@ def test_every_study_survives_one_epoch_where_nothing_solves(study, tmp_path, ca
     from studies import compare
     monkeypatch.setattr(compare, "TIMING_SECONDS", 0.05)
     extra = {"compare": ["--learners", "backprop", "--tune-seeds", "2-3", "--patience-grid", "1", "--timing-repeats", "1"],
-             "optimizers": ["--fahlman-cap", "1"], "restarts": ["--held-out", "2-3"],
+             "optimizers": ["--fahlman-cap", "1", "--sizes", "8-3-8"], "restarts": ["--held-out", "2-3"],
              "grid": ["--held-out", "2-3"]}.get(study, [])
     assert S.main([study, "--seeds", "0-1", "--epochs", "1", "--workers", "1", "--results", str(tmp_path),
                    "--figures", str(tmp_path), *extra]) == 0
