@@ -579,9 +579,11 @@ class CompiledBatch:
         return self.read.codes[:, :self.k].T
 
     def code_counts(self):
-        """codes (k, N), the number of distinct codes (k,) and whether they all share one corner (k,)."""
+        """codes (k, N), the number of distinct codes (k,) and whether they all share one corner (k,): copies, as
+        numpy's batch gives, since the kernels overwrite their arrays every step (a caller that keeps last epoch's
+        counts, as the plateau clock does, must not see them change)."""
         read, k = self.read, self.k
-        return read.codes[:, :k].T, read.n_codes[:k], read.one_corner[:k]
+        return read.codes[:, :k].T.copy(), read.n_codes[:k].copy(), read.one_corner[:k].copy()
 
     def solved(self, criterion, margin):
         """The strict or Fahlman criterion (training_loop.CRITERIA) from the kernels' flags; None for another."""

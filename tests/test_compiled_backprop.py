@@ -132,16 +132,20 @@ def test_seed_0_solves_at_epoch_3631_compiled():
     assert result["epochs"][0] == 3631 and result["solved"][0]
 
 
-@pytest.mark.parametrize("loop", [{"patience": 150, "epochs": 1500}, {"restart_every": 300, "epochs": 1500},
+# Each loop solves some of the 12 networks at lr 0.5 (at lr 1 none solves within these caps, and a comparison of
+# networks that only restart missed a bug: the plateau clock once read the kernels' live code counts as last
+# epoch's, 1/12 solved where numpy solved 4/12).
+@pytest.mark.parametrize("loop", [{"patience": 600, "epochs": 2500}, {"restart_every": 800, "epochs": 2500},
                                   {"patience": 100, "patience_from": "plateau", "epochs": 1500},
-                                  {"criterion": "fahlman", "epochs": 1500}, {"margin": 0.1, "epochs": 1500},
+                                  {"criterion": "fahlman", "epochs": 1500}, {"margin": 0.1, "epochs": 2500},
                                   {"criterion": "sse", "epochs": 1500}])
 def test_restarts_plateaus_and_every_criterion_record_what_numpy_records(loop):
-    runs = {engine: T.sweep("backprop", range(12), {"engine": engine, "lr": 1.0}, loop) for engine in ("numpy",
+    runs = {engine: T.sweep("backprop", range(12), {"engine": engine, "lr": 0.5}, loop) for engine in ("numpy",
                                                                                                     "compiled")}
     assert runs["compiled"].restart_epochs == runs["numpy"].restart_epochs
     for column in ("epochs", "solved", "solve_epoch", "plateau_end", "first_n_codes"):
         assert np.array_equal(runs["compiled"][column], runs["numpy"][column]), column
+    assert runs["numpy"]["solved"].sum() > 0
 
 
 def test_a_network_runs_the_same_alone_in_any_batch_block_or_chunk():
