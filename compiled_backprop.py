@@ -436,6 +436,9 @@ def aligned(shape, dtype=float):
     return buffer[start:start + size].view(dtype).reshape(shape)
 
 
+_NO_Z = aligned((0, 0, 0))      # the readout's z when it is not asked for (the kernels skip an empty one)
+
+
 def in_lanes(a, idle=0.0):
     """`a` (..., k) copied into an aligned array of lanes(k) networks, the idle ones set to `idle`."""
     k = a.shape[-1]
@@ -496,6 +499,7 @@ class CompiledLearner:
         self.state_names, self.plus = STATE[learner.optimizer_name], learner.optimizer_name == "rprop"
         self.constants = constants(learner.optimizer_name, learner.optimizer)
         self.sizes = (tuple(range(n)) if n <= UNROLLED else np.arange(n), tuple(range(nh)))
+        self._spare = {}          # width -> a Readout that readout(..., reuse=True) overwrites
         if (n, nh, self.state_names) not in _READY:
             self._compile()
             _READY.add((n, nh, self.state_names))
@@ -514,11 +518,17 @@ class CompiledLearner:
     def scratch(self, width):
         return Scratch(self.shape, width)
 
-    def readout(self, params, with_z=False):
-        """The Readout of parameters (P, S) (in_lanes), and its z (N, N, S) if asked."""
-        out = Readout(self.shape, params.shape[1])
-        n = self.shape.n_patterns
-        z = aligned((n, n, params.shape[1]) if with_z else (0, 0, 0))
+    def readout(self, params, with_z=False, reuse=False):
+        """The Readout of parameters (P, S) (in_lanes), and its z (N, N, S) if asked. reuse: written into this
+        learner's spare Readout of that width, which the next such call overwrites (for a caller that copies it at
+        once: a restart, some networks at a time, would otherwise allocate ten arrays each time)."""
+        width, n = params.shape[1], self.shape.n_patterns
+        out = self._spare.get(width) if reuse else None
+        if out is None:
+            out = Readout(self.shape, width)
+            if reuse:
+                self._spare[width] = out
+        z = aligned((n, n, width)) if with_z else _NO_Z
         forward(params, self.x, self.center, z, *out.arrays(), *self.sizes)
         return (out, z) if with_z else out
 
@@ -602,7 +612,7 @@ class CompiledBatch:
         for i, attempt in zip(rows, attempts):
             self._params[:, i] = self.learner.init_params(self.seeds[i], self.init_scale[i], attempt)
         self.learner.optimizer.reset(self.state, rows)
-        self.read.put(rows, self.kernels.readout(in_lanes(self._params[:, rows])))
+        self.read.put(rows, self.kernels.readout(in_lanes(self._params[:, rows]), reuse=True))
 
     def load(self, params, state):
         """As _BackpropBatch.load: every network's parameters and optimizer arrays replaced, row for row."""

@@ -83,13 +83,14 @@ def init_params(seed, init_scale=0.1, attempt=0, shape=DEFAULT_SHAPE, bias_scale
     published initialisation). bias_scale (hidden, output) > 0 draws b1, then b2, from U(-s, s) after the
     weights, so the weights are the same as with zero biases."""
     rng = network_rng(seed, attempt)
-    params = np.zeros(shape.n_params)
-    W1, b1, W2, b2 = unpack(params, shape)
-    W1[...] = rng.uniform(-init_scale, init_scale, W1.shape)
-    W2[...] = rng.uniform(-init_scale, init_scale, W2.shape)
-    for bias, scale in zip((b1, b2), bias_scale):
+    n, h = shape.n_patterns, shape.n_hidden
+    params = np.zeros(shape.n_params)               # W1 (N H) | b1 (H) | W2 (H N) | b2 (N), as unpack reads it
+    # a shape's draws in C order are the flat draws: the published W1 (N, H), then W2 (H, N), without unpack's views
+    params[:n * h] = rng.uniform(-init_scale, init_scale, n * h)
+    params[n * h + h:2 * n * h + h] = rng.uniform(-init_scale, init_scale, n * h)
+    for (start, stop), scale in zip(((n * h, n * h + h), (2 * n * h + h, shape.n_params)), bias_scale):
         if scale > 0:
-            bias[...] = rng.uniform(-scale, scale, bias.shape)
+            params[start:stop] = rng.uniform(-scale, scale, stop - start)
     return params
 
 
