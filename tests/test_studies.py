@@ -413,3 +413,17 @@ def test_compare_at_another_size_prices_every_row_at_that_size(tmp_path, monkeyp
     assert summary["published_ahs85"] is None                       # the published race is 8-3-8's
     best = {row["learner"]: row["data_movement_per_update"]["best"] for row in summary["rows"]}
     assert best == {"backprop": 1706, "recirculation": 1982}       # 4-2-4's (tests/test_bytedmd.py), not 8-3-8's
+
+
+def test_the_studies_run_compiled_by_default_and_numpy_when_asked():
+    parser = S.build_parser()
+    for argv, engine in ((["margin"], "compiled"), (["margin", "--engine", "numpy"], "numpy"), (["all"], "compiled")):
+        args = parser.parse_args(argv)
+        args.executor = None                                      # as main sets it (no cluster)
+        config = S.study_config("margin", args)
+        assert config.engine == engine and common.make_config(STUDIES["margin"]).engine == "compiled"
+        sweeps = common.Sweeps(config)
+        sweeps([0], n_epochs=2)
+        assert sweeps.used[0]["engine"] == engine                 # what the study's JSON records it ran on
+    margin_help = parser._subparsers._group_actions[0].choices["margin"].format_help()
+    assert "(default compiled)" in " ".join(margin_help.split())
