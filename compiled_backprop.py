@@ -242,8 +242,9 @@ def _learn_block(params, state, plus, lr, momentum, constants, s0, s1, x, loss, 
     n, nh = h.shape[0], h.shape[1]
     N, H = len(patterns), len(units)             # the same counts, constants of this compilation
     n_w, inv_n = n * nh, 1.0 / n
-    # g: a row of gradients, summed in one loop and applied in the next; in one loop, the optimizer's stores to
-    # params and state kept the compiler from vectorising the sum over patterns at 32-5-32 (its gradients 2.4x slower)
+    # g: a row of gradients, summed in one loop and applied in the next (_apply_row); in one loop, the optimizer's
+    # stores to params and state kept the compiler from vectorising the sum over patterns at 32-5-32 (its gradients
+    # 2.4x slower)
     g = np.empty(s1 - s0)
     for p in range(n):                              # dL/dz of every output, averaged over the patterns
         for o in range(n):
@@ -283,33 +284,39 @@ def _learn_block(params, state, plus, lr, momentum, constants, s0, s1, x, loss, 
                 for p in range(1, N):
                     a = _fma(h[p, j, s] - center, delta[p, o, s - s0], a)
                 g[s - s0] = a
-            for s in range(s0, s1):
-                apply(params, state, plus, n_w + nh + j * n + o, s, g[s - s0], lr, momentum, constants, n)
+            _apply_row(params, state, plus, n_w + nh + j * n + o, s0, s1, g, lr, momentum, constants, n)
     for o in range(n):
         for s in range(s0, s1):
             a = delta[0, o, s - s0]
             for p in range(1, N):
                 a += delta[p, o, s - s0]
-            apply(params, state, plus, 2 * n_w + nh + o, s, a, lr, momentum, constants, n)
+            g[s - s0] = a
+        _apply_row(params, state, plus, 2 * n_w + nh + o, s0, s1, g, lr, momentum, constants, n)
     for i in range(n):                              # W1 (one-hot inputs: row i is pattern i's hidden errors)
         for j in range(nh):
             if x.shape[0] == 0:
-                for s in range(s0, s1):
-                    apply(params, state, plus, i * nh + j, s, dh[i * nh + j, s - s0], lr, momentum, constants, n)
+                _apply_row(params, state, plus, i * nh + j, s0, s1, dh[i * nh + j], lr, momentum, constants, n)
             else:
                 for s in range(s0, s1):
                     a = x[0, i] * dh[j, s - s0]
                     for p in range(1, N):
                         a = _fma(x[p, i], dh[p * nh + j, s - s0], a)
                     g[s - s0] = a
-                for s in range(s0, s1):
-                    apply(params, state, plus, i * nh + j, s, g[s - s0], lr, momentum, constants, n)
+                _apply_row(params, state, plus, i * nh + j, s0, s1, g, lr, momentum, constants, n)
     for j in range(nh):                             # b1
         for s in range(s0, s1):
             a = dh[j, s - s0]
             for p in range(1, N):
                 a += dh[p * nh + j, s - s0]
-            apply(params, state, plus, n_w + j, s, a, lr, momentum, constants, n)
+            g[s - s0] = a
+        _apply_row(params, state, plus, n_w + j, s0, s1, g, lr, momentum, constants, n)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _apply_row(params, state, plus, row, s0, s1, g, lr, momentum, constants, n):
+    """Parameter `row` of networks s0 .. s1 - 1 steps by its optimizer (`apply`) from the gradients g[s - s0]."""
+    for s in range(s0, s1):
+        apply(params, state, plus, row, s, g[s - s0], lr, momentum, constants, n)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
