@@ -15,7 +15,7 @@ without calls or branches so that it vectorises) and in how its sums are rounded
 engine's in the last bits; the optimizers' own arithmetic is numpy's, operation for operation. The published
 figures (epochs per seed, solve counts) are the same (docs/performance.md, the agreement check).
 
-    exp_(x), sigmoid(z)                 the scalar functions, inlined into the loops
+    exp_(x), sigmoid(z)                 the scalar functions, which the compiler inlines into the loops
     step(...)                           one step of every network and the next epoch's readout
     forward(...)                        the readout alone (fresh or loaded parameters, the final ones)
     update(...)                         an optimizer's step from given gradients (for the tests)
@@ -77,7 +77,9 @@ LN2_LOW = 2.3190468138462996e-17                # ... and the rest
 TAYLOR = tuple(1.0 / np.prod(np.arange(1.0, k + 1)) for k in range(13, 1, -1))
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+# The small functions are left to LLVM to inline (it does, and the loops vectorise as before): numba's own
+# inline="always" typed each again at every call and made compiling a size and optimizer twice as slow.
+@njit(cache=True, error_model="numpy")
 def exp_(x):
     """e^x for x <= 50, within about 1 ulp: e^x = 2^k e^r with k = round(x / ln 2), |r| <= ln(2) / 2, e^r from its
     Taylor polynomial, 2^k built from its exponent bits. Below -708 the result is e^-708 ~ 3e-308 (2^k must stay
@@ -101,7 +103,7 @@ SQRT_HALF_BITS = 0x3FE6A09E667F3BCD             # the IEEE bits of sqrt(1/2)
 ATANH_SERIES = tuple(1.0 / (2 * i + 1) for i in range(11, 0, -1))
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def log1p_(x):
     """log(1 + x) for -1 < x <= 1, within about 1 ulp, without calls or branches (numpy's log1p is a library call,
     which does not vectorise), as fdlibm's log1p computes it: u = 1 + x = 2^k m with sqrt(1/2) <= m < sqrt(2) (k
@@ -119,7 +121,7 @@ def log1p_(x):
     return _fma(float(k), LN2_HIGH, f - (half_f2 - (s * (half_f2 + 2.0 * s2 * p) + _fma(float(k), LN2_LOW, c))))
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def sigmoid(z):
     """1 / (1 + e^-z), clipped as the numpy engine clips it (encoder_backprop_8_3_8.sigmoid)."""
     return 1.0 / (1.0 + exp_(-max(z, -50.0)))
@@ -139,7 +141,7 @@ def sigmoid(z):
 # The sums over patterns and hidden units run inside it, in registers, over the tuples `patterns` (N,) and
 # `units` (H,): a tuple's length is part of its type, so each size is compiled with constant loop counts that the
 # compiler unrolls (a larger encoder passes arrays instead, and the same code runs with counts read at run time).
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _output_drive(params, h, center, p, o, s, n_w, nh, n, H):
     """z of output o on pattern p of network s: the sum over hidden units in index order, then the bias."""
     a = (h[p, 0, s] - center) * params[n_w + nh + o, s]
@@ -312,14 +314,14 @@ def _learn_block(params, state, plus, lr, momentum, constants, s0, s1, x, loss, 
         _apply_row(params, state, plus, n_w + j, s0, s1, g, lr, momentum, constants, n)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _apply_row(params, state, plus, row, s0, s1, g, lr, momentum, constants, n):
     """Parameter `row` of networks s0 .. s1 - 1 steps by its optimizer (`apply`) from the gradients g[s - s0]."""
     for s in range(s0, s1):
         apply(params, state, plus, row, s, g[s - s0], lr, momentum, constants, n)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _atanh_error(e):
     """encoder_backprop_8_3_8._atanh_error of one number: 2 atanh(e), clipped to +-17 where |e| > 0.9999999. Both
     values are computed and one chosen, so that the loop over networks has no branch."""
