@@ -3,8 +3,12 @@ import fcntl
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 
 import pytest
 
@@ -13,20 +17,59 @@ sys.path.insert(0, ROOT)
 
 
 KERNEL_MODULES = ("compiled_backprop", "compiled_kernels", "compiled_local_kernels")
+WARM_UP = "ENCODER_TESTS_WARM_UP"       # the folder where the compiling processes' ends are written
 
 
 def pytest_configure(config):
-    """Compile the numba kernels once, before the workers start, each module in a process of its own (together
-    about 50 s of one core in a fresh clone, 25 s of wall time on two): the workers then load the compiled code
-    from numba's cache instead of each compiling it."""
+    """Compile the numba kernels once per session, each module in a process of its own (in a fresh clone about 85 s
+    of one core, the session's largest cost). They start here, before the workers, which meanwhile start and
+    collect the tests; each waits for them before its first test (kernels_compiled) and then loads the compiled code
+    from numba's cache instead of compiling it again."""
     if hasattr(config, "workerinput"):
         return
-    compiling = [subprocess.Popen([sys.executable, "-c", f"import {name}; {name}.warm_up()"], cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                 for name in KERNEL_MODULES]
-    for name, proc in zip(KERNEL_MODULES, compiling):
-        _, err = proc.communicate()
-        assert proc.returncode == 0, f"{name}.warm_up() failed:\n{err}"
+    folder = tempfile.mkdtemp(prefix="encoder-tests-warm-up-")
+    os.environ[WARM_UP] = folder                        # the workers, started after this, inherit it
+    config.compiling = []
+    for name in KERNEL_MODULES:
+        log = open(os.path.join(folder, f"{name}.log"), "w+")
+        proc = subprocess.Popen([sys.executable, "-c", f"import {name}; {name}.warm_up()"], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=log)
+        threading.Thread(target=_say_how_it_ended, args=(folder, name, proc, log), daemon=True).start()
+        config.compiling.append(proc)
+
+
+def _say_how_it_ended(folder, name, proc, log):
+    """{name}.ok in folder when the process ends well, else {name}.failed with its stderr."""
+    code = proc.wait()
+    log.seek(0)
+    text = "" if code == 0 else f"{name}.warm_up() ended with status {code}:\n{log.read()}"
+    log.close()
+    ending, ended = (os.path.join(folder, f"{name}.{end}") for end in ("ending", "ok" if code == 0 else "failed"))
+    with open(ending, "w") as f:
+        f.write(text)
+    os.replace(ending, ended)
+
+
+def pytest_unconfigure(config):
+    for proc in getattr(config, "compiling", ()):
+        if proc.poll() is None:                         # the session ended first (an interrupt, -x)
+            proc.kill()
+        proc.wait()
+    if hasattr(config, "compiling"):
+        shutil.rmtree(os.environ.pop(WARM_UP), ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernels_compiled():
+    """Wait, before this process's first test, until every kernel module has compiled (pytest_configure)."""
+    folder = os.environ[WARM_UP]
+    for name in KERNEL_MODULES:
+        while not os.path.exists(os.path.join(folder, f"{name}.ok")):
+            failed = os.path.join(folder, f"{name}.failed")
+            if os.path.exists(failed):
+                with open(failed) as f:
+                    pytest.fail(f.read(), pytrace=False)
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -194,7 +194,7 @@ def test_cli_prints_every_learner_and_the_totals_with_failures_paid(tmp_path, ca
              "median_updates_to_solve": {"median": 6000.0}}]
     compare.write_text(json.dumps({"summary": {"rows": rows}}))
     out = tmp_path / "dm.json"
-    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "2", "--ahs85-cycles", "0",
+    assert D.main(["--json", str(out), "--compare", str(compare), "--cd-updates", "1", "--ahs85-cycles", "0",
                    "--local-epochs", "0"]) == 0
     text = capsys.readouterr().out
     assert "published kernel replicated: 18,327" in text and "(f) tuned" in text and "CD-5: layerwise" in text

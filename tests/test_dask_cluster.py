@@ -142,21 +142,26 @@ def test_no_worker_other_code_and_a_lost_scheduler_each_end_with_one_line(tmp_pa
     shutil.copytree(ROOT, other, ignore=shutil.ignore_patterns(".*", "__pycache__", "results", "viz", "tests"))
     with open(other / "training_loop.py", "a") as f:
         f.write("# edited\n")
-    sweep = ["--seeds", "0-9", "--scheduler"]
-    with stock_cluster(tmp_path / "empty", workers=0) as (empty, client):
-        no_worker = start(cli("encoder_boltzmann_8_3_8.py", *sweep, empty), tmp_path)    # waits for a worker, meanwhile
-        with stock_cluster(tmp_path / "other", workers=1, worker_env={**WITH_CODE, "PYTHONPATH": str(other)}) \
-                as (address, _):
+    sweep, folder = ["--seeds", "0-9", "--scheduler"], tmp_path / "cluster"
+    with stock_cluster(folder, workers=0) as (address, client):     # one scheduler, its workers one after another
+        no_worker = finish(start(cli("encoder_boltzmann_8_3_8.py", *sweep, address), tmp_path))
+        worker = dask_worker(folder, {**WITH_CODE, "PYTHONPATH": str(other)})
+        try:
+            client.wait_for_workers(1, timeout=60)
             with pytest.raises(SystemExit) as info:     # refused at once, so in this process (a real one is above)
                 importlib.import_module("encoder_boltzmann_8_3_8").main([*sweep, address])
             code, (out, err) = info.value.code, capsys.readouterr()
-        assert finish(no_worker) == (2, "", f"encoder_boltzmann_8_3_8.py: error: the Dask scheduler at {empty} has "
-                                            f"no worker (start one: dask worker {empty})\n")
+        finally:
+            kill(worker)
+        deadline = time.monotonic() + 60
+        while client.nthreads():
+            assert time.monotonic() < deadline, "the scheduler keeps a killed worker"
+            time.sleep(0.1)
 
-        worker = dask_worker(tmp_path / "empty")         # the first scheduler, now with a worker, lost mid-sweep
+        worker = dask_worker(folder)                    # a worker on this code, and the scheduler lost mid-sweep
         try:
             client.wait_for_workers(1, timeout=60)
-            proc = start(cli(*LONG_SWEEP, str(tmp_path / "lost.json"), "--scheduler", empty), tmp_path)
+            proc = start(cli(*LONG_SWEEP, str(tmp_path / "lost.json"), "--scheduler", address), tmp_path)
             wait_until_busy(client)
             scheduler_pid = client.run_on_scheduler(os.getpid)
             client.close()
@@ -164,11 +169,13 @@ def test_no_worker_other_code_and_a_lost_scheduler_each_end_with_one_line(tmp_pa
             lost = finish(proc)
         finally:
             kill(worker)
+    assert no_worker == (2, "", f"encoder_boltzmann_8_3_8.py: error: the Dask scheduler at {address} has no worker "
+                                f"(start one: dask worker {address})\n")
     assert code == 2 and out == "" and len(err.splitlines()) == 1
     assert err.startswith("encoder_boltzmann_8_3_8.py: error: worker tcp://127.0.0.1:")
     assert f"of the Dask cluster at {address} holds other code of training_loop: pip install . there" in err
-    assert lost[0] == 1 and lost[2] == f"encoder_backprop_8_3_8.py: error: lost the Dask scheduler at {empty} during " \
-                                       "the sweep\n"
+    assert lost[0] == 1 and lost[2] == f"encoder_backprop_8_3_8.py: error: lost the Dask scheduler at {address} " \
+                                       "during the sweep\n"
     assert not (tmp_path / "lost.json").exists()
 
 

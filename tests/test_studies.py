@@ -137,7 +137,7 @@ def forbid_training(monkeypatch):
 def test_each_study_writes_its_json_and_figure_and_redraws_both_from_the_json_alone(study, tmp_path, capsys,
                                                                                     monkeypatch):
     folders = ["--results", str(tmp_path / "results"), "--figures", str(tmp_path / "viz")]
-    monkeypatch.setattr(D, "TRACED_CD_UPDATES", 2)
+    monkeypatch.setattr(D, "TRACED_CD_UPDATES", 1)
     monkeypatch.setattr(compare, "TIMING_SECONDS", 0.05)
     assert S.main([study, *TINY[study], "--workers", "1", *folders]) == 0
     data = json.loads((tmp_path / "results" / f"{study}.json").read_text())
