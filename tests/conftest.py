@@ -16,9 +16,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-# The kernel modules, compiled in two processes that take about as long (each process pays numba's start-up of a
-# few seconds once)
-KERNEL_MODULES = (("compiled_backprop",), ("compiled_kernels", "compiled_local_kernels"))
+# The kernel modules, each compiled in a process of its own: three processes keep both cores busy to the end
+# (two, one of them compiling two modules, left a core idle for the last ten seconds or so)
+KERNEL_MODULES = (("compiled_backprop",), ("compiled_local_kernels",), ("compiled_kernels",))
 WARM_UP = "ENCODER_TESTS_WARM_UP"       # the folder where the compiling processes' ends are written
 
 
