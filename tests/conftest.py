@@ -16,27 +16,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-# The kernel modules, each compiled in a process of its own: three processes keep both cores busy to the end
-# (two, one of them compiling two modules, left a core idle for the last ten seconds or so)
-KERNEL_MODULES = (("compiled_backprop",), ("compiled_local_kernels",), ("compiled_kernels",))
+# Each compiled in a process of its own: three processes keep both cores busy to the end (two, one of them compiling
+# two modules, left a core idle for the last ten seconds or so)
+KERNEL_MODULES = ("compiled_backprop", "compiled_local_kernels", "compiled_kernels")
 WARM_UP = "ENCODER_TESTS_WARM_UP"       # the folder where the compiling processes' ends are written
 
 
 def pytest_configure(config):
-    """Compile the numba kernels once per session (in a fresh clone about 80 s of one core, the session's largest
-    cost). They start here, before the workers, which meanwhile start and
-    collect the tests; each waits for them before its first test (kernels_compiled) and then loads the compiled code
-    from numba's cache instead of compiling it again."""
+    """Compile the numba kernels once per session (in a fresh clone about 85 s of one core, the session's largest
+    cost). They start here, before the workers, which meanwhile start and collect the tests; each waits for them
+    before its first test (kernels_compiled) and then loads the compiled code from numba's cache instead of
+    compiling it again."""
     if hasattr(config, "workerinput"):
         return
     folder = tempfile.mkdtemp(prefix="encoder-tests-warm-up-")
     os.environ[WARM_UP] = folder                        # the workers, started after this, inherit it
     config.compiling = []
-    for modules in KERNEL_MODULES:
-        name = "+".join(modules)
+    for name in KERNEL_MODULES:
         log = open(os.path.join(folder, f"{name}.log"), "w+")
-        proc = subprocess.Popen([sys.executable, "-c", "".join(f"import {m}; {m}.warm_up(); " for m in modules)],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen([sys.executable, "-c", f"import {name}; {name}.warm_up()"], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=log)
         threading.Thread(target=_say_how_it_ended, args=(folder, name, proc, log), daemon=True).start()
         config.compiling.append(proc)
 
@@ -45,7 +44,7 @@ def _say_how_it_ended(folder, name, proc, log):
     """{name}.ok in folder when the process ends well, else {name}.failed with its stderr."""
     code = proc.wait()
     log.seek(0)
-    text = "" if code == 0 else f"compiling {name} ended with status {code}:\n{log.read()}"
+    text = "" if code == 0 else f"{name}.warm_up() ended with status {code}:\n{log.read()}"
     log.close()
     ending, ended = (os.path.join(folder, f"{name}.{end}") for end in ("ending", "ok" if code == 0 else "failed"))
     with open(ending, "w") as f:
@@ -66,7 +65,7 @@ def pytest_unconfigure(config):
 def kernels_compiled():
     """Wait, before this process's first test, until every kernel module has compiled (pytest_configure)."""
     folder = os.environ[WARM_UP]
-    for name in ("+".join(modules) for modules in KERNEL_MODULES):
+    for name in KERNEL_MODULES:
         while not os.path.exists(os.path.join(folder, f"{name}.ok")):
             failed = os.path.join(folder, f"{name}.failed")
             if os.path.exists(failed):
