@@ -78,7 +78,8 @@ TAYLOR = tuple(1.0 / np.prod(np.arange(1.0, k + 1)) for k in range(13, 1, -1))
 
 
 # The small functions are left to LLVM to inline (it does, and the loops vectorise as before): numba's own
-# inline="always" typed each again at every call and made compiling a size and optimizer twice as slow.
+# inline="always" typed each again at every call, which made compiling the kernels about a third slower (a second
+# optimizer at a size already compiled: twice as slow).
 @njit(cache=True, error_model="numpy")
 def exp_(x):
     """e^x for x <= 50, within about 1 ulp: e^x = 2^k e^r with k = round(x / ln 2), |r| <= ln(2) / 2, e^r from its
