@@ -237,11 +237,14 @@ CRITERION_HELP = {"strict": "every pattern reconstructed (argmax) and N distinct
                             "the codes"}
 
 
-def solved_in(batch, criterion="strict", margin=0.0):
-    """The named criterion on a batch's current readout, (k,) bools. A batch that evaluates criteria as it steps
-    (the compiled backprop engine) answers with `batch.solved(criterion, margin)`, None for one it does not."""
+def solved_in(batch, criterion="strict", margin=0.0, codes=None):
+    """The named criterion on a batch's current readout, (k,) bools (codes: batch.codes(), if the caller has them).
+    A batch that evaluates criteria as it steps (the compiled backprop engine) answers with
+    `batch.solved(criterion, margin)`, None for one it does not."""
     own = batch.solved(criterion, margin) if hasattr(batch, "solved") else None
-    return CRITERIA[criterion](batch.codes(), batch.outputs, batch.hidden, margin) if own is None else own
+    if own is not None:
+        return own
+    return CRITERIA[criterion](batch.codes() if codes is None else codes, batch.outputs, batch.hidden, margin)
 
 
 def code_counts(batch, n_hidden):
@@ -307,6 +310,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
     plateau_end, plateau_corner = np.zeros(S, dtype=int), np.full(S, -1)
     n = learner.shape.n_patterns
     first_codes = np.zeros((S, 2), dtype=int)           # first epoch with N - 1 and with N distinct codes
+    unseen = np.ones((S, 2), dtype=bool)                # per network in the batch: first_codes still 0
     rows = np.arange(S)
     best_codes, last_gain, last_codes = np.zeros(S, dtype=int), np.zeros(S, dtype=int), np.zeros(S, dtype=int)
     if criterion not in CRITERIA:
@@ -325,8 +329,10 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
             plateau_end[rows[on_one_corner]] = epoch + 1
             plateau_corner[rows[on_one_corner]] = codes_now[on_one_corner, 0]
         for column, threshold in enumerate((n - 1, n)):
-            new = (n_codes >= threshold) & (first_codes[rows, column] == 0)
-            first_codes[rows[new], column] = epoch
+            new = (n_codes >= threshold) & unseen[:, column]
+            if new.any():
+                first_codes[rows[new], column] = epoch
+                unseen[new, column] = False
         if observer is not None:
             observer(epoch, rows, batch)
         if progress is not None:
@@ -334,7 +340,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
         if epoch < min_stop and not restarting:
             continue
 
-        solved = solved_in(batch, criterion, margin) if epoch >= min_stop else np.zeros(len(rows), bool)
+        solved = solved_in(batch, criterion, margin, codes_now) if epoch >= min_stop else np.zeros(len(rows), bool)
         any_solved = solved.any()
         if any_solved:
             first = solved & (solve_epoch[rows] == 0)
@@ -355,8 +361,9 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
                 stale |= epoch - last_gain >= patience
             if restart_every is not None:
                 stale |= epoch - attempt_start >= restart_every
-            stale = [i for i in np.flatnonzero(stale & ~solved)
-                     if max_restarts is None or len(restart_epochs[rows[i]]) < max_restarts]
+            stale &= ~solved
+            stale = [i for i in np.flatnonzero(stale)
+                     if max_restarts is None or len(restart_epochs[rows[i]]) < max_restarts] if stale.any() else []
             if len(stale):
                 attempts = []
                 for i in stale:
@@ -373,7 +380,7 @@ def fit(learner, seeds, settings, n_epochs, *, criterion="strict", margin=0.0, e
             keep = ~solved
             batch.keep(keep)
             rows, best_codes, last_gain, last_codes = rows[keep], best_codes[keep], last_gain[keep], last_codes[keep]
-            attempt_start = attempt_start[keep]
+            attempt_start, unseen = attempt_start[keep], unseen[keep]
             if len(rows) == 0:
                 break
 
