@@ -53,12 +53,13 @@ def _say_how_it_ended(folder, name, proc, log):
 
 
 def pytest_unconfigure(config):
-    for proc in getattr(config, "compiling", ()):
+    if not hasattr(config, "compiling"):                # a worker
+        return
+    for proc in config.compiling:
         if proc.poll() is None:                         # the session ended first (an interrupt, -x)
             proc.kill()
         proc.wait()
-    if hasattr(config, "compiling"):
-        shutil.rmtree(os.environ.pop(WARM_UP), ignore_errors=True)
+    shutil.rmtree(os.environ.pop(WARM_UP), ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

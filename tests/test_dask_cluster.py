@@ -127,11 +127,16 @@ def test_a_bad_scheduler_address_fails_in_seconds_with_one_line_and_status_2(tmp
     assert seconds < 60           # the CLI's own limits are above; this bound only catches a hang (it was minutes)
 
 
-def wait_until_busy(client, timeout=120):
+def wait_until(condition, failure, timeout):
+    """Poll condition() every 0.1 s until it holds; an assertion error saying `failure` after timeout seconds."""
     deadline = time.monotonic() + timeout
-    while not any(client.processing().values()):
-        assert time.monotonic() < deadline, "the sweep never reached the cluster"
+    while not condition():
+        assert time.monotonic() < deadline, failure
         time.sleep(0.1)
+
+
+def wait_until_busy(client, timeout=120):
+    wait_until(lambda: any(client.processing().values()), "the sweep never reached the cluster", timeout)
 
 
 LONG_SWEEP = ("encoder_backprop_8_3_8.py", "--seeds", "0-1999", "--epochs", "20000", "--json")
@@ -153,10 +158,7 @@ def test_no_worker_other_code_and_a_lost_scheduler_each_end_with_one_line(tmp_pa
             code, (out, err) = info.value.code, capsys.readouterr()
         finally:
             kill(worker)
-        deadline = time.monotonic() + 60
-        while client.nthreads():
-            assert time.monotonic() < deadline, "the scheduler keeps a killed worker"
-            time.sleep(0.1)
+        wait_until(lambda: not client.nthreads(), "the scheduler keeps a killed worker", 60)
 
         worker = dask_worker(folder)                    # a worker on this code, and the scheduler lost mid-sweep
         try:
@@ -243,9 +245,7 @@ def test_ctrl_c_cancels_the_clusters_work_and_frees_its_workers(cluster, tmp_pat
     os.killpg(proc.pid, signal.SIGINT)                         # a terminal's Ctrl-C
     code, _, err = finish(proc)
     assert code == 130 and err.strip() == "interrupted"
-    deadline = time.monotonic() + 30
-    while client.run(lambda dask_worker: len(dask_worker.state.executing)) != {w: 0 for w in client.nthreads()}:
-        assert time.monotonic() < deadline, "a worker goes on with a cancelled chunk"
-        time.sleep(0.1)
+    wait_until(lambda: client.run(lambda dask_worker: len(dask_worker.state.executing)) ==
+               {w: 0 for w in client.nthreads()}, "a worker goes on with a cancelled chunk", 30)
     assert not any(client.processing().values()) and client.who_has() == {}
     assert os.listdir(tmp_path) == []
