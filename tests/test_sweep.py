@@ -139,6 +139,19 @@ def test_parse_seeds_rejects_malformed_specs(spec):
         cli.parse_seeds(spec)
 
 
+def test_the_wilson_interval_is_scipys_to_the_last_bit():
+    from scipy import stats
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(21, 5000, 170)
+    cases = [(k, n) for n in range(1, 21) for k in range(n + 1)] + [(int(rng.integers(0, n + 1)), int(n))
+                                                                     for n in sizes]
+    for k, n in cases:
+        scipys = stats.binomtest(k, n).proportion_ci(method="wilson")
+        assert wilson_interval(k, n) == (scipys.low, scipys.high), (k, n)
+    assert wilson_interval(3, 7, 0.8) == tuple(stats.binomtest(3, 7).proportion_ci(0.8, method="wilson"))
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
 def test_wilson_interval_and_summary():
     low, high = wilson_interval(21, 30)
     assert (round(low, 4), round(high, 4)) == (0.5212, 0.8334)
