@@ -46,6 +46,9 @@ def lanes_for(n_networks):
 # kernels ask for 512-bit vectors, _wide_vectors). error_model "numpy": a division is the IEEE one, unchecked (a
 # check would stop the loops from vectorising). The sigmoid is the compiled backprop engine's: 1 / (1 + e^-x) with
 # its polynomial exp, x clipped at -50 (above 50 it is 1.0 either way, as numpy's clip at 50 gives).
+# inline: numba's own inlining, for the helpers of every settling step (without it, settling was 8-10% slower); a
+# helper called once per pattern or phase is a plain kernel, which LLVM inlines or not: numba's inline types it
+# again at every call, which made compiling a third slower (docs/performance.md)
 kernel = njit(cache=True, error_model="numpy")
 inline = njit(cache=True, error_model="numpy", inline="always")
 
@@ -97,7 +100,7 @@ def update(group, rates, delta):
     delta[:] = 0.0
 
 
-@inline
+@kernel
 def update_lane(group, g, rate, delta):
     """Column g: group += rate * delta, then delta <- 0."""
     for m in range(group.shape[0]):
@@ -143,7 +146,7 @@ def settling_step(W_oh, W_ho, bias, eta, a, step, bound, squash, net, change):
             eta[u, g], a[u, g] = e, y
 
 
-@inline
+@kernel
 def plus_phase(group, bias, eta, a, g, pattern, n, h, dt, tolerance, max_steps, bound, squash, low):
     """Settle lane g's plus phase in place of its hidden units (eta and a from zero or from the minus phase), its
     outputs clamped to the one-hot pattern (low and 1 - low for its 0s and 1): the hidden units' net input from
@@ -168,7 +171,7 @@ def plus_phase(group, bias, eta, a, g, pattern, n, h, dt, tolerance, max_steps, 
             return
 
 
-@inline
+@kernel
 def begin_minus(group, g, pattern, n, h, bias, eta, a):
     """Lane g starts the minus phase of `pattern` from zero activations."""
     for j in range(h):                                  # the one-hot input times W_ih: its row, exactly; b_h
@@ -179,7 +182,7 @@ def begin_minus(group, g, pattern, n, h, bias, eta, a):
         eta[u, g], a[u, g] = 0.0, 0.0
 
 
-@inline
+@kernel
 def add_rule_changes(rule, g, pattern, minus, plus, n, h, delta):
     """Column g of delta (P, lanes) += dW / lr of the rule for one pattern (local_learners.rule_changes), from the
     settled activations minus and plus (H + N, lanes). The input is one-hot: W_ih changes in the pattern's row."""
@@ -383,7 +386,7 @@ def mean_field_step(W, mask, p, first, end, span, step, temperature, net, change
             p[i, g] += step[g] * c
 
 
-@inline
+@kernel
 def clamp(p, g, pattern, first, end, n):
     """Lane g of p (U, lanes): the always-on unit on, and every V1 and V2 unit outside [first, end) set to the
     one-hot pattern."""
@@ -394,7 +397,7 @@ def clamp(p, g, pattern, first, end, n):
                 p[unit, g] = 1.0 if k == pattern else 0.0
 
 
-@inline
+@kernel
 def mean_field_change(W, g, links, plus, minus, weight, rate, keep):
     """Lane g of W (U, U, lanes): W += rate (plus' coactivity - weight minus' coactivity) on the links (K, 2), then
     W *= keep (1 - decay) (the weights off the links are zero); plus (R, U, lanes) and minus (M, U, lanes) settled
@@ -410,7 +413,7 @@ def mean_field_change(W, g, links, plus, minus, weight, rate, keep):
         W[i, j, g] *= keep
 
 
-@inline
+@kernel
 def settle_lane(W, mask, p, g, first, end, temperature, dt, tolerance, max_steps, net):
     """Settle lane g of p (U, lanes) alone, as mean_field_step does, with the units first..end-1 free: for a plus
     phase, which frees only the hidden units, a few units' work per step."""
