@@ -268,17 +268,16 @@ def cd_epoch(params, velocity, states, uniforms, n, n_hid, k, lr, momentum, deca
 
 def warm_up():
     """Compile every kernel now (and write numba's cache) for the array layouts the learner passes: the uniforms
-    are a slice of each network's row of random numbers, contiguous for one network and strided for several."""
+    are a slice of each network's row of random numbers, contiguous for one network and strided for several; the
+    statistics schedule is read-only (a writable one, which no caller passes, would be compiled again on first use)."""
     collect = np.array([True, False])
-    read_only = collect.copy()
-    read_only.flags.writeable = False        # the learner's schedule is cached, so read-only: another type to numba
+    collect.flags.writeable = False          # the learner's schedule is cached, so read-only: another type to numba
     for n_networks in (1, 2):
         uniforms = np.split(np.full((n_networks, 8), 0.5, np.float32), [4], axis=-1)[0].reshape(n_networks, 1, 2, 2)
         odds(uniforms)
-        for flags in (collect, read_only):
-            settle(np.zeros((n_networks, 2, 2), np.float32), np.zeros((n_networks, 1, 2), np.float32), uniforms,
-                   np.zeros((n_networks, 1, 2), np.float32), np.arange(2), flags,
-                   np.zeros((n_networks, 1, 1, 2), np.float32))
+        settle(np.zeros((n_networks, 2, 2), np.float32), np.zeros((n_networks, 1, 2), np.float32), uniforms,
+               np.zeros((n_networks, 1, 2), np.float32), np.arange(2), collect,
+               np.zeros((n_networks, 1, 1, 2), np.float32))
     pcg64_rows(np.zeros((2, 6), np.uint64), np.zeros((2, 3), np.float32))
     f = np.float32(0.1)
     cd_epoch(np.zeros((2, 9), np.float32), np.zeros((2, 9), np.float32), np.zeros((2, 6), np.uint64),

@@ -1,13 +1,13 @@
 """The statistics every study reports: Wilson intervals for rates, bootstrap intervals for medians,
 quantile summaries, and a Monte-Carlo chi-square test against a multinomial null.
 
-The exact McNemar test and the AUC come from scipy.stats. The Wilson interval is its closed form (Newcombe 1998,
-as scipy.stats.binomtest(k, n).proportion_ci(method="wilson") computes it, operation for operation, so the same
-bits: tests/test_sweep.py checks 400 (k, n), 12,629 were checked when it was written): scipy reaches it only through binomtest, which first computes an
-exact p-value nobody reads, ~0.9 ms a call, and a figure's cumulative curves ask for thousands of intervals (the
-compare study's: 8,941, 22 of its 26 s). The percentile bootstrap stays here: scipy.stats.bootstrap draws its
-resamples differently, so every committed interval would move by its Monte-Carlo noise for no gain, and ours is ten
-lines.
+The exact McNemar test and the AUC come from scipy.stats. The Wilson interval is its closed form (Newcombe 1998),
+operation for operation as scipy.stats.binomtest(k, n).proportion_ci(method="wilson") computes it, so the same bits
+(tests/test_sweep.py checks 400 (k, n); 12,629 were checked when it was written). scipy reaches it only through
+binomtest, which first computes an exact p-value nobody reads, ~0.9 ms a call, and a figure's cumulative curves ask
+for thousands of intervals (the compare study's 8,941 took 22 of its 26 s). The percentile bootstrap stays here:
+scipy.stats.bootstrap draws its resamples differently, so every committed interval would move by its Monte-Carlo
+noise for no gain, and ours is ten lines.
 """
 import math
 
