@@ -3,8 +3,12 @@ a 1985 learning cycle counts as one update), one cap in updates, one criterion (
 every pattern reconstructed, read exactly), each network stopped at its first solve with failures and restarts
 paid for; every restartable learner's patience chosen by the same rule on the tuning seeds (0-999) and
 reported on held-out seeds (1000-1999); readouts at common update budgets, at equal CPU time (the median of
-repeated timings) and at equal data movement (ByteDMD per update), all off the same held-out runs."""
+repeated timings, every row timed in turns) and at equal data movement (ByteDMD per update), all off the same
+held-out runs."""
+import dataclasses
+import json
 import math
+import os
 import statistics
 import time
 
@@ -41,6 +45,12 @@ def _positive(name):
     return cli.arg_type(lambda v: check.check_positive_int(v, name), int)
 
 
+def _existing_file(path):
+    if not os.path.isfile(path):
+        raise ValueError(f"{path!r} is not a file" + ("" if os.path.exists(path) else " (it does not exist)"))
+    return path
+
+
 OPTIONS = {"tune_seeds": ("0-999", cli.parse_seeds, "seeds on which every learner's patience is chosen (the reported "
                                                     "seeds, --seeds, are held out from them)"),
            "patience_grid": ([250, 500, 1000, 4000, 16000],
@@ -59,7 +69,12 @@ OPTIONS = {"tune_seeds": ("0-999", cli.parse_seeds, "seeds on which every learne
                               "the 1985 procedure (no restart rule, no tuning) trains the first this-many held-out "
                               "seeds (it is slow)"),
            "ahs85_cycles": (4000, _positive("ahs85-cycles"), "the 1985 procedure's cap: the paper's 4000 cycles"),
-           "timing_repeats": (3, _positive("timing-repeats"), "timed repeats per learner; CPU per epoch is their median")}
+           "timing_repeats": (3, _positive("timing-repeats"), "timed repeats per learner, every row's repeat r before "
+                                                               "any row's r + 1; CPU per epoch is their median"),
+           "reprice": (None, cli.arg_type(_existing_file),
+                       "train nothing: the race in this compare JSON, every row's learner timed again in turns here "
+                       "and its CPU readouts priced again on the recorded runs (the race's options are the JSON's; "
+                       "--timing-repeats and --engine are this command's)")}
 ONLY_8_3_8 = None      # any size: every learner is priced at the study's size (the 1985 cycle up to 12 patterns)
 
 TIMING_NETWORKS, TIMING_SECONDS = 64, 0.5     # CPU per timed repeat: enough that timer noise is small
@@ -132,21 +147,42 @@ def choose(table):
     return min(scored, key=lambda t: t["cost_updates_per_solved"]["mean"])["patience_updates"] if scored else None
 
 
-def cpu_per_epoch(config, row, repeats):
-    """CPU seconds per network-epoch: the median of `repeats` timed sweeps of TIMING_NETWORKS networks from
-    their initial weights (no early stop, no restarts), in this process, each about TIMING_SECONDS long."""
-    learner, settings = row_settings(config, row)
-    seeds = list(range(TIMING_NETWORKS))
+def price_rows(config, rows):
+    """Every row priced in CPU time: each row's learner timed in turns, every row's repeat r before any row's
+    r + 1, so that the machine's speed drifting during the timing falls on every row alike (each timed as its
+    race ended, the prices of one run moved by up to 2.9x on a drifting machine); CPU per network-epoch is the
+    median of a row's repeats."""
+    names = list(dict.fromkeys(row["learner"] for row in rows))
+    progress = cli.Progress(len(names) * (1 + config.options["timing_repeats"]), "timings")
+    try:
+        epochs, times = {}, {name: [] for name in names}
+        for name in names:
+            epochs[name] = timing_epochs(config, name)
+            progress.update(len(epochs))
+        for repeat in range(config.options["timing_repeats"]):
+            for i, name in enumerate(names):
+                times[name].append(time_per_epoch(config, name, epochs[name]))
+                progress.update(len(names) * (1 + repeat) + i + 1)
+    finally:
+        progress.close()
+    return [price(config, row, {"median": statistics.median(times[row["learner"]]), "repeats": times[row["learner"]],
+                                "networks": TIMING_NETWORKS, "epochs": epochs[row["learner"]]}) for row in rows]
 
-    def timed(epochs):
-        start = time.process_time()
-        T.sweep(learner, seeds, settings, {"epochs": epochs, "early_stop": False, "restarts": False},
-                size=config.size)
-        return (time.process_time() - start) / (TIMING_NETWORKS * epochs)
-    timed(1)                                                    # warm-up (numba compiles here)
-    epochs = int(np.clip(TIMING_SECONDS / (timed(2) * TIMING_NETWORKS), 2, 20000))
-    times = [timed(epochs) for _ in range(repeats)]
-    return {"median": statistics.median(times), "repeats": times, "networks": TIMING_NETWORKS, "epochs": epochs}
+
+def time_per_epoch(config, row, epochs):
+    """CPU seconds per network-epoch of one sweep of TIMING_NETWORKS networks from their initial weights, `epochs`
+    long (no early stop, no restarts), in this process."""
+    learner, settings = row_settings(config, row)
+    start = time.process_time()
+    T.sweep(learner, list(range(TIMING_NETWORKS)), settings, {"epochs": epochs, "early_stop": False, "restarts": False},
+            size=config.size)
+    return (time.process_time() - start) / (TIMING_NETWORKS * epochs)
+
+
+def timing_epochs(config, row):
+    """The epochs of a timed sweep of this row, about TIMING_SECONDS long, after a warm-up (numba compiles there)."""
+    time_per_epoch(config, row, 1)
+    return int(np.clip(TIMING_SECONDS / (time_per_epoch(config, row, 2) * TIMING_NETWORKS), 2, 20000))
 
 
 def data_movement_per_update(config, row):
@@ -163,7 +199,8 @@ def within(costs, budgets, n, cap=math.inf):
 
 
 def run_row(config, row):
-    """Tune (when the learner restarts) on the tuning seeds, then race the held-out seeds and read them out."""
+    """Tune (when the learner restarts) on the tuning seeds, then race the held-out seeds and read them out, in
+    every currency but CPU time (price_rows)."""
     spec = get_learner(ROWS[row][2])
     tuning, chosen = tune(config, row) if spec.can_restart else (None, None)
     return read_out(config, row, tuning, chosen, race(config, row, held_out_seeds(config, row), chosen))
@@ -191,21 +228,20 @@ def read_out(config, row, tuning, chosen, result):
            "cost_updates_per_solved": cost_per_success(spent, solved),
            "networks": {"seed": seeds, "solve_updates": [int(s) or None for s in solve],
                         "spent_updates": [int(s) for s in spent],
-                        "restarts": [len(r) for r in result.restart_epochs]}}
-    return price(config, out, cpu_per_epoch(config, row, config.options["timing_repeats"]),
-                 data_movement_per_update(config, row))
+                        "restarts": [len(r) for r in result.restart_epochs]},
+           "data_movement_per_update": data_movement_per_update(config, row)}
+    return out
 
 
-def price(config, out, timing, dmd):
-    """A row's readouts in CPU time and data movement, from its timing (cpu_per_epoch) and its ByteDMD per
-    update (None without a kernel): the same runs, other currencies."""
+def price(config, out, timing):
+    """A row's readouts in CPU time and data movement, from its timing (price_rows) and its ByteDMD per update
+    (None without a kernel): the same runs, other currencies."""
     solve = np.array([s or 0 for s in out["networks"]["solve_updates"]], dtype=float)
-    n, cost = out["n"], out["cost_updates_per_solved"]
+    n, cost, dmd = out["n"], out["cost_updates_per_solved"], out["data_movement_per_update"]
     cpu_update = timing["median"] / out["updates_per_epoch"]
     return {**out, "cpu_seconds_per_network_epoch": timing, "cpu_seconds_per_update": cpu_update,
             "solved_within_cpu_seconds": within(solve * cpu_update, config.options["cpu_budgets"], n),
             "cost_cpu_seconds_per_solved": None if cost is None else scale(cost, cpu_update),
-            "data_movement_per_update": dmd,
             "solved_within_data_movement": None if dmd is None else
             within(solve * dmd["best"], config.options["dmd_budgets"], n),
             "cost_data_movement_per_solved": None if cost is None or dmd is None else scale(cost, dmd["best"])}
@@ -220,7 +256,30 @@ def chosen_rows(config):
 
 
 def run(config):
-    return assemble(config, [run_row(config, row) for row in chosen_rows(config)])
+    if config.options["reprice"]:
+        return reprice(config, config.options["reprice"])
+    return assemble(config, price_rows(config, [run_row(config, row) for row in chosen_rows(config)]))
+
+
+def reprice(config, path):
+    """The race in the compare JSON at path, nothing trained: every row's learner timed again in turns here (this
+    config's engine and timing repeats) and its CPU readouts priced again on the recorded runs. The rest, config
+    record included, is the JSON's; the summary says how it was priced."""
+    try:
+        with open(path) as f:
+            result = json.load(f)
+        record, rows = result["config"], result["summary"]["rows"]
+        if record["study"] != NAME or not all(row["learner"] in ROWS for row in rows):
+            raise ValueError("not a race of this study's learners")
+        config = dataclasses.replace(config, size=T.parse_size(record["size"]), options={
+            **config.options, **{k: record[k] for k in ("cpu_budgets", "dmd_budgets")}})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"cannot reprice {path}: not a compare study result ({type(err).__name__}: {err})") from None
+    race_seconds = result["summary"].get("race_seconds", result["summary"].get("seconds"))
+    summary = {**result["summary"], "rows": price_rows(config, rows), "race_seconds": race_seconds,
+               "repriced": {"from": os.path.basename(path), "engine": config.engine,
+                            "timing_repeats": config.options["timing_repeats"]}}
+    return {"config": record, "summary": summary}
 
 
 def assemble(config, rows):
@@ -257,6 +316,9 @@ def report(result):
                      f"{fmt_mean(row['cost_cpu_seconds_per_solved'], ' s')} CPU ({timing['median'] * 1e6:.1f} us per "
                      f"network-epoch, median of {len(timing['repeats'])}), "
                      f"{fmt_mean(row['cost_data_movement_per_solved'])} ByteDMD")
+    if s.get("repriced"):
+        lines.append(f"  CPU prices timed again ({s['repriced']['engine']} backprop engine), the races as run"
+                     + (f" in {s['race_seconds']:,.0f} s" if s.get("race_seconds") else ""))
     published = s["published_ahs85"]
     if published:
         lines.append(f"  published (Ackley, Hinton & Sejnowski 1985): {published['solved']}/{published['runs']} "

@@ -320,6 +320,66 @@ def test_compare_is_one_race_tuned_on_some_seeds_and_reported_on_others(tmp_path
     assert rows["ahs85"]["data_movement_per_update"] is None and rows["ahs85"]["cost_data_movement_per_solved"] is None
 
 
+def test_compare_times_its_rows_in_turns_and_reprices_a_finished_race_without_training(tmp_path, monkeypatch,
+                                                                                       capsys):
+    monkeypatch.setattr(compare, "TIMING_SECONDS", 0.02)
+    monkeypatch.setattr(compare, "data_movement_per_update",
+                        lambda config, row: None if row == "ahs85" else {"layerwise": 3.0, "best": 2.0})
+    timed = []
+    time_per_epoch = compare.time_per_epoch
+    monkeypatch.setattr(compare, "time_per_epoch", lambda config, row, epochs: timed.append(row) or
+                        time_per_epoch(config, row, epochs))
+    folders = ["--results", str(tmp_path), "--figures", str(tmp_path)]
+    assert S.main(["compare", "--seeds", "0-5", "--epochs", "320", "--tune-seeds", "100-105", "--patience-grid",
+                   "160", "--learners", "backprop,ahs85,recirculation", "--ahs85-networks", "2", "--ahs85-cycles",
+                   "20", "--timing-repeats", "3", "--workers", "1", *folders]) == 0
+    rows = ["backprop", "ahs85", "recirculation"]
+    # two calibration sweeps per row, then repeat r of every row before repeat r + 1 of any
+    assert timed == [r for r in rows for _ in range(2)] + rows * 3
+    race = json.loads((tmp_path / "compare.json").read_text())
+    assert race["summary"]["seconds"] > 0 and "repriced" not in race["summary"]
+
+    sweeps = []
+    sweep = T.sweep
+    monkeypatch.setattr(T, "sweep", lambda *args, **kwargs: sweeps.append((args, kwargs)) or sweep(*args, **kwargs))
+    timed.clear()
+    capsys.readouterr()
+    assert S.main(["compare", "--reprice", str(tmp_path / "compare.json"), "--timing-repeats", "2", "--workers", "1",
+                   "--seeds", "7-8", "--budgets", "1", *folders]) == 0    # the race's own options, not these
+    assert timed == [r for r in rows for _ in range(2)] + rows * 2
+    assert all(args[1] == list(range(compare.TIMING_NETWORKS)) and args[3]["early_stop"] is False
+               for args, _ in sweeps)                     # the timing sweeps only: nothing of the race runs again
+    again = json.loads((tmp_path / "compare.json").read_text())
+    assert again["config"] == race["config"] and again["summary"]["race_seconds"] == race["summary"]["seconds"]
+    assert again["summary"]["repriced"] == {"from": "compare.json", "engine": "compiled", "timing_repeats": 2}
+    for old, new in zip(race["summary"]["rows"], again["summary"]["rows"]):
+        timing = new["cpu_seconds_per_network_epoch"]
+        assert len(timing["repeats"]) == 2 and timing["median"] == pytest.approx(sum(timing["repeats"]) / 2)
+        priced = ("cpu_seconds_per_network_epoch", "cpu_seconds_per_update", "solved_within_cpu_seconds",
+                  "cost_cpu_seconds_per_solved")
+        assert {k: v for k, v in new.items() if k not in priced} == {k: v for k, v in old.items() if k not in priced}
+        assert new["cpu_seconds_per_update"] == timing["median"] / new["updates_per_epoch"]
+        if new["cost_cpu_seconds_per_solved"]:
+            assert new["cost_cpu_seconds_per_solved"]["mean"] == pytest.approx(
+                new["cost_updates_per_solved"]["mean"] * new["cpu_seconds_per_update"])
+    assert "CPU prices timed again (compiled backprop engine), the races as run in" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content, words", [(None, "does not exist"), ("{}", "not a compare study result"),
+                                            ('{"config": {"study": "grid"}, "summary": {"rows": []}}',
+                                             "not a race of this study")])
+def test_a_reprice_of_no_race_is_a_one_line_error_before_any_work(content, words, tmp_path, capsys, monkeypatch):
+    path = tmp_path / "race.json"
+    if content is not None:
+        path.write_text(content)
+    forbid_training(monkeypatch)
+    with pytest.raises(SystemExit) as info:
+        S.main(["compare", "--reprice", str(path), "--results", str(tmp_path), "--figures", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and len(err.splitlines()) == 1 and words in err
+    assert sorted(os.listdir(tmp_path)) == ([] if content is None else ["race.json"])
+
+
 def test_restarts_pick_on_one_set_of_seeds_and_report_on_another(tmp_path, capsys):
     summary = restarts.run(common.make_config(restarts, seeds=range(12), epochs=1500, held_out=range(12, 24),
                                               patiences=[150, 400], lrs=[0.5]))["summary"]
