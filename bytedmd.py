@@ -11,6 +11,7 @@ returned values stay live to the end. docs/data_movement.md states the definitio
 Two passes: running fn on traced scalars logs the instructions (which values each one read, what it made);
 pricing then replays the log knowing each value's last read, on a Fenwick tree over "last touched" times.
 """
+import functools
 import math
 import operator
 
@@ -170,16 +171,17 @@ class _Fenwick:
         self.tree = [0] * (size + 1)
 
     def add(self, i, delta):
+        tree, size = self.tree, len(self.tree)
         i += 1
-        while i < len(self.tree):
-            self.tree[i] += delta
+        while i < size:
+            tree[i] += delta
             i += i & -i
 
     def prefix(self, i):
         """Sum over slots [0, i)."""
-        total = 0
+        tree, total = self.tree, 0
         while i > 0:
-            total += self.tree[i]
+            total += tree[i]
             i -= i & -i
         return total
 
@@ -195,33 +197,31 @@ def _price(log, initial, returned):
     def stays(v, index):
         return v in live_forever or last_read.get(v, -1) > index
 
+    # The stack as slots in push order: a push takes the next slot, on top, so the slots below a value's are
+    # exactly those pushed before it, and its depth (itself and the live values above it) is
+    # n_live - slot + (slots below it vacated so far). The tree counts vacated slots: a push touches nothing.
     n_slots = len(initial) + sum(len(i) + 1 for i, _, _ in log.instructions) + 1
-    tree, slot, clock, n_live = _Fenwick(n_slots), {}, 0, 0
-
-    def push(v):
-        nonlocal clock, n_live
-        slot[v] = clock
-        tree.add(clock, 1)
-        clock += 1
-        n_live += 1
-
-    def pop(v):
-        nonlocal n_live
-        tree.add(slot.pop(v), -1)
-        n_live -= 1
-
+    vacated, slot, n_live = _Fenwick(n_slots), {}, 0
+    vacate, vacated_below = vacated.add, vacated.prefix
     for v in initial:
         if stays(v, -1):            # an argument that is never read takes no space
-            push(v)
+            slot[v] = n_live
+            n_live += 1
+    clock = n_live
     reads = []
     for index, (inputs, result, name) in enumerate(log.instructions):
-        reads.extend((n_live - tree.prefix(slot[v]), name) for v in inputs)   # priced before anything moves
+        reads.extend((n_live - slot[v] + vacated_below(slot[v]), name) for v in inputs)   # priced before moves
         for v in dict.fromkeys(inputs):                                         # distinct, in read order
-            pop(v)
-            if stays(v, index):
-                push(v)                                                         # moved to the top
+            vacate(slot.pop(v), 1)
+            if stays(v, index):                                                 # moved to the top
+                slot[v] = clock
+                clock += 1
+            else:
+                n_live -= 1
         if result is not None and stays(result, index):
-            push(result)
+            slot[result] = clock
+            clock += 1
+            n_live += 1
     return reads
 
 
@@ -236,6 +236,7 @@ def _ceil_sqrt_sum(m):
     return whole + K * (m - (K - 1) ** 2)
 
 
+@functools.lru_cache(maxsize=1 << 16)        # a trace reads at few distinct depths, many times each
 def read_cost(depth, bytes_per_element=1):
     """Cost of reading an element at `depth`: the sum of ceil(sqrt(i)) over its bytes' positions."""
     first = (depth - 1) * bytes_per_element + 1

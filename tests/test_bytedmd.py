@@ -57,6 +57,44 @@ def test_conformance_vectors(fn, args, depths, cost):
     assert bytedmd.bytedmd(fn, args) == cost
 
 
+def lru_stack_depths(log, initial, returned):
+    """The metric's rule read literally, on a Python list as the stack (top last): a read's depth is its position
+    from the top, before the instruction moves anything; then each distinct input moves to the top, or leaves the
+    stack after its last read, and the result is pushed unless it is never read."""
+    last_read = {v: i for i, (inputs, _, _) in enumerate(log.instructions) for v in inputs}
+    stays = lambda v, i: v in returned or last_read.get(v, -1) > i      # noqa: E731
+    stack, depths = [v for v in initial if stays(v, -1)], []
+    for i, (inputs, result, _) in enumerate(log.instructions):
+        depths += [len(stack) - stack.index(v) for v in inputs]
+        for v in dict.fromkeys(inputs):
+            stack.remove(v)
+            if stays(v, i):
+                stack.append(v)
+        if result is not None and stays(result, i):
+            stack.append(result)
+    return depths
+
+
+def random_program(values, steps, rng):
+    """A straight-line program over `values` inputs: each step combines two earlier values, some read twice."""
+    def program(*inputs):
+        pool = list(inputs)
+        for _ in range(steps):
+            a, b = (pool[int(k)] for k in rng.integers(0, len(pool), 2))
+            pool.append(a * b + a if rng.random() < 0.3 else a + b)
+        return pool[-3:]
+    return program
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_depths_are_those_of_a_literal_lru_stack_on_random_programs(seed):
+    rng = np.random.default_rng(seed)
+    args = list(rng.uniform(-1, 1, int(rng.integers(1, 40))))
+    log, initial, result = bytedmd._run(random_program(len(args), int(rng.integers(1, 300)), rng), args)
+    reads = bytedmd._price(log, initial, bytedmd._collect(result, set()))
+    assert [d for d, _ in reads] == lru_stack_depths(log, initial, bytedmd._collect(result, set()))
+
+
 def test_bytes_per_element():
     assert bytedmd.bytedmd(add3, (1, 2, 3), bytes_per_element=2) == 14
     assert [bytedmd.read_cost(d) for d in (1, 2, 4, 5, 9, 10)] == [1, 2, 2, 3, 3, 4]
