@@ -216,27 +216,37 @@ def cluster_failed(parser, err):
 
 
 class Progress:
-    """A self-overwriting progress line on stderr (networks finished, rate, time left), shown only when
-    stderr is a terminal and the work has run for more than a second."""
+    """Progress on stderr (networks finished, rate, time left). On a terminal, a self-overwriting line once the work
+    has run for a second; anywhere else (a log file, a pipe), a line a minute once it has run for a minute, so that a
+    long study run in the background says where it is and a short run writes nothing."""
+    LOG_EVERY = 60.0        # seconds between lines when stderr is not a terminal
 
     def __init__(self, total, unit="networks", stream=None):
         self.total, self.unit = total, unit
         self.stream = sys.stderr if stream is None else stream
         self.start = self.last = time.perf_counter()
-        self.enabled = self.stream.isatty()
+        try:
+            self.on_terminal, self.enabled = self.stream.isatty(), True
+        except (OSError, ValueError, AttributeError):       # a closed or stand-in stream
+            self.on_terminal, self.enabled = False, False
         self.shown = False
 
     def update(self, done, note=""):
         if not self.enabled:
             return
         now = time.perf_counter()
-        if now - self.start < 1.0 or now - self.last < 0.2:
+        wait, every = (1.0, 0.2) if self.on_terminal else (self.LOG_EVERY, self.LOG_EVERY)
+        if now - self.start < wait or now - self.last < every:
             return
         self.last, self.shown = now, True
         rate = done / (now - self.start)
         left = f", about {(self.total - done) / rate:.0f} s left" if 0 < done < self.total else ""
-        self.stream.write(f"\r{done}/{self.total} {self.unit} done ({rate:.1f}/s{left}){note}   ")
-        self.stream.flush()
+        text = f"{done}/{self.total} {self.unit} done ({rate:.1f}/s{left}){note}"
+        try:
+            self.stream.write(f"\r{text}   " if self.on_terminal else f"{text}, after {now - self.start:.0f} s\n")
+            self.stream.flush()
+        except (OSError, ValueError):                       # stderr gone: the work goes on without progress
+            self.enabled = False
 
     def epoch_hook(self):
         """A `progress(epoch, n_training)` callback for the training loop of one batch."""
@@ -248,7 +258,7 @@ class Progress:
         return hook
 
     def close(self):
-        if self.shown:
+        if self.shown and self.on_terminal and self.enabled:
             self.stream.write("\r" + " " * 78 + "\r")
             self.stream.flush()
 

@@ -1,4 +1,5 @@
 """The command line: JSON outputs, the sweep table, and one-line exit-2 errors that write nothing."""
+import io
 import json
 import os
 import pty
@@ -190,3 +191,44 @@ def test_json_output_is_valid_json_with_non_finite_numbers_as_null(tmp_path):
     atomic_files.write_json(str(target), {"config": {}, "x": float("nan"), "y": [float("inf"), 1.0]})
     assert sorted(os.listdir(tmp_path)) == ["r.json"]
     assert json.loads(target.read_text()) == {"config": {}, "x": None, "y": [None, 1.0]}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_progress_overwrites_a_line_on_a_terminal_and_logs_a_line_a_minute_elsewhere(terminal, monkeypatch):
+    import cli_support
+    clock, stream = Clock(), io.StringIO()
+    stream.isatty = lambda: terminal
+    monkeypatch.setattr(cli_support.time, "perf_counter", clock)
+    progress = cli_support.Progress(100, stream=stream)
+    for second in range(1, 181):                 # three minutes, an update a second
+        clock.now += 1.0
+        progress.update(second // 2, f", epoch {second * 10}")
+    progress.close()
+    text = stream.getvalue()
+    if terminal:
+        assert "\n" not in text and text.count("\r") == 180 + 2 and text.endswith("\r" + " " * 78 + "\r")
+    else:
+        assert "\r" not in text and text.splitlines() == [
+            f"{m * 30}/100 networks done (0.5/s, about {(100 - m * 30) * 2} s left), epoch {m * 600}, after {m * 60} s"
+            for m in (1, 2, 3)]
+
+
+def test_progress_to_a_closed_stream_is_silent_and_a_short_run_writes_nothing(monkeypatch):
+    import cli_support
+    clock, closed = Clock(), io.StringIO()
+    monkeypatch.setattr(cli_support.time, "perf_counter", clock)
+    closed.close()
+    progress, quiet = cli_support.Progress(10, stream=closed), cli_support.Progress(10, stream=io.StringIO())
+    clock.now += 59.0
+    for p in (progress, quiet):
+        p.update(5)
+        p.close()
+    assert quiet.stream.getvalue() == ""
