@@ -261,6 +261,9 @@ def run(config):
     return assemble(config, price_rows(config, [run_row(config, row) for row in chosen_rows(config)]))
 
 
+PRICED_FROM = ("n", "networks", "updates_per_epoch", "cost_updates_per_solved", "data_movement_per_update")
+
+
 def reprice(config, path):
     """The race in the compare JSON at path, nothing trained: every row's learner timed again in turns here (this
     config's engine and timing repeats) and its CPU readouts priced again on the recorded runs. The rest, config
@@ -271,6 +274,9 @@ def reprice(config, path):
         record, rows = result["config"], result["summary"]["rows"]
         if record["study"] != NAME or not all(row["learner"] in ROWS for row in rows):
             raise ValueError("not a race of this study's learners")
+        missing = [key for row in rows for key in PRICED_FROM if key not in row]      # checked before any timing
+        if missing or not all("solve_updates" in row["networks"] for row in rows):
+            raise ValueError(f"a row lacks {missing[0] if missing else 'its networks solve_updates'}")
         config = dataclasses.replace(config, size=T.parse_size(record["size"]), options={
             **config.options, **{k: record[k] for k in ("cpu_budgets", "dmd_budgets")}})
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:

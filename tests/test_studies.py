@@ -368,7 +368,10 @@ def test_compare_times_its_rows_in_turns_and_reprices_a_finished_race_without_tr
 
 @pytest.mark.parametrize("content, words", [(None, "does not exist"), ("{}", "not a compare study result"),
                                             ('{"config": {"study": "grid"}, "summary": {"rows": []}}',
-                                             "not a race of this study")])
+                                             "not a race of this study"),
+                                            ('{"config": {"study": "compare", "size": "8-3-8", "cpu_budgets": [1], '
+                                             '"dmd_budgets": [1]}, "summary": {"rows": [{"learner": "cd1"}]}}',
+                                             "a row lacks n")])
 def test_a_reprice_of_no_race_is_a_one_line_error_before_any_work(content, words, tmp_path, capsys, monkeypatch):
     path = tmp_path / "race.json"
     if content is not None:
