@@ -9,7 +9,7 @@ returned values stay live to the end. docs/data_movement.md states the definitio
     costs = cost_by_phase(fn, args)          # {phase: cost} for code that calls phase("...")
 
 Two passes: running fn on traced scalars logs the instructions (which values each one read, what it made);
-pricing then replays the log knowing each value's last read, on a Fenwick tree over "last touched" times.
+pricing then replays the log knowing each value's last read, on a Fenwick tree of the stack slots vacated so far.
 """
 import functools
 import math

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 
@@ -206,7 +207,7 @@ def test_progress_overwrites_a_line_on_a_terminal_and_logs_a_line_a_minute_elsew
     import cli_support
     clock, stream = Clock(), io.StringIO()
     stream.isatty = lambda: terminal
-    monkeypatch.setattr(cli_support.time, "perf_counter", clock)
+    monkeypatch.setattr(cli_support, "time", types.SimpleNamespace(perf_counter=clock))
     progress = cli_support.Progress(100, stream=stream)
     for second in range(1, 181):                 # three minutes, an update a second
         clock.now += 1.0
@@ -224,7 +225,7 @@ def test_progress_overwrites_a_line_on_a_terminal_and_logs_a_line_a_minute_elsew
 def test_progress_to_a_closed_stream_is_silent_and_a_short_run_writes_nothing(monkeypatch):
     import cli_support
     clock, closed = Clock(), io.StringIO()
-    monkeypatch.setattr(cli_support.time, "perf_counter", clock)
+    monkeypatch.setattr(cli_support, "time", types.SimpleNamespace(perf_counter=clock))
     closed.close()
     progress, quiet = cli_support.Progress(10, stream=closed), cli_support.Progress(10, stream=io.StringIO())
     clock.now += 59.0
