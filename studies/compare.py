@@ -105,7 +105,7 @@ def row_settings(config, row):
 def race(config, row, seeds, patience_updates=None):
     """One sweep of a row: the SweepResult (progress on stderr)."""
     learner, settings = row_settings(config, row)
-    progress = cli.Progress(len(seeds))
+    progress = cli.Progress(len(seeds), f"{ROWS[row][0]} networks ({fmt_patience(patience_updates)})")
     try:
         return T.sweep(learner, seeds, settings, row_loop(config, row, patience_updates), size=config.size,
                        progress=progress.epoch_hook(), workers=config.workers, executor=config.executor,
