@@ -16,16 +16,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-# Each compiled in a process of its own: three processes keep both cores busy to the end (two, one of them compiling
-# two modules, left a core idle for the last ten seconds or so)
+# Each compiled in a process of its own, the longest first: three processes keep both cores busy to the end (two, one
+# of them compiling two modules, left a core idle for the last ten seconds or so)
 KERNEL_MODULES = ("compiled_backprop", "compiled_local_kernels", "compiled_kernels")
+# Their scheduling priorities (niceness, 0-19): the longest compile (backprop, ~33 s of CPU alone) first, so that it
+# does not finish alone on one core while the workers, done collecting, wait for it and the other core idles
+NICENESS = {"compiled_backprop": 0, "compiled_local_kernels": 5, "compiled_kernels": 10}
 WARM_UP = "ENCODER_TESTS_WARM_UP"       # the folder where the compiling processes' ends are written
 
 
 def pytest_configure(config):
     """Compile the numba kernels once per session (in a fresh clone about 85 s of one core, the session's largest
     cost). They start here, before the workers, which meanwhile start and collect the tests; each waits for them
-    before its first test (kernels_compiled) and then loads the compiled code from numba's cache instead of
+    before its first test (pytest_runtest_setup) and then loads the compiled code from numba's cache instead of
     compiling it again."""
     if hasattr(config, "workerinput"):
         return
@@ -36,6 +39,7 @@ def pytest_configure(config):
         log = open(os.path.join(folder, f"{name}.log"), "w+")
         proc = subprocess.Popen([sys.executable, "-c", f"import {name}; {name}.warm_up()"], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=log)
+        os.setpriority(os.PRIO_PROCESS, proc.pid, NICENESS[name])
         threading.Thread(target=_say_how_it_ended, args=(folder, name, proc, log), daemon=True).start()
         config.compiling.append(proc)
 
@@ -62,9 +66,27 @@ def pytest_unconfigure(config):
     shutil.rmtree(os.environ.pop(WARM_UP), ignore_errors=True)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def kernels_compiled():
-    """Wait, before this process's first test, until every kernel module has compiled (pytest_configure)."""
+WHILE_COMPILING = "while_kernels_compile"     # the marker of a test that may run before the kernels are compiled
+_compiled = []                                  # [True] once this process has seen every kernel module compiled
+# Modules of many quick tests (0.1 s or less each), run last: a worker that runs out of tests takes half of the
+# other's remaining ones, so the session ends on quick tests and both workers finish together
+QUICK_MODULES = ("test_cli.py", "test_bounds.py")
+
+
+def pytest_collection_modifyitems(items):
+    """The tests marked while_kernels_compile first: they mostly wait (on real Dask processes, on the command-line
+    tools' own time limits), so they run while the kernels compile instead of idling a core later. QUICK_MODULES
+    last."""
+    items.sort(key=lambda item: (item.get_closest_marker(WHILE_COMPILING) is None,
+                                 item.path.name in QUICK_MODULES))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Wait, before a test and its fixtures, until every kernel module has compiled (pytest_configure), unless the
+    test is marked while_kernels_compile: it uses no kernel, in this process or in the processes it starts."""
+    if _compiled or item.get_closest_marker(WHILE_COMPILING):
+        return
     folder = os.environ[WARM_UP]
     for name in KERNEL_MODULES:
         while not os.path.exists(os.path.join(folder, f"{name}.ok")):
@@ -73,6 +95,7 @@ def kernels_compiled():
                 with open(failed) as f:
                     pytest.fail(f.read(), pytrace=False)
             time.sleep(0.1)
+    _compiled.append(True)
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,7 @@ def foreign_listeners():
             sock.close()
 
 
+@pytest.mark.while_kernels_compile
 def test_a_bad_scheduler_address_fails_in_seconds_with_one_line_and_status_2(tmp_path, capsys):
     sweep = ["--seeds", "0-99", "--epochs", "20000", "--json", str(tmp_path / "out.json"), "--scheduler"]
     with foreign_listeners() as (silent, web, closed):
@@ -142,6 +143,7 @@ def wait_until_busy(client, timeout=120):
 LONG_SWEEP = ("encoder_backprop_8_3_8.py", "--seeds", "0-1999", "--epochs", "20000", "--json")
 
 
+@pytest.mark.while_kernels_compile
 def test_no_worker_other_code_and_a_lost_scheduler_each_end_with_one_line(tmp_path, capsys):
     other = tmp_path / "other-checkout"                   # this checkout with one module edited
     shutil.copytree(ROOT, other, ignore=shutil.ignore_patterns(".*", "__pycache__", "results", "viz", "tests"))
