@@ -4,6 +4,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,11 @@ def pytest_configure(config):
     cost). They start here, before the workers, which meanwhile start and collect the tests; each waits for them
     before its first test (pytest_runtest_setup) and then loads the compiled code from numba's cache instead of
     compiling it again."""
+    # A session started with SIGINT ignored (in the background of a shell without job control, under GNU time) passes
+    # that on to every process the tests start, and the tests of Ctrl-C wait in vain: give it Python's own handler,
+    # so that those processes start with SIGINT's default action, as they do from a terminal
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if hasattr(config, "workerinput"):
         return
     folder = tempfile.mkdtemp(prefix="encoder-tests-warm-up-")
