@@ -43,8 +43,9 @@ def pytest_configure(config):
     config.compiling = []
     for name in KERNEL_MODULES:
         log = open(os.path.join(folder, f"{name}.log"), "w+")
-        proc = subprocess.Popen([sys.executable, "-c", f"import {name}; {name}.warm_up()"], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=log)
+        # each ends with this process (the pool workers' way), even when a SIGTERM or SIGKILL skips pytest_unconfigure
+        code = f"import parallel_map; parallel_map._init_worker({os.getpid()}); import {name}; {name}.warm_up()"
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
         os.setpriority(os.PRIO_PROCESS, proc.pid, NICENESS[name])
         threading.Thread(target=_say_how_it_ended, args=(folder, name, proc, log), daemon=True).start()
         config.compiling.append(proc)
