@@ -17,17 +17,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-# Each compiled in a process of its own, the longest first: three processes keep both cores busy to the end (two, one
-# of them compiling two modules, left a core idle for the last ten seconds or so)
+# Each compiled in a process of its own: three processes keep both cores busy to the end (two, one of them compiling
+# two modules, left a core idle for the last ten seconds or so). The longest compile first (backprop, ~30 s of CPU
+# alone), and each next one at a niceness 5 higher: the longest should not finish alone on one core while the
+# workers, done collecting, wait for it and the other core idles
 KERNEL_MODULES = ("compiled_backprop", "compiled_local_kernels", "compiled_kernels")
-# Their scheduling priorities (niceness, 0-19): the longest compile (backprop, ~33 s of CPU alone) first, so that it
-# does not finish alone on one core while the workers, done collecting, wait for it and the other core idles
-NICENESS = {"compiled_backprop": 0, "compiled_local_kernels": 5, "compiled_kernels": 10}
 WARM_UP = "ENCODER_TESTS_WARM_UP"       # the folder where the compiling processes' ends are written
 
 
 def pytest_configure(config):
-    """Compile the numba kernels once per session (in a fresh clone about 85 s of one core, the session's largest
+    """Compile the numba kernels once per session (in a fresh clone about 70 s of one core, the session's largest
     cost). They start here, before the workers, which meanwhile start and collect the tests; each waits for them
     before its first test (pytest_runtest_setup) and then loads the compiled code from numba's cache instead of
     compiling it again."""
@@ -40,13 +39,13 @@ def pytest_configure(config):
         return
     folder = tempfile.mkdtemp(prefix="encoder-tests-warm-up-")
     os.environ[WARM_UP] = folder                        # the workers, started after this, inherit it
-    config.compiling = []
-    for name in KERNEL_MODULES:
+    config.compiling, niceness = [], os.getpriority(os.PRIO_PROCESS, 0)
+    for rank, name in enumerate(KERNEL_MODULES):
         log = open(os.path.join(folder, f"{name}.log"), "w+")
         # each ends with this process (the pool workers' way), even when a SIGTERM or SIGKILL skips pytest_unconfigure
         code = f"import parallel_map; parallel_map._init_worker({os.getpid()}); import {name}; {name}.warm_up()"
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-        os.setpriority(os.PRIO_PROCESS, proc.pid, NICENESS[name])
+        os.setpriority(os.PRIO_PROCESS, proc.pid, min(19, niceness + 5 * rank))  # never below ours: that needs root
         threading.Thread(target=_say_how_it_ended, args=(folder, name, proc, log), daemon=True).start()
         config.compiling.append(proc)
 
