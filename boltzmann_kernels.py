@@ -2,7 +2,7 @@
 
 Each kernel does, on scalars, exactly what the numpy learner of boltzmann_learners.py does in one update,
 and returns the same numbers given the same random numbers (tests/test_boltzmann_kernels.py: to 1e-12). The
-contract is the backprop kernels' one (data_movement_encoder_backprop_8_3_8.py): activations are traced (a
+contract is the backprop kernels' one (backprop_kernels.py): activations are traced (a
 sigmoid is one operation reading its input once), the optimizer step is in, constants are free, and the random
 numbers are arguments. A Bernoulli sample is one operation that reads its uniform number and its probability.
 

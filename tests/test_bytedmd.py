@@ -4,6 +4,7 @@ import copy
 import numpy as np
 import pytest
 
+import backprop_kernels as BPK
 import bytedmd
 import data_movement_encoder_backprop_8_3_8 as D
 import encoder_backprop_8_3_8 as E
@@ -133,19 +134,19 @@ def test_cost_by_phase_splits_one_trace():
 
 # ------------------------------------------------------------------------------------- the published kernel
 def published_args():
-    params, _ = D.reference_state(0)
+    params, _ = BPK.reference_state(0)
     W1, b1, W2, b2 = (a.tolist() for a in E.unpack(params))
     return W1, b1, W2, b2, E.make_encoder_data().tolist()
 
 
 def test_replicated_published_kernel_costs_the_published_figures():
-    assert bytedmd.bytedmd(D.published_kernel, published_args()) == 18327
-    assert bytedmd.bytedmd(D.published_forward, published_args()) == 6489
+    assert bytedmd.bytedmd(BPK.published_kernel, published_args()) == 18327
+    assert bytedmd.bytedmd(BPK.published_forward, published_args()) == 6489
 
 
 def test_published_kernel_computes_the_gradient_sums():
     W1, b1, W2, b2, X = published_args()
-    grads = D.published_kernel(W1, b1, W2, b2, X)
+    grads = BPK.published_kernel(W1, b1, W2, b2, X)
     model = E.EncoderMLP(seed=0)
     for got, want in zip(grads, model.grads()):
         assert np.allclose(np.array(got) / 8, want, atol=1e-15)
@@ -153,52 +154,52 @@ def test_published_kernel_computes_the_gradient_sums():
 
 # ------------------------------------------------------------------------------------------- our schedules
 @pytest.mark.parametrize("size", ["4-2-4", "8-3-8", "16-4-16"])
-@pytest.mark.parametrize("key", list(D.SCHEDULES))
+@pytest.mark.parametrize("key", list(BPK.SCHEDULES))
 def test_each_schedule_computes_the_numpy_learners_update_at_any_size(key, size):
     n_params = parse_size(size).n_params
     rng = np.random.default_rng(7)
-    for params, velocities in [D.reference_state(3, size), (rng.uniform(-3, 3, n_params),
+    for params, velocities in [BPK.reference_state(3, size), (rng.uniform(-3, 3, n_params),
                                                             rng.uniform(-1, 1, n_params))]:
-        want_p, want_v = D.engine_update(params, velocities, lr=0.7, momentum=0.8, size=size)
-        got = D.SCHEDULES[key][1](*D.kernel_args(params, velocities, size), lr=0.7, momentum=0.8)
-        got_p, got_v = D.flatten_update(got)
+        want_p, want_v = BPK.engine_update(params, velocities, lr=0.7, momentum=0.8, size=size)
+        got = BPK.SCHEDULES[key][1](*BPK.kernel_args(params, velocities, size), lr=0.7, momentum=0.8)
+        got_p, got_v = BPK.flatten_update(got)
         assert np.abs(got_p - want_p).max() <= 1e-12 and np.abs(got_v - want_v).max() <= 1e-12
 
 
 def test_schedule_costs_are_deterministic_and_independent_of_the_weights():
-    first = D.measure_schedules(*D.reference_state(0))
-    assert D.measure_schedules(*D.reference_state(0)) == first
+    first = BPK.measure_schedules(*BPK.reference_state(0))
+    assert BPK.measure_schedules(*BPK.reference_state(0)) == first
     rng = np.random.default_rng(1)
-    assert D.measure_schedules(rng.uniform(-5, 5, 59), rng.uniform(-1, 1, 59)) == first
+    assert BPK.measure_schedules(rng.uniform(-5, 5, 59), rng.uniform(-1, 1, 59)) == first
     for row in first.values():
         assert row["total"] == row["forward"] + row["backward"] + row["update"]
 
 
 def test_the_best_schedule_is_at_least_twice_as_cheap_as_layerwise():
-    table = D.measure_schedules(*D.reference_state(0))
+    table = BPK.measure_schedules(*BPK.reference_state(0))
     assert table["a"]["total"] / min(r["total"] for r in table.values()) >= 2.0
 
 
 def test_the_tuned_schedule_is_at_least_5_percent_below_column_wise_and_above_the_bound():
-    params, velocities = D.reference_state(0)
-    table = D.measure_schedules(params, velocities)
+    params, velocities = BPK.reference_state(0)
+    table = BPK.measure_schedules(params, velocities)
     assert (table["e"]["total"], table["f"]["total"]) == (10343, 9771)
     assert table["f"]["total"] <= 0.95 * table["e"]["total"]
-    bound, _ = bytedmd.instruction_lower_bound(D.update_tuned, D.kernel_args(params, velocities))
+    bound, _ = bytedmd.instruction_lower_bound(BPK.update_tuned, BPK.kernel_args(params, velocities))
     assert bound < table["f"]["total"]
-    assert bytedmd.instruction_lower_bound(D.update_columns, D.kernel_args(params, velocities))[0] == bound
+    assert bytedmd.instruction_lower_bound(BPK.update_columns, BPK.kernel_args(params, velocities))[0] == bound
 
 
 def test_the_backprop_cost_grows_with_size_and_does_not_depend_on_the_weights():
     small = D.per_update_cost("backprop", size="4-2-4")
     assert (small["layerwise"], small["best"], small["best_schedule"]) == (3201, 1706, "tuned")
-    args = D.kernel_args(*D.reference_state(0, "16-4-16"), "16-4-16")
-    large = {key: bytedmd.bytedmd(D.SCHEDULES[key][1], args) for key in ("a", "f")}
+    args = BPK.kernel_args(*BPK.reference_state(0, "16-4-16"), "16-4-16")
+    large = {key: bytedmd.bytedmd(BPK.SCHEDULES[key][1], args) for key in ("a", "f")}
     assert large == {"a": 152945, "f": 56563}
     assert small["layerwise"] < 22209 < large["a"] and small["best"] < 9771 < large["f"]
     rng = np.random.default_rng(1)
-    assert D.measure_schedules(rng.uniform(-5, 5, 22), rng.uniform(-1, 1, 22), size="4-2-4") == \
-        D.measure_schedules(*D.reference_state(0, "4-2-4"), size="4-2-4")
+    assert BPK.measure_schedules(rng.uniform(-5, 5, 22), rng.uniform(-1, 1, 22), size="4-2-4") == \
+        BPK.measure_schedules(*BPK.reference_state(0, "4-2-4"), size="4-2-4")
 
 
 def test_the_lower_bound_prices_each_instruction_at_the_shallowest_depths():
