@@ -47,14 +47,16 @@ def _stop(executor):
     # A running chunk would otherwise finish before the pool exits; the pool keeps its processes in
     # _processes (CPython's ProcessPoolExecutor, emptied by shutdown), the one way to end them now.
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)      # shutdown() forgets it, even with wait=False
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:
         process.join(timeout=10)
-    # the pool's manager thread sees its workers gone and ends; waiting for it here keeps it from failing on
-    # closed pipes at interpreter exit ("Exception ignored in threading._shutdown")
-    executor.shutdown(wait=True)
+    # The pool's manager thread sees its workers gone, closes its wake-up pipe and ends. Left running, it races
+    # interpreter exit, which writes to that pipe: "Exception ignored in threading._shutdown ... Bad file descriptor".
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress=None):

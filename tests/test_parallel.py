@@ -98,3 +98,16 @@ def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
     def group_ended():
         return subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split() == []
     assert _wait_for(group_ended, 5)
+
+
+def test_stopping_a_pool_waits_for_its_manager_thread():
+    """A manager thread still running at interpreter exit closes its wake-up pipe while exit writes to it: after
+    Ctrl-C the CLI printed "Exception ignored in threading._shutdown ... Bad file descriptor" under "interrupted"."""
+    import concurrent.futures as cf
+    import time
+    executor = cf.ProcessPoolExecutor(max_workers=1)
+    running = executor.submit(time.sleep, 60)
+    assert _wait_for(lambda: running.running(), 30)
+    manager = executor._executor_manager_thread
+    parallel_map._stop(executor)
+    assert not manager.is_alive()
