@@ -251,7 +251,7 @@ class Progress:
     def epoch_hook(self):
         """A `progress(epoch, n_training)` callback for the training loop of one batch."""
         def hook(epoch, n_training):
-            if epoch is None:                                # a parallel sweep: a chunk finished
+            if epoch is None:                                # a parallel sweep, which counts no epochs
                 self.update(self.total - n_training)
             elif epoch % 50 == 0:
                 self.update(self.total - n_training, f", epoch {epoch}")

@@ -26,10 +26,18 @@ def default_chunk_size(n_items, workers):
     return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(n_items / (workers * CHUNKS_PER_WORKER))))
 
 
-def _init_worker(parent_pid):
+# How often the parent of a local pool reads its chunks' progress (with one chunk per worker, a chunk runs for
+# about the whole sweep, so its end says nothing until the end)
+PROGRESS_EVERY = 1.0
+_chunks_left = None     # in a local pool's worker: a shared array of each chunk's items still running
+
+
+def _init_worker(parent_pid, chunks_left=None):
     """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker), die at once on
     SIGTERM (the parent's handler for it is inherited through fork), and get that SIGTERM when the parent dies,
-    even by SIGKILL, instead of running on unseen."""
+    even by SIGKILL, instead of running on unseen. chunks_left: where the chunks report their progress."""
+    global _chunks_left
+    _chunks_left = chunks_left
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
@@ -40,6 +48,13 @@ def _init_worker(parent_pid):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if parent_pid is not None and os.getppid() != parent_pid:      # it died before prctl took effect
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _run_reporting(fn, k, chunk):
+    """fn(chunk, progress=...) in a local pool's worker, its progress(_, items_left) written to slot k."""
+    def report(_, items_left):
+        _chunks_left[k] = items_left
+    return fn(chunk, progress=report)
 
 
 def _stop(executor):
@@ -67,7 +82,8 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
     local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client (then
     fn also takes progress=, a callback to call often, which stops the chunk once it is cancelled, and a failure
     of the cluster itself, a lost scheduler first, is a dask_cluster.ClusterError of one line).
-    progress(done_items, total_items) is called as chunks finish.
+    progress(done_items, total_items) is called as chunks finish; in a local pool also every PROGRESS_EVERY
+    seconds, and fn then takes progress=, to call as progress(anything, items_left) as its chunk goes on.
     """
     items = list(items)
     if not items:
@@ -83,27 +99,35 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
         sum(client.nthreads().values()) if client is not None else max(workers, os.cpu_count() or 1)
     size = chunk_size or default_chunk_size(len(items), max(slots, 1))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    owned = executor is None
+    owned, chunks_left = executor is None, None
     if owned:
         import multiprocessing
         context = multiprocessing.get_context()
         # a forkserver's workers are its children, not ours (it ends, and so they do, when this process ends)
         parent = None if context.get_start_method() == "forkserver" else os.getpid()
+        if progress is not None:
+            chunks_left = context.RawArray("q", [len(chunk) for chunk in chunks])
         executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                          initargs=(parent,))
+                                          initargs=(parent, chunks_left))
     elif client is not None:
         from dask_cluster import cancellable
         executor = client.get_executor()
         fn = functools.partial(cancellable, fn)
-    results, done, futures = [None] * len(chunks), 0, {}
+    results, futures, finished = [None] * len(chunks), {}, [False] * len(chunks)
     try:
-        futures = {executor.submit(fn, chunk): k for k, chunk in enumerate(chunks)}
-        for future in cf.as_completed(futures):
-            k = futures[future]
-            results[k] = future.result()
-            done += len(chunks[k])
+        futures = {(executor.submit(fn, chunk) if chunks_left is None else
+                    executor.submit(_run_reporting, fn, k, chunk)): k for k, chunk in enumerate(chunks)}
+        running = set(futures)
+        while running:
+            ended, running = cf.wait(running, timeout=None if progress is None else PROGRESS_EVERY,
+                                     return_when=cf.FIRST_COMPLETED)
+            for future in ended:
+                k = futures[future]
+                results[k], finished[k] = future.result(), True
             if progress is not None:
-                progress(done, len(items))
+                left = sum(0 if finished[k] else len(chunks[k]) if chunks_left is None else chunks_left[k]
+                           for k in range(len(chunks)))
+                progress(len(items) - left, len(items))
     except BaseException as err:
         if owned:
             _stop(executor)

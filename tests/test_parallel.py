@@ -51,6 +51,31 @@ def test_chunks_are_balanced_and_bounded():
     assert out == [2 * x for x in range(10)] and done == [(10, 10)]
 
 
+def _report_one_left_until(marker, chunk, progress):
+    import time
+    progress(None, 1)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return list(chunk)
+
+
+def test_a_local_pool_reports_its_chunks_progress_while_they_run(tmp_path, monkeypatch):
+    """With one chunk per worker, chunk ends alone said nothing until the sweep was over."""
+    import functools
+    monkeypatch.setattr(parallel_map, "PROGRESS_EVERY", 0.02)
+    marker, seen = tmp_path / "seen", []
+
+    def progress(done, total):
+        seen.append((done, total))
+        if done == total - 2:                       # each chunk said it has one item left: let them end
+            marker.touch()
+    out = parallel_map.map_chunks(functools.partial(_report_one_left_until, str(marker)), range(8), workers=2,
+                                  chunk_size=4, progress=progress)
+    assert out == list(range(8)) and (6, 8) in seen and seen[-1] == (8, 8)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+
 def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(SystemExit) as info:
