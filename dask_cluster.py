@@ -123,18 +123,40 @@ class Cancelled(Exception):
     """Raised in a Dask task whose future was cancelled: the chunk stops there."""
 
 
-def cancellable(fn, chunk):
-    """fn(chunk, progress=check), where check (called every epoch) stops the chunk once its future is cancelled
-    (Ctrl-C, SIGTERM): Dask cannot stop a running task itself, and one chunk per worker holds all the work."""
+def cancellable(fn, topic, k, chunk):
+    """fn(chunk, progress=check), where check(_, items_left) (called every epoch) stops the chunk once its future is
+    cancelled (Ctrl-C, SIGTERM): Dask cannot stop a running task itself, and one chunk per worker holds all the
+    work. Unless topic is None, check also sends (k, items_left) to the client as an event of that topic, every
+    parallel_map.PROGRESS_EVERY seconds (subscribe_chunk_progress)."""
+    import time
     from distributed import get_worker
+    from parallel_map import PROGRESS_EVERY
     worker = get_worker()
     key = worker.get_current_task()
+    last_report = -PROGRESS_EVERY
 
-    def check(*_):
+    def check(_, items_left):
+        nonlocal last_report
         task = worker.state.tasks.get(key)
         if task is None or task.state == "cancelled":
             raise Cancelled(key)
+        if topic is not None and time.monotonic() - last_report >= PROGRESS_EVERY:
+            last_report = time.monotonic()
+            worker.log_event(topic, (k, items_left))
     return fn(chunk, progress=check)
+
+
+def subscribe_chunk_progress(client, chunks_left):
+    """A new event topic whose events (k, items_left), sent by running chunks (cancellable), are written into
+    chunks_left[k] as they come; the caller unsubscribes from it when the chunks are done."""
+    import uuid
+    topic = f"chunk-progress-{uuid.uuid4().hex}"
+
+    def record(event):                                  # event: (scheduler's time, (k, items_left))
+        k, items_left = event[1]
+        chunks_left[k] = items_left
+    client.subscribe_topic(topic, record)
+    return topic
 
 
 def cluster_error(client, err):

@@ -26,8 +26,8 @@ def default_chunk_size(n_items, workers):
     return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(n_items / (workers * CHUNKS_PER_WORKER))))
 
 
-# How often the parent of a local pool reads its chunks' progress (with one chunk per worker, a chunk runs for
-# about the whole sweep, so its end says nothing until the end)
+# Seconds between the progress reports of a running chunk (with one chunk per worker, a chunk runs for about the
+# whole sweep, so its end says nothing until the end)
 PROGRESS_EVERY = 1.0
 _chunks_left = None     # in a local pool's worker: a shared array of each chunk's items still running
 
@@ -82,8 +82,8 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
     local process pool for the call; `executor` may be any concurrent.futures.Executor or a dask Client (then
     fn also takes progress=, a callback to call often, which stops the chunk once it is cancelled, and a failure
     of the cluster itself, a lost scheduler first, is a dask_cluster.ClusterError of one line).
-    progress(done_items, total_items) is called as chunks finish; in a local pool also every PROGRESS_EVERY
-    seconds, and fn then takes progress=, to call as progress(anything, items_left) as its chunk goes on.
+    progress(done_items, total_items) is called as chunks finish, and in a local pool or on a Dask cluster every
+    PROGRESS_EVERY seconds too: fn then takes progress=, to call as progress(anything, items_left) as it goes on.
     """
     items = list(items)
     if not items:
@@ -99,24 +99,28 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
         sum(client.nthreads().values()) if client is not None else max(workers, os.cpu_count() or 1)
     size = chunk_size or default_chunk_size(len(items), max(slots, 1))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    owned, chunks_left = executor is None, None
+    owned, topic = executor is None, None
+    chunks_left = [len(chunk) for chunk in chunks]      # as the chunks report it, where they can
+    submit = lambda k, chunk: executor.submit(fn, chunk)                                    # noqa: E731
     if owned:
         import multiprocessing
         context = multiprocessing.get_context()
         # a forkserver's workers are its children, not ours (it ends, and so they do, when this process ends)
         parent = None if context.get_start_method() == "forkserver" else os.getpid()
         if progress is not None:
-            chunks_left = context.RawArray("q", [len(chunk) for chunk in chunks])
+            chunks_left = context.RawArray("q", chunks_left)
+            submit = lambda k, chunk: executor.submit(_run_reporting, fn, k, chunk)        # noqa: E731
         executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                          initargs=(parent, chunks_left))
+                                          initargs=(parent, chunks_left if progress is not None else None))
     elif client is not None:
-        from dask_cluster import cancellable
+        from dask_cluster import cancellable, subscribe_chunk_progress
+        if progress is not None:
+            topic = subscribe_chunk_progress(client, chunks_left)
         executor = client.get_executor()
-        fn = functools.partial(cancellable, fn)
+        submit = lambda k, chunk: executor.submit(cancellable, fn, topic, k, chunk)        # noqa: E731
     results, futures, finished = [None] * len(chunks), {}, [False] * len(chunks)
     try:
-        futures = {(executor.submit(fn, chunk) if chunks_left is None else
-                    executor.submit(_run_reporting, fn, k, chunk)): k for k, chunk in enumerate(chunks)}
+        futures = {submit(k, chunk): k for k, chunk in enumerate(chunks)}
         running = set(futures)
         while running:
             ended, running = cf.wait(running, timeout=None if progress is None else PROGRESS_EVERY,
@@ -125,8 +129,7 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
                 k = futures[future]
                 results[k], finished[k] = future.result(), True
             if progress is not None:
-                left = sum(0 if finished[k] else len(chunks[k]) if chunks_left is None else chunks_left[k]
-                           for k in range(len(chunks)))
+                left = sum(0 if finished[k] else chunks_left[k] for k in range(len(chunks)))
                 progress(len(items) - left, len(items))
     except BaseException as err:
         if owned:
@@ -141,6 +144,9 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
             if (failure := cluster_error(client, err)) is not None:
                 raise failure from None
         raise
+    finally:
+        if topic is not None and client.status == "running":
+            client.unsubscribe_topic(topic)
     if owned:
         executor.shutdown()
     return [r for chunk_results in results for r in chunk_results]

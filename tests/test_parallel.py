@@ -25,7 +25,7 @@ def test_two_workers_and_small_chunks_give_the_results_of_one_process():
     assert E.sweep_seeds(range(12), workers=2, chunk_size=4, **quick) == E.sweep_seeds(range(12), **quick)
 
 
-def test_a_dask_cluster_on_loopback_gives_the_results_of_one_process():
+def test_a_dask_cluster_on_loopback_gives_the_results_of_one_process_and_its_progress(tmp_path, monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
                                   host="127.0.0.1", dashboard_address=None) as cluster:
@@ -33,6 +33,7 @@ def test_a_dask_cluster_on_loopback_gives_the_results_of_one_process():
             assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
             runs = E.sweep_seeds(range(12), executor=client, chunk_size=3, **{k: v for k, v in MIXED.items()
                                                                                if k not in ("lr", "momentum")})
+            assert_running_chunks_report_progress(tmp_path, monkeypatch, executor=client)
     assert runs == E.sweep_seeds(range(12), **{k: v for k, v in MIXED.items() if k not in ("lr", "momentum")})
 
 
@@ -60,20 +61,25 @@ def _report_one_left_until(marker, chunk, progress):
     return list(chunk)
 
 
-def test_a_local_pool_reports_its_chunks_progress_while_they_run(tmp_path, monkeypatch):
-    """With one chunk per worker, chunk ends alone said nothing until the sweep was over."""
+def assert_running_chunks_report_progress(tmp_path, monkeypatch, **where):
+    """Two chunks of 4 each report 1 item left, then wait until the caller's progress has seen both reports."""
     import functools
     monkeypatch.setattr(parallel_map, "PROGRESS_EVERY", 0.02)
     marker, seen = tmp_path / "seen", []
 
     def progress(done, total):
         seen.append((done, total))
-        if done == total - 2:                       # each chunk said it has one item left: let them end
+        if done == total - 2:
             marker.touch()
-    out = parallel_map.map_chunks(functools.partial(_report_one_left_until, str(marker)), range(8), workers=2,
-                                  chunk_size=4, progress=progress)
+    out = parallel_map.map_chunks(functools.partial(_report_one_left_until, str(marker)), range(8), chunk_size=4,
+                                  progress=progress, **where)
     assert out == list(range(8)) and (6, 8) in seen and seen[-1] == (8, 8)
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+
+def test_a_local_pool_reports_its_chunks_progress_while_they_run(tmp_path, monkeypatch):
+    """With one chunk per worker, chunk ends alone said nothing until the sweep was over."""
+    assert_running_chunks_report_progress(tmp_path, monkeypatch, workers=2)
 
 
 def test_scheduler_without_dask_says_how_to_install_it(monkeypatch, capsys):
