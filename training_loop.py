@@ -580,7 +580,7 @@ def sweep(learner, seeds, settings=None, loop=None, *, size=DEFAULT_SHAPE, recor
     and the memory bound too, before any work (check_run). workers > 1 (local processes) or an executor (a
     concurrent.futures.Executor or a dask.distributed Client) trains chunks of chunk_size networks in parallel
     with the same results, bit for bit; then progress(None, n_left) is called as chunks go on (each second in a
-    local pool, as chunks finish on a cluster), and an observer
+    local pool or on a Dask cluster, parallel_map.map_chunks), and an observer
     (which runs in this process) cannot be used: recorders (Recorder) record per network wherever the networks
     train, and their columns are merged in seed order. Returns a SweepResult.
     """
