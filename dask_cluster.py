@@ -133,7 +133,7 @@ def cancellable(fn, topic, k, chunk):
     from parallel_map import PROGRESS_EVERY
     worker = get_worker()
     key = worker.get_current_task()
-    last_report = -PROGRESS_EVERY
+    last_report = float("-inf")
 
     def check(_, items_left):
         nonlocal last_report

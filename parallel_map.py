@@ -101,26 +101,27 @@ def map_chunks(fn, items, *, workers=1, executor=None, chunk_size=None, progress
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     owned, topic = executor is None, None
     chunks_left = [len(chunk) for chunk in chunks]      # as the chunks report it, where they can
-    submit = lambda k, chunk: executor.submit(fn, chunk)                                    # noqa: E731
+    run = None                                          # run(k, chunk): fn(chunk, progress=its report for k)
     if owned:
         import multiprocessing
         context = multiprocessing.get_context()
         # a forkserver's workers are its children, not ours (it ends, and so they do, when this process ends)
         parent = None if context.get_start_method() == "forkserver" else os.getpid()
-        if progress is not None:
-            chunks_left = context.RawArray("q", chunks_left)
-            submit = lambda k, chunk: executor.submit(_run_reporting, fn, k, chunk)        # noqa: E731
+        shared = None if progress is None else context.RawArray("q", chunks_left)
         executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                          initargs=(parent, chunks_left if progress is not None else None))
+                                          initargs=(parent, shared))
+        if shared is not None:
+            chunks_left, run = shared, functools.partial(_run_reporting, fn)
     elif client is not None:
         from dask_cluster import cancellable, subscribe_chunk_progress
         if progress is not None:
             topic = subscribe_chunk_progress(client, chunks_left)
         executor = client.get_executor()
-        submit = lambda k, chunk: executor.submit(cancellable, fn, topic, k, chunk)        # noqa: E731
+        run = functools.partial(cancellable, fn, topic)
     results, futures, finished = [None] * len(chunks), {}, [False] * len(chunks)
     try:
-        futures = {submit(k, chunk): k for k, chunk in enumerate(chunks)}
+        futures = {executor.submit(fn, chunk) if run is None else executor.submit(run, k, chunk): k
+                   for k, chunk in enumerate(chunks)}
         running = set(futures)
         while running:
             ended, running = cf.wait(running, timeout=None if progress is None else PROGRESS_EVERY,
