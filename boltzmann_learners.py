@@ -754,7 +754,7 @@ LEARNERS = {
                          settings=AHS85Settings, make=make_ahs85, can_restart=False,
                          update_unit="one learning cycle (2N clamped and 2N free annealings, one weight change)",
                          updates_per_epoch=lambda shape, s: 1, loop_defaults={"epochs": 4000, "early_stop": False},
-                         bytes_needed=ahs85_bytes, **_COMMON),
+                         bytes_needed=ahs85_bytes, size_defaults=paper_defaults, **_COMMON),
 }
 
 

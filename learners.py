@@ -19,6 +19,8 @@ A spec says:
                               with the result's (training_loop.sweep_bytes) before any work
     run_fields(result, i)     the per-network settings a result row shows (e.g. lr) beside the common fields
     named_params(row, shape)  a network's final parameters under their own names (for return_weights)
+    size_defaults(shape)      {setting: value} for the settings whose default depends on the size (None in the
+                              Settings class); a sweep fills them in (`sized`), so its records say what ran
 """
 import dataclasses
 import importlib
@@ -49,6 +51,7 @@ class LearnerSpec:
     named_params: Callable
     per_network: tuple = ()
     loop_defaults: dict = dataclasses.field(default_factory=dict)
+    size_defaults: Callable = None
 
     def __post_init__(self):
         """`make` checks what it is given, as the CLI does: a size spec or Shape, the learner's own Settings, and a
@@ -63,6 +66,14 @@ class LearnerSpec:
                 raise ValueError(f"loop must be a LoopSettings or None, got {type(loop).__name__}")
             return build(parse_size(shape), settings, loop_settings(self, loop))
         object.__setattr__(self, "make", make)
+
+    def sized(self, shape, settings):
+        """settings with the size's own defaults (size_defaults) in place of the None it leaves to them."""
+        if self.size_defaults is None:
+            return settings
+        from training_loop import parse_size
+        own = {k: v for k, v in self.size_defaults(parse_size(shape)).items() if getattr(settings, k) is None}
+        return settings.replace(**own) if own else settings
 
 
 def names():

@@ -557,7 +557,7 @@ def check_run(learner, seeds, settings=None, loop=None, size=DEFAULT_SHAPE, reco
     from learners import get
     spec = get(learner)
     seeds, shape = check.check_seeds(seeds), parse_size(size)
-    settings, loop = learner_settings(spec, settings), loop_settings(spec, loop)
+    settings, loop = spec.sized(shape, learner_settings(spec, settings)), loop_settings(spec, loop)
     per_network = {name: settings.per_network(name, len(seeds)) for name in spec.per_network}
     made = spec.make(shape, settings, loop)                 # refuses a size or option the learner cannot take
     check_memory(sweep_bytes(spec, shape, settings, len(seeds)), f"this sweep of {len(seeds):,} network{'s' * (len(seeds) > 1)}",

@@ -178,7 +178,9 @@ def test_cli_prints_the_table_and_summary_and_writes_json(tmp_path, capsys):
     assert "first 3 codes" in text and "95% Wilson interval" in text and "published (Ackley" in text
     data = json.loads(out.read_text())
     assert data["config"]["learner"] == "ahs85" and len(data["runs"]) == 4 and data["summary"]["n"] == 4
-    assert data["config"]["settings"] == B.AHS85Settings().config()        # every setting the runs used
+    # every setting the runs used, the size's own defaults written out (they were None: "the size's")
+    assert data["config"]["settings"] == B.AHS85Settings(**B.paper_defaults(T.parse_size("4-2-4"))).config()
+    assert (data["config"]["settings"]["noise_off_on"], data["config"]["settings"]["codes_from"]) == (0.05, "v1")
 
 
 def test_the_readout_temperature_changes_only_the_readout():

@@ -177,3 +177,14 @@ def test_the_plateau_end_is_the_last_epoch_with_every_code_on_one_corner():
         assert run["plateau_end"] == (single[-1][0] + 1 if single else 0)
         assert run["plateau_corner"] == (single[-1][1] if single else -1)
     assert any(r["restarts"] for r in runs) and len({r["plateau_end"] for r in runs}) > 3
+
+
+def test_a_sweep_records_the_settings_its_size_gave_it_and_trains_as_with_them_spelled_out():
+    import boltzmann_learners as B
+    import training_loop as T
+    big, small = (T.sweep("ahs85", [3], loop={"epochs": 2}, size=size) for size in ("16-4-16", "4-2-4"))
+    assert (big.settings.noise_off_on, big.settings.codes_from, big.settings.visible_cycles) == (0.0025, "clamped", 300)
+    assert (small.settings.noise_off_on, small.settings.codes_from) == (0.05, "v1")
+    spelled = T.sweep("ahs85", [3], B.paper_defaults(T.parse_size("4-2-4")), loop={"epochs": 2}, size="4-2-4")
+    assert spelled.settings == small.settings and np.array_equal(spelled.columns["params"], small.columns["params"])
+    assert T.sweep("ahs85", [3], {"noise_off_on": 0.1}, loop={"epochs": 1}, size="4-2-4").settings.noise_off_on == 0.1
