@@ -334,7 +334,8 @@ def report(result):
 
 def figure(result):
     """Fraction of held-out networks solved against weight updates, CPU seconds and data movement per network
-    (log x), 95% Wilson bands."""
+    (log x), 95% Wilson bands; a learner that solved none is a cross at 0, at the most any of its networks
+    spent, under its Wilson bar (so the legend names every learner raced)."""
     import plotting as P
     rows, published = result["summary"]["rows"], result["summary"]["published_ahs85"]
     fig, axes = P.plt.subplots(1, 3, figsize=(17, 4.8), dpi=P.DPI, sharey=True)
@@ -342,17 +343,20 @@ def figure(result):
         label, color = ROWS[row["learner"]][:2]
         nets, n = row["networks"], row["n"]
         solve = np.sort([s for s in nets["solve_updates"] if s is not None]).astype(float)
-        if not len(solve):
-            continue
-        solve = np.append(solve, max(float(max(nets["spent_updates"])), solve[-1]))    # flat to the last one's end
+        spent = float(max(nets["spent_updates"]))
+        solve = np.append(solve, max([spent, *solve[-1:]]))            # flat to the last one's end
         k = np.append(np.arange(1, len(solve)), len(solve) - 1)
         low, high = np.array([wilson_interval(i, n) for i in k]).T
         dmd = row["data_movement_per_update"]
+        rule = "" if row["tuning"] is None else f", {fmt_patience(row['patience_updates'])}"
+        style = dict(color=color, label=f"{label}{rule} ({row['solved']['k']}/{n})")
         for ax, factor in zip(axes, (1.0, row["cpu_seconds_per_update"], None if dmd is None else dmd["best"])):
             if factor is None:
                 continue
-            rule = "" if row["tuning"] is None else f", {fmt_patience(row['patience_updates'])}"
-            ax.step(solve * factor, k / n, where="post", color=color, label=f"{label}{rule} ({row['solved']['k']}/{n})")
+            if len(solve) == 1:
+                ax.errorbar(solve * factor, [0.0], yerr=[[0.0], high], fmt="x", capsize=3, **style)
+                continue
+            ax.step(solve * factor, k / n, where="post", **style)
             ax.fill_between(solve * factor, low, high, step="post", color=color, alpha=0.2, linewidth=0)
     if published:
         p, (low, high) = published["solved_rate"]["rate"], published["solved_rate"]["wilson_95"]

@@ -11,7 +11,7 @@ import encoder_backprop_8_3_8 as E
 import study_encoder_backprop_8_3_8 as S
 import training_loop as T
 import visualize_encoder_backprop_8_3_8 as V
-from interval_stats import monte_carlo_uniform_p
+from interval_stats import monte_carlo_uniform_p, wilson_interval
 import data_movement_encoder_backprop_8_3_8 as D
 from studies import STUDIES, common, compare, failures, grid, predict, recipe1986, restarts
 
@@ -491,3 +491,21 @@ def test_the_studies_run_compiled_by_default_and_numpy_when_asked():
         assert sweeps.used[0]["engine"] == engine                 # what the study's JSON records it ran on
     margin_help = parser._subparsers._group_actions[0].choices["margin"].format_help()
     assert "(default compiled)" in " ".join(margin_help.split())
+
+
+def test_the_compare_figure_names_a_learner_that_solved_nothing_and_bounds_its_rate():
+    def row(learner, solve_updates):
+        return {"learner": learner, "n": 4, "networks": {"solve_updates": solve_updates, "spent_updates": [
+            s if s is not None else 640 for s in solve_updates]}, "solved": {"k": sum(s is not None for s in
+                                                                                   solve_updates)},
+                "cpu_seconds_per_update": 1e-5, "data_movement_per_update": {"best": 1e4}, "tuning": None}
+    fig = compare.figure({"summary": {"published_ahs85": None, "rows": [
+        row("backprop", [100, None, 300, None]), row("chl", [None] * 4)]}})
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith(compare.ROWS["chl"][0]) and t.endswith("(0/4)") for t in legend) and len(legend) == 2
+    bar = [c for c in fig.axes[0].containers if c.get_label().endswith("(0/4)")][0]
+    (x, y), = bar.lines[0].get_xydata()
+    top = bar.lines[2][0].get_segments()[0][1][1]
+    assert (x, y) == (640, 0) and top == pytest.approx(wilson_interval(0, 4)[1])
+    import plotting
+    plotting.plt.close(fig)
