@@ -271,10 +271,17 @@ def output_failed(parser, err, message):
     parser.error(message)
 
 
+# pyproject.toml's dependencies, by the name they are imported as (llvmlite comes with numba): a CLI that misses
+# one says which, and how to install them
+REQUIRED_PACKAGES = {"numpy": "numpy", "scipy": "scipy", "matplotlib": "matplotlib", "imageio": "imageio",
+                     "numba": "numba", "llvmlite": "numba"}
+
+
 def run_main(main, argv=None):
     """Run a CLI's main: Ctrl-C ends it with one line and exit status 130, SIGTERM with one line and 143 (both
     through the same cleanup: a parallel sweep stops its workers); a closed stdout (`| head`) is swapped for
-    /dev/null, so the run still finishes and writes its files."""
+    /dev/null, so the run still finishes and writes its files; a required package that is not installed is one
+    line and exit status 2 (the learners import theirs before any work)."""
     import signal
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     streams = sys.stdout, sys.stderr
@@ -290,6 +297,13 @@ def run_main(main, argv=None):
     except BrokenPipeError:                  # a closed pipe written to other than through sys.stdout
         ClosedPipeTolerant(streams[0])._drop_the_rest()
         return 0
+    except ModuleNotFoundError as err:
+        package = REQUIRED_PACKAGES.get((err.name or "").split(".")[0])
+        if package is None:
+            raise
+        sys.stderr.write(f"{os.path.basename(sys.argv[0])}: error: this needs {package}, which is not installed: "
+                         f"pip install -e . (in the repository)\n")
+        return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
         for stream in (sys.stdout, sys.stderr):

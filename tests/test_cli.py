@@ -233,3 +233,14 @@ def test_progress_to_a_closed_stream_is_silent_and_a_short_run_writes_nothing(mo
         p.update(5)
         p.close()
     assert quiet.stream.getvalue() == ""
+
+
+def test_a_cli_without_numba_says_how_to_install_it_in_one_line(tmp_path):
+    out = tmp_path / "r.json"
+    code = ("import runpy, sys; sys.modules['numba'] = sys.modules['llvmlite'] = None; "
+            f"sys.argv = ['encoder_boltzmann_8_3_8.py', '--seeds', '0-1', '--json', {str(out)!r}]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "" and not out.exists()
+    assert proc.stderr == ("encoder_boltzmann_8_3_8.py: error: this needs numba, which is not installed: "
+                           "pip install -e . (in the repository)\n")
