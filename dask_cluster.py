@@ -142,7 +142,7 @@ def cancellable(fn, topic, k, chunk):
             raise Cancelled(key)
         if topic is not None and time.monotonic() - last_report >= PROGRESS_EVERY:
             last_report = time.monotonic()
-            worker.log_event(topic, (k, items_left))
+            worker.log_event(topic, (k, int(items_left)))      # msgpack takes no numpy integer
     return fn(chunk, progress=check)
 
 
