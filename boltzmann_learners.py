@@ -149,12 +149,6 @@ def paper_defaults(shape):
             "completion_trials": 10, "codes_from": "clamped"}
 
 
-def ahs85_options(shape, settings):
-    """{field: value} of AHS85Settings with the size's paper defaults in place of None."""
-    given = {name: value for name, value in settings.config().items() if value is not None}
-    return {**settings.config(), **paper_defaults(shape), **given}
-
-
 def completion_rng(seed):
     """The stream of a network's completion test: a child of its seed that no restart's stream reaches."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(COMPLETION_STREAM,)))
@@ -180,22 +174,22 @@ class AHS85:
                           readout_temperature=readout_temperature, tie=tie, codes_from=codes_from,
                           visible_cycles=visible_cycles, clean_after=clean_after,
                           completion_trials=completion_trials, completion_schedule=completion_schedule)   # checks
-        o = ahs85_options(shape, s)
+        o = LEARNERS["ahs85"].sized(shape, s)               # the size's paper defaults in place of None
         self.exact = shape.n_patterns <= MAX_READOUT_PATTERNS
-        if o["codes_from"] == "v1" and not self.exact:
+        if o.codes_from == "v1" and not self.exact:
             raise ValueError(f"codes read from V1 need ahs85's exact readout, which enumerates 2^N states of V2: "
                              f"N must be <= {MAX_READOUT_PATTERNS}, got {shape} (use --codes-from clamped)")
         self.shape, self.layout = shape, AHS85Layout(shape)
         self.stats, self.noise = s.stats, s.noise
-        self.noise_on_off, self.noise_off_on = o["noise_on_off"], o["noise_off_on"]
-        self.visible_cycles, self.clean_after = o["visible_cycles"], o["clean_after"]
-        self.completion_trials = o["completion_trials"]
+        self.noise_on_off, self.noise_off_on = o.noise_on_off, o.noise_off_on
+        self.visible_cycles, self.clean_after = o.visible_cycles, o.clean_after
+        self.completion_trials = o.completion_trials
         self.step_size, self.schedule = s.step, s.schedule
         self.completion_schedule = s.schedule if s.completion_schedule is None else s.completion_schedule
         self.collect_units, self.collect_temperature = s.collect_units, s.temperature
         self.readout_temperature = s.readout_temperature
         self.tie_sign = {"none": 0.0, "up": 1.0, "down": -1.0}[s.tie]
-        self.codes_from = o["codes_from"]
+        self.codes_from = o.codes_from
         N, n = shape.n_patterns, self.layout.n_units
         time_units = sum(t for _, t in self.schedule) + self.collect_units
         probes_clamped, probes_free = time_units * shape.n_hidden, time_units * self.layout.true_unit
@@ -719,7 +713,7 @@ def ahs85_bytes(shape, settings, n_networks):
     samples = chains * settings.collect_units * (free if settings.stats == "probe" else 1) * units
     readout = 24 * 2 ** N * 2 ** H if N <= MAX_READOUT_PATTERNS else 24 * N * (N + H)
     per_network = 12 * units * units + 4 * uniforms + 8 * chains * time_units * free + 4 * samples + readout
-    tested = N * ahs85_options(shape, settings)["completion_trials"]            # chains of the completion test
+    tested = N * LEARNERS["ahs85"].sized(shape, settings).completion_trials      # chains of the completion test
     probes = (sum(u for _, u in settings.completion_schedule or settings.schedule) + settings.collect_units) * (N + H)
     completion = tested * (4 * (2 * probes + units) * 2 + 12 * probes + 4 * settings.collect_units * units)
     return n_networks * per_network + completion

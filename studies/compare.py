@@ -344,7 +344,7 @@ def figure(result):
         nets, n = row["networks"], row["n"]
         solve = np.sort([s for s in nets["solve_updates"] if s is not None]).astype(float)
         spent = float(max(nets["spent_updates"]))
-        solve = np.append(solve, max([spent, *solve[-1:]]))            # flat to the last one's end
+        solve = np.append(solve, np.max(solve, initial=spent))        # flat to the last one's end
         k = np.append(np.arange(1, len(solve)), len(solve) - 1)
         low, high = np.array([wilson_interval(i, n) for i in k]).T
         dmd = row["data_movement_per_update"]

@@ -1,9 +1,12 @@
 """Sweeps on every core and on a Dask cluster: the same results, bit for bit, as one process."""
+import concurrent.futures as cf
 import contextlib
+import functools
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -53,7 +56,6 @@ def test_chunks_are_balanced_and_bounded():
 
 
 def _report_one_left_until(marker, chunk, progress):
-    import time
     progress(None, 1)
     deadline = time.monotonic() + 20
     while not os.path.exists(marker) and time.monotonic() < deadline:
@@ -63,7 +65,6 @@ def _report_one_left_until(marker, chunk, progress):
 
 def assert_running_chunks_report_progress(tmp_path, monkeypatch, **where):
     """Two chunks of 4 each report 1 item left, then wait until the caller's progress has seen both reports."""
-    import functools
     monkeypatch.setattr(parallel_map, "PROGRESS_EVERY", 0.02)
     marker, seen = tmp_path / "seen", []
 
@@ -134,8 +135,6 @@ def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
 def test_stopping_a_pool_waits_for_its_manager_thread():
     """A manager thread still running at interpreter exit closes its wake-up pipe while exit writes to it: after
     Ctrl-C the CLI printed "Exception ignored in threading._shutdown ... Bad file descriptor" under "interrupted"."""
-    import concurrent.futures as cf
-    import time
     executor = cf.ProcessPoolExecutor(max_workers=1)
     running = executor.submit(time.sleep, 60)
     assert _wait_for(lambda: running.running(), 30)
