@@ -25,7 +25,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # all the time, busy or idle (a worker's idle cost falls about fourfold without them); nothing here reads them
 DIAGNOSTICS_OFF = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
                    "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "500ms"}
-WITH_CODE = {**os.environ, "PYTHONPATH": ROOT, **DIAGNOSTICS_OFF}
+# tests/ too: a test may send one of its own functions to the workers
+WITH_CODE = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]), **DIAGNOSTICS_OFF}
 
 
 def cli(script, *args):
@@ -251,3 +252,8 @@ def test_ctrl_c_cancels_the_clusters_work_and_frees_its_workers(cluster, tmp_pat
                {w: 0 for w in client.nthreads()}, "a worker goes on with a cancelled chunk", 30)
     assert not any(client.processing().values()) and client.who_has() == {}
     assert os.listdir(tmp_path) == []
+
+
+def test_a_sweep_on_the_cluster_reports_its_running_chunks_progress(cluster, tmp_path, monkeypatch):
+    from test_parallel import assert_running_chunks_report_progress
+    assert_running_chunks_report_progress(tmp_path, monkeypatch, executor=cluster[1])
